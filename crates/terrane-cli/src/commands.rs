@@ -1,0 +1,545 @@
+//! What each command does.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use terrane_core::{Diagnostic, Diagnostics, InstanceAddr, Value};
+use terrane_engine::{Plan, ProviderRegistry, Session};
+use terrane_lang::inputs::{collect_sources, resolve_variables, InputSource};
+use terrane_provider::Provider;
+use terrane_state::{Actor, SqliteStore, State, StateError, StateStore};
+
+use crate::render::{self, Style};
+use crate::{Cli, Command, PlanArgs, StateCommand};
+
+const WORKSPACE: &str = "default";
+
+enum Failure {
+    Diags(Diagnostics),
+    Message(String),
+}
+
+impl From<Diagnostics> for Failure {
+    fn from(d: Diagnostics) -> Failure {
+        Failure::Diags(d)
+    }
+}
+
+impl From<StateError> for Failure {
+    fn from(e: StateError) -> Failure {
+        let help = match &e {
+            StateError::Locked(_) => "wait for the other run to finish; if it died, its lease expires on its own, or use terrane force-unlock LOCK_ID",
+            StateError::Corrupt { .. } => "restore the file from a backup; terrane has not changed it",
+            StateError::NotTerrane { .. } => "point TERRANE_STATE_URL at a terrane state database, or move this file away",
+            StateError::TooNew { .. } => "use the newer terrane that wrote this state",
+            _ => "",
+        };
+        let mut d = Diagnostic::error("terrane::state", e.to_string());
+        if !help.is_empty() {
+            d = d.help(help);
+        }
+        Failure::Diags(d.into())
+    }
+}
+
+type Outcome = Result<u8, Failure>;
+
+struct Ctx {
+    style: Style,
+    dir: PathBuf,
+    raw_args: Vec<String>,
+}
+
+pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
+    if let Some(dir) = &cli.chdir {
+        if let Err(e) = std::env::set_current_dir(dir) {
+            eprintln!("Error: cannot change to {}: {e}", dir.display());
+            return 1;
+        }
+    }
+    let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none() && (cli.color || std::io::stdout().is_terminal());
+    crate::diag::install_handler(color && std::io::stderr().is_terminal() || cli.color);
+    let ctx = Ctx { style: Style { color }, dir: PathBuf::from("."), raw_args: raw_args.to_vec() };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Init => init(&ctx).await,
+            Command::Validate { json } => validate(&ctx, json),
+            Command::Plan { args, detailed_exitcode, destroy } => plan(&ctx, &args, detailed_exitcode, destroy).await,
+            Command::Apply { args, auto_approve, parallelism } => apply(&ctx, &args, auto_approve, parallelism, false).await,
+            Command::Destroy { args, auto_approve, parallelism } => apply(&ctx, &args, auto_approve, parallelism, true).await,
+            Command::Show { json } => show(&ctx, json).await,
+            Command::Output { name, json, raw } => output(&ctx, name, json, raw).await,
+            Command::Graph => graph(&ctx),
+            Command::State(StateCommand::List) => state_list(&ctx).await,
+            Command::State(StateCommand::Show { address }) => state_show(&ctx, &address).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(Failure::Diags(d)) => {
+            crate::diag::print(&d);
+            1
+        }
+        Err(Failure::Message(m)) => {
+            eprintln!("Error: {m}");
+            1
+        }
+    }
+}
+
+fn provider_factory(source: &str) -> Option<Arc<dyn Provider>> {
+    if terrane_provider_local::SOURCES.contains(&source) {
+        Some(Arc::new(terrane_provider_local::LocalProvider::new()))
+    } else {
+        None
+    }
+}
+
+fn state_path(ctx: &Ctx) -> Result<PathBuf, Failure> {
+    match std::env::var("TERRANE_STATE_URL") {
+        Ok(url) if !url.is_empty() => match url.strip_prefix("sqlite://") {
+            Some(path) => Ok(PathBuf::from(path)),
+            None => Err(Failure::Message(format!(
+                "TERRANE_STATE_URL {:?} is not supported: use sqlite://PATH",
+                url.split("://").next().unwrap_or("")
+            ))),
+        },
+        _ => Ok(ctx.dir.join(".terrane").join("state.db")),
+    }
+}
+
+/// The state store; `None` when it does not exist and `create` is false.
+async fn open_store(ctx: &Ctx, create: bool) -> Result<Option<Arc<SqliteStore>>, Failure> {
+    let path = state_path(ctx)?;
+    if !create && !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(SqliteStore::open(&path, create).await?)))
+}
+
+async fn load_state(ctx: &Ctx) -> Result<State, Failure> {
+    match open_store(ctx, false).await? {
+        Some(store) => Ok(store.load(WORKSPACE).await?),
+        None => Ok(State::default()),
+    }
+}
+
+/// `-var` and `-var-file` in the order given, as Terraform applies them.
+fn flag_inputs(raw_args: &[String]) -> Vec<InputSource> {
+    let mut out = Vec::new();
+    let mut iter = raw_args.iter().peekable();
+    while let Some(arg) = iter.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (arg.as_str(), None),
+        };
+        let make = |v: String| if name == "--var" { InputSource::Flag(v) } else { InputSource::File(PathBuf::from(v)) };
+        if name == "--var" || name == "--var-file" {
+            let value = match inline {
+                Some(v) => Some(v),
+                None => iter.next().cloned(),
+            };
+            if let Some(v) = value {
+                out.push(make(v));
+            }
+        }
+    }
+    out
+}
+
+/// Loads the configuration and inputs. `-var`/`-var-file` are read from the raw
+/// arguments so their command-line order decides precedence, as in Terraform.
+fn session(ctx: &Ctx, state: &State) -> Result<Session, Failure> {
+    let module = terrane_lang::load_module(&ctx.dir)?;
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let sources = collect_sources(&ctx.dir, &env, flag_inputs(&ctx.raw_args));
+    let mut diags = Diagnostics::new();
+    let variables = match resolve_variables(&module, &sources) {
+        Ok(v) => v,
+        Err(d) => {
+            diags.extend(d);
+            BTreeMap::new()
+        }
+    };
+    let registry = match ProviderRegistry::resolve(&module, state.resources.values().map(|r| r.provider.clone()), &provider_factory) {
+        Ok(r) => Some(r),
+        Err(d) => {
+            diags.extend(d);
+            None
+        }
+    };
+    if diags.has_errors() {
+        return Err(diags.into());
+    }
+    let registry = registry.ok_or_else(|| Failure::Message("no providers".into()))?;
+    Ok(Session::new(module, registry, variables, WORKSPACE)?)
+}
+
+async fn init(ctx: &Ctx) -> Outcome {
+    let module = terrane_lang::load_module(&ctx.dir)?;
+    let registry = ProviderRegistry::resolve(&module, Vec::new(), &provider_factory)?;
+    open_store(ctx, true).await?;
+    println!("Initializing the state database at {}", state_path(ctx)?.display());
+    for (key, _) in registry.instances() {
+        println!("- {key}: built in");
+    }
+    println!("\n{}", ctx.style.green("terrane has been successfully initialized!"));
+    Ok(0)
+}
+
+fn validate(ctx: &Ctx, json: bool) -> Outcome {
+    let result = terrane_lang::load_module(&ctx.dir).and_then(|module| {
+        let registry = ProviderRegistry::resolve(&module, Vec::new(), &provider_factory)?;
+        let variables = module.variables.keys().map(|k| (k.clone(), Value::Unknown)).collect();
+        let session = Session::new(module, registry, variables, WORKSPACE)?;
+        let diags = session.validate();
+        diags.into_result(())
+    });
+    let diags = match result {
+        Ok(()) => Diagnostics::new(),
+        Err(d) => d,
+    };
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    if json {
+        let out = serde_json::json!({
+            "format_version": "1.0",
+            "valid": errors == 0,
+            "error_count": errors,
+            "warning_count": diags.iter().count() - errors,
+            "diagnostics": crate::diag::to_json(&diags),
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(u8::from(errors > 0));
+    }
+    if errors > 0 {
+        return Err(diags.into());
+    }
+    crate::diag::print(&diags);
+    println!("{}", ctx.style.green("Success! The configuration is valid."));
+    Ok(0)
+}
+
+async fn make_plan(ctx: &Ctx, args: &PlanArgs, destroy: bool, state: &State) -> Result<(Session, Plan), Failure> {
+    let session = session(ctx, state)?;
+    session.configure_providers().await?;
+    let refreshed = session.refresh(state, args.refresh).await?;
+    let plan = session.plan(&refreshed, destroy).await?;
+    Ok((session, plan))
+}
+
+async fn plan(ctx: &Ctx, args: &PlanArgs, detailed: bool, destroy: bool) -> Outcome {
+    let state = load_state(ctx).await?;
+    let (_, plan) = make_plan(ctx, args, destroy, &state).await?;
+    print!("{}", render::plan(ctx.style, &plan));
+    Ok(if detailed && plan.has_changes() { 2 } else { 0 })
+}
+
+fn actor() -> Actor {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    Actor { run_id: uuid::Uuid::new_v4().to_string(), user, host }
+}
+
+fn confirm(ctx: &Ctx, destroy: bool) -> Result<bool, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::Diags(
+            Diagnostic::error("terrane::no_approval", "apply needs approval, and standard input is not a terminal")
+                .help("run it with -auto-approve in automation")
+                .into(),
+        ));
+    }
+    let question = if destroy { "Do you really want to destroy all resources?" } else { "Do you want to perform these actions?" };
+    print!(
+        "{}\n  terrane will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  {} ",
+        ctx.style.bold(question),
+        ctx.style.bold("Enter a value:")
+    );
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    Ok(answer.trim() == "yes")
+}
+
+async fn apply(ctx: &Ctx, args: &PlanArgs, auto_approve: bool, parallelism: usize, destroy: bool) -> Outcome {
+    let store = open_store(ctx, true).await?.ok_or_else(|| Failure::Message("no state store".into()))?;
+    let actor = actor();
+    let lock = if args.lock { Some(store.lock(WORKSPACE, if destroy { "destroy" } else { "apply" }, &actor).await?) } else { None };
+    // Keep the lease alive for as long as the run lasts.
+    let renewal = lock.as_ref().map(|l| {
+        let store = store.clone();
+        let id = l.id.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(terrane_state::LOCK_RENEW_EVERY).await;
+                if store.renew_lock(WORKSPACE, &id).await.is_err() {
+                    break;
+                }
+            }
+        })
+    });
+    let result = apply_locked(ctx, args, auto_approve, parallelism, destroy, store.clone(), actor).await;
+    if let Some(task) = renewal {
+        task.abort();
+    }
+    if let Some(lock) = lock {
+        if let Err(e) = store.unlock(WORKSPACE, &lock.id).await {
+            eprintln!("Warning: could not release the state lock {}: {e}", lock.id);
+        }
+    }
+    result
+}
+
+async fn apply_locked(
+    ctx: &Ctx,
+    args: &PlanArgs,
+    auto_approve: bool,
+    parallelism: usize,
+    destroy: bool,
+    store: Arc<SqliteStore>,
+    actor: Actor,
+) -> Outcome {
+    let state = store.load(WORKSPACE).await?;
+    let (session, plan) = make_plan(ctx, args, destroy, &state).await?;
+    print!("{}", render::plan(ctx.style, &plan));
+    if !plan.has_changes() && plan.drift.is_empty() {
+        println!("\n{} Resources: 0 added, 0 changed, 0 destroyed.", ctx.style.green(&ctx.style.bold("Apply complete!")));
+        print_outputs_after_apply(ctx, &state_outputs(&store).await?);
+        return Ok(0);
+    }
+    if !auto_approve && !confirm(ctx, destroy)? {
+        println!("\nApply cancelled.");
+        return Ok(1);
+    }
+    println!();
+    let observer = Arc::new(crate::progress::Progress { style: ctx.style, out: Mutex::new(std::io::stdout()) });
+    let report = session.apply(&plan, store.clone(), actor, parallelism, observer).await;
+    let verb = if destroy { "Destroy complete!" } else { "Apply complete!" };
+    if report.diagnostics.has_errors() {
+        crate::diag::print(&report.diagnostics);
+        println!(
+            "\nApply failed. Resources: {} added, {} changed, {} destroyed; everything that succeeded is recorded in state.",
+            report.added, report.changed, report.destroyed
+        );
+        return Ok(1);
+    }
+    println!(
+        "\n{} Resources: {} added, {} changed, {} destroyed.",
+        ctx.style.green(&ctx.style.bold(verb)),
+        report.added,
+        report.changed,
+        report.destroyed
+    );
+    print_outputs_after_apply(ctx, &report.outputs);
+    Ok(0)
+}
+
+async fn state_outputs(store: &SqliteStore) -> Result<BTreeMap<String, Value>, Failure> {
+    let state = store.load(WORKSPACE).await?;
+    Ok(state.outputs.into_iter().map(|(k, o)| (k, Value::from_json(&o.value).mark_if(o.sensitive))).collect())
+}
+
+fn print_outputs_after_apply(ctx: &Ctx, outputs: &BTreeMap<String, Value>) {
+    if outputs.is_empty() {
+        return;
+    }
+    println!("\n{}\n", ctx.style.green("Outputs:"));
+    for (name, v) in outputs {
+        println!("{name} = {}", render::value(v, 0));
+    }
+}
+
+fn typed_state(state: &State) -> BTreeMap<InstanceAddr, Value> {
+    state
+        .resources
+        .iter()
+        .map(|(addr, record)| {
+            let provider = terrane_engine::ProviderKey::parse(&record.provider).and_then(|k| provider_factory(&k.source));
+            let schema = provider.as_ref().and_then(|p| match addr.resource.mode {
+                terrane_core::Mode::Managed => p.schema().resources.get(&addr.resource.type_name).map(|s| s.schema.clone()),
+                terrane_core::Mode::Data => p.schema().data_sources.get(&addr.resource.type_name).map(|s| s.schema.clone()),
+            });
+            (addr.clone(), terrane_engine::refresh::typed_value(record, schema.as_ref()))
+        })
+        .collect()
+}
+
+async fn show(ctx: &Ctx, json: bool) -> Outcome {
+    let state = load_state(ctx).await?;
+    if json {
+        let resources: Vec<serde_json::Value> = typed_state(&state)
+            .into_iter()
+            .map(|(addr, v)| {
+                let (plain, paths) = v.unmark_deep();
+                let masked = plain.mark_paths(&paths);
+                serde_json::json!({
+                    "address": addr.to_string(),
+                    "type": addr.resource.type_name,
+                    "name": addr.resource.name,
+                    "values": mask_json(&masked),
+                })
+            })
+            .collect();
+        let outputs: serde_json::Map<String, serde_json::Value> = state
+            .outputs
+            .values()
+            .map(|o| {
+                let value = if o.sensitive { serde_json::Value::Null } else { o.value.clone() };
+                (o.name.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": value }))
+            })
+            .collect();
+        let out = serde_json::json!({
+            "format_version": "1.0",
+            "serial": state.serial,
+            "lineage": state.lineage,
+            "values": { "root_module": { "resources": resources }, "outputs": outputs },
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(0);
+    }
+    if state.is_empty() {
+        println!("The state file is empty. No resources are represented.");
+        return Ok(0);
+    }
+    for (addr, v) in typed_state(&state) {
+        println!("{}", render::object(&addr, &v));
+    }
+    if !state.outputs.is_empty() {
+        println!("\nOutputs:\n");
+        for o in state.outputs.values() {
+            let v = Value::from_json(&o.value).mark_if(o.sensitive);
+            println!("{} = {}", o.name, render::value(&v, 0));
+        }
+    }
+    Ok(0)
+}
+
+/// JSON of a value with every sensitive part replaced by null.
+fn mask_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Sensitive(_) => serde_json::Value::Null,
+        Value::List(items) | Value::Set(items) => serde_json::Value::Array(items.iter().map(mask_json).collect()),
+        Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, x)| (k.clone(), mask_json(x))).collect()),
+        other => other.to_json(),
+    }
+}
+
+async fn output(ctx: &Ctx, name: Option<String>, json: bool, raw: bool) -> Outcome {
+    let state = load_state(ctx).await?;
+    match name {
+        None => {
+            if json {
+                let out: serde_json::Map<String, serde_json::Value> = state
+                    .outputs
+                    .values()
+                    .map(|o| {
+                        let value = if o.sensitive { serde_json::Value::Null } else { o.value.clone() };
+                        (o.name.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": value }))
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+                return Ok(0);
+            }
+            if state.outputs.is_empty() {
+                eprintln!("Warning: no outputs found; the configuration has none, or has not been applied.");
+                return Ok(0);
+            }
+            for o in state.outputs.values() {
+                let v = Value::from_json(&o.value).mark_if(o.sensitive);
+                println!("{} = {}", o.name, render::value(&v, 0));
+            }
+            Ok(0)
+        }
+        Some(name) => {
+            let Some(o) = state.outputs.get(&name) else {
+                return Err(Failure::Diags(
+                    Diagnostic::error("terrane::unknown_output", format!("output {name:?} not found"))
+                        .help("terrane output lists the outputs in state; outputs appear after apply")
+                        .into(),
+                ));
+            };
+            // Asking for one output by name with -raw or -json is how scripts read a secret.
+            if raw {
+                match &o.value {
+                    serde_json::Value::String(s) => print!("{s}"),
+                    serde_json::Value::Number(_) | serde_json::Value::Bool(_) => print!("{}", o.value),
+                    _ => {
+                        return Err(Failure::Message(format!("output {name:?} is not a string, number or bool; use -json")));
+                    }
+                }
+                return Ok(0);
+            }
+            if json {
+                println!("{}", o.value);
+                return Ok(0);
+            }
+            let v = Value::from_json(&o.value).mark_if(o.sensitive);
+            println!("{}", render::value(&v, 0));
+            if o.sensitive {
+                eprintln!("(use terrane output -raw {name} or -json {name} to read the value)");
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn graph(ctx: &Ctx) -> Outcome {
+    let module = terrane_lang::load_module(&ctx.dir)?;
+    let graph = terrane_engine::ConfigGraph::build(&module)?;
+    println!("digraph {{");
+    println!("  compound = \"true\"\n  newrank = \"true\"");
+    for ix in graph.graph.node_indices() {
+        let name = terrane_engine::graph::node_name(&graph.graph[ix], &module);
+        println!("  {:?} [label = {:?}]", name, name);
+    }
+    for e in graph.graph.edge_indices() {
+        if let Some((a, b)) = graph.graph.edge_endpoints(e) {
+            // Terraform draws edges from a node to what it depends on.
+            println!(
+                "  {:?} -> {:?}",
+                terrane_engine::graph::node_name(&graph.graph[b], &module),
+                terrane_engine::graph::node_name(&graph.graph[a], &module)
+            );
+        }
+    }
+    println!("}}");
+    Ok(0)
+}
+
+async fn state_list(ctx: &Ctx) -> Outcome {
+    let state = load_state(ctx).await?;
+    for addr in state.resources.keys() {
+        println!("{addr}");
+    }
+    Ok(0)
+}
+
+async fn state_show(ctx: &Ctx, address: &str) -> Outcome {
+    let addr: InstanceAddr = address
+        .parse()
+        .map_err(|e: terrane_core::AddressError| Failure::Diags(Diagnostic::error("terrane::invalid_address", e.to_string()).into()))?;
+    let state = load_state(ctx).await?;
+    let typed = typed_state(&state);
+    match typed.get(&addr) {
+        Some(v) => {
+            print!("{}", render::object(&addr, v));
+            Ok(0)
+        }
+        None => Err(Failure::Diags(
+            Diagnostic::error("terrane::no_such_instance", format!("no instance {addr} in state"))
+                .help("terrane state list shows the addresses in state")
+                .into(),
+        )),
+    }
+}

@@ -1,0 +1,165 @@
+//! The `terrane` binary: Terraform's verbs and flags (`-flag` and `--flag` alike),
+//! exit codes CI can rely on, and the only crate that prints.
+
+mod commands;
+mod diag;
+mod progress;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "terrane", version, about = "Declarative infrastructure: plan and apply Terraform-language configurations")]
+pub struct Cli {
+    /// Switch to this directory before doing anything else.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+    /// Never use colour.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Use colour even when not writing to a terminal.
+    #[arg(long, global = true)]
+    pub color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct InputArgs {
+    /// Set a variable: -var 'NAME=VALUE'. May be repeated.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a .tfvars file. May be repeated.
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Read the real objects before planning (default true).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub refresh: bool,
+    /// Hold the state lock while working (default true).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub lock: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Prepare the working directory: state database and providers.
+    Init,
+    /// Check the configuration without touching state.
+    Validate {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what apply would change.
+    Plan {
+        #[command(flatten)]
+        args: PlanArgs,
+        /// Exit 0 when nothing would change, 2 when something would, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Plan to destroy everything.
+        #[arg(long)]
+        destroy: bool,
+    },
+    /// Make the changes the configuration calls for.
+    Apply {
+        #[command(flatten)]
+        args: PlanArgs,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        /// How many provider operations may run at once.
+        #[arg(long, default_value_t = 10)]
+        parallelism: usize,
+    },
+    /// Destroy everything this configuration manages.
+    Destroy {
+        #[command(flatten)]
+        args: PlanArgs,
+        #[arg(long)]
+        auto_approve: bool,
+        #[arg(long, default_value_t = 10)]
+        parallelism: usize,
+    },
+    /// Show the current state.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show output values.
+    Output {
+        /// One output's name.
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Print a string output's value alone, with no quotes.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Print the dependency graph in DOT format.
+    Graph,
+    /// Inspect state.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StateCommand {
+    /// List the resource instances in state.
+    List,
+    /// Show one resource instance.
+    Show { address: String },
+}
+
+/// Rewrites Terraform's single-dash long flags (`-auto-approve`, `-var=x`) to
+/// clap's double-dash form, for the flags terrane knows.
+fn normalise_args(args: Vec<String>) -> Vec<String> {
+    let mut long = std::collections::HashSet::new();
+    fn collect(cmd: &clap::Command, long: &mut std::collections::HashSet<String>) {
+        for a in cmd.get_arguments() {
+            if let Some(l) = a.get_long() {
+                long.insert(l.to_string());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            collect(sub, long);
+        }
+    }
+    collect(&Cli::command(), &mut long);
+    long.insert("help".into());
+    long.insert("version".into());
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if i > 0 && a.starts_with('-') && !a.starts_with("--") && a.len() > 2 {
+                let name = a[1..].split('=').next().unwrap_or("");
+                if long.contains(name) {
+                    return format!("-{a}");
+                }
+            }
+            a
+        })
+        .collect()
+}
+
+fn main() -> ExitCode {
+    let args = normalise_args(std::env::args().collect());
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let code = commands::run(cli, &args);
+    ExitCode::from(code)
+}

@@ -1,0 +1,12 @@
+//! Shared vocabulary of terrane: values (with unknown and sensitive marks), types,
+//! addresses and diagnostics. This crate does no I/O.
+
+pub mod address;
+pub mod diag;
+pub mod types;
+pub mod value;
+
+pub use address::{AddressError, InstanceAddr, InstanceKey, Mode, ModulePath, ResourceAddr};
+pub use diag::{Diagnostic, Diagnostics, Severity, SourceFile, Span};
+pub use types::{ConversionError, Type};
+pub use value::{AttrPath, PathStep, Value};

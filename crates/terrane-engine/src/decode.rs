@@ -1,0 +1,212 @@
+//! Decodes a block body against a schema: evaluates each attribute, converts it
+//! to the schema's type, and reports unknown, missing and mistyped attributes.
+
+use std::collections::BTreeMap;
+
+use terrane_core::{Diagnostic, Diagnostics, Value};
+use terrane_lang::config::{suggest, Block, Body};
+use terrane_lang::eval::{eval, eval_with};
+use terrane_lang::Scope;
+use terrane_provider::{Nesting, Schema};
+
+pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, what: &str, diags: &mut Diagnostics) -> Value {
+    decode_with(body, schema, scope, what, &[], diags)
+}
+
+fn decode_with(
+    body: &Body,
+    schema: &Schema,
+    scope: &dyn Scope,
+    what: &str,
+    bindings: &[(String, Value)],
+    diags: &mut Diagnostics,
+) -> Value {
+    let mut out = BTreeMap::new();
+    for (name, attr) in &body.attrs {
+        let Some(attr_schema) = schema.attributes.get(name) else {
+            let mut d = Diagnostic::error("terrane::unknown_attribute", format!("unsupported argument {name:?} in {what}"))
+                .at(&attr.name_span);
+            if schema.blocks.contains_key(name) {
+                d = d.help(format!("{name} is a block: write it as {name} {{ ... }}"));
+            } else {
+                let names: Vec<&str> = schema.attributes.keys().map(String::as_str).collect();
+                d = match suggest(name, &names) {
+                    Some(s) => d.help(format!("did you mean {s:?}?")),
+                    None => d.help(format!("{what} takes: {}", settable(schema).join(", "))),
+                };
+            }
+            diags.push(d);
+            continue;
+        };
+        if attr_schema.computed && !attr_schema.optional && !attr_schema.required {
+            diags.push(
+                Diagnostic::error("terrane::computed_attribute", format!("{name:?} is set by the provider and cannot be configured"))
+                    .at(&attr.name_span),
+            );
+            continue;
+        }
+        let value = match eval_with(&attr.expr, scope, bindings.to_vec()) {
+            Ok(v) => v,
+            Err(d) => {
+                diags.push(d);
+                Value::Unknown
+            }
+        };
+        let value = match attr_schema.ty.convert(value) {
+            Ok(v) => v,
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error("terrane::type_mismatch", format!("invalid value for {name:?}"))
+                        .detail(format!("{} required: {e}", attr_schema.ty))
+                        .at(&attr.expr.span),
+                );
+                Value::Unknown
+            }
+        };
+        out.insert(name.clone(), value.mark_if(attr_schema.sensitive));
+    }
+    for (name, attr_schema) in &schema.attributes {
+        if !out.contains_key(name) && !body.attrs.contains_key(name) {
+            if attr_schema.required {
+                diags.push(
+                    Diagnostic::error("terrane::missing_attribute", format!("missing required argument {name:?} in {what}"))
+                        .at(&body.span)
+                        .help(format!("add {name} = ... to the block")),
+                );
+            }
+            out.insert(name.clone(), Value::Null);
+        }
+    }
+    let mut blocks: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for block in &body.blocks {
+        let expanded = expand_block(block, schema, scope, what, bindings, diags);
+        for (type_name, value) in expanded {
+            blocks.entry(type_name).or_default().push(value);
+        }
+    }
+    for (name, block_schema) in &schema.blocks {
+        let items = blocks.remove(name.as_str()).unwrap_or_default();
+        if items.len() < block_schema.min_items {
+            diags.push(
+                Diagnostic::error("terrane::missing_block", format!("{what} needs at least {} {name} block(s)", block_schema.min_items))
+                    .at(&body.span),
+            );
+        }
+        if let Some(max) = block_schema.max_items.or((block_schema.nesting == Nesting::Single).then_some(1)) {
+            if items.len() > max {
+                diags.push(
+                    Diagnostic::error("terrane::too_many_blocks", format!("{what} takes at most {max} {name} block(s)"))
+                        .at(&body.span),
+                );
+            }
+        }
+        let value = match block_schema.nesting {
+            Nesting::Single => items.into_iter().next().unwrap_or(Value::Null),
+            Nesting::List => Value::List(items),
+            Nesting::Set => Value::set(items),
+        };
+        out.insert(name.clone(), value);
+    }
+    Value::Map(out)
+}
+
+/// One written block, or the blocks a `dynamic` block generates.
+fn expand_block<'b>(
+    block: &'b Block,
+    schema: &'b Schema,
+    scope: &dyn Scope,
+    what: &str,
+    bindings: &[(String, Value)],
+    diags: &mut Diagnostics,
+) -> Vec<(&'b str, Value)> {
+    if block.type_name != "dynamic" {
+        let Some(block_schema) = schema.blocks.get(&block.type_name) else {
+            unknown_block(&block.type_name, block, schema, what, diags);
+            return Vec::new();
+        };
+        let inner_what = format!("{what} {}", block.type_name);
+        return vec![(block.type_name.as_str(), decode_with(&block.body, &block_schema.body, scope, &inner_what, bindings, diags))];
+    }
+    let Some(label) = block.labels.first() else {
+        diags.push(Diagnostic::error("terrane::block_labels", "a dynamic block needs the block type as its label").at(&block.type_span));
+        return Vec::new();
+    };
+    let Some((type_name, block_schema)) = schema.blocks.get_key_value(label) else {
+        unknown_block(label, block, schema, what, diags);
+        return Vec::new();
+    };
+    let iterator = match block.body.attr("iterator") {
+        Some(a) => match &a.expr.kind {
+            terrane_lang::ExprKind::Variable(v) => v.clone(),
+            _ => {
+                diags.push(Diagnostic::error("terrane::invalid_iterator", "iterator must be a plain name").at(&a.expr.span));
+                return Vec::new();
+            }
+        },
+        None => label.clone(),
+    };
+    let Some(for_each) = block.body.attr("for_each") else {
+        diags.push(Diagnostic::error("terrane::missing_attribute", "a dynamic block needs for_each").at(&block.type_span));
+        return Vec::new();
+    };
+    let Some(content) = block.body.blocks.iter().find(|b| b.type_name == "content") else {
+        diags.push(Diagnostic::error("terrane::missing_block", "a dynamic block needs a content block").at(&block.type_span));
+        return Vec::new();
+    };
+    let collection = match eval(&for_each.expr, scope) {
+        Ok(v) => v,
+        Err(d) => {
+            diags.push(d);
+            return Vec::new();
+        }
+    };
+    let pairs: Vec<(Value, Value)> = match collection.into_unmarked().0 {
+        Value::List(items) => items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect(),
+        Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
+        Value::Map(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+        Value::Null => Vec::new(),
+        Value::Unknown => {
+            diags.push(
+                Diagnostic::error("terrane::unknown_for_each", "the dynamic block's for_each is not known until apply")
+                    .at(&for_each.expr.span),
+            );
+            return Vec::new();
+        }
+        other => {
+            diags.push(
+                Diagnostic::error("terrane::type_mismatch", format!("for_each needs a collection, got {}", other.type_name()))
+                    .at(&for_each.expr.span),
+            );
+            return Vec::new();
+        }
+    };
+    let inner_what = format!("{what} {label}");
+    pairs
+        .into_iter()
+        .map(|(key, value)| {
+            let mut b = bindings.to_vec();
+            b.push((iterator.clone(), Value::map([("key", key), ("value", value)])));
+            (type_name.as_str(), decode_with(&content.body, &block_schema.body, scope, &inner_what, &b, diags))
+        })
+        .collect()
+}
+
+fn unknown_block(name: &str, block: &Block, schema: &Schema, what: &str, diags: &mut Diagnostics) {
+    let names: Vec<&str> = schema.blocks.keys().map(String::as_str).collect();
+    let mut d = Diagnostic::error("terrane::unknown_block", format!("unsupported block type {name:?} in {what}")).at(&block.type_span);
+    if let Some(s) = suggest(name, &names) {
+        d = d.help(format!("did you mean {s:?}?"));
+    } else if schema.attributes.contains_key(name) {
+        d = d.help(format!("{name} is an argument: write it as {name} = ..."));
+    }
+    diags.push(d);
+}
+
+fn settable(schema: &Schema) -> Vec<&str> {
+    schema
+        .attributes
+        .iter()
+        .filter(|(_, a)| a.required || a.optional)
+        .map(|(n, _)| n.as_str())
+        .collect()
+}

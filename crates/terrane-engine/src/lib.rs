@@ -1,0 +1,243 @@
+//! The engine: builds the resource graph, refreshes state with batched reads,
+//! plans (purely), and applies with bounded concurrency, committing each result
+//! to the state store as it lands.
+
+pub mod apply;
+pub mod decode;
+pub mod graph;
+pub mod plan;
+pub mod planner;
+pub mod refresh;
+pub mod registry;
+pub mod scope;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use terrane_core::{Diagnostic, Diagnostics, Mode, Value};
+use terrane_lang::config::Module;
+use terrane_lang::{eval, RefTarget};
+use terrane_state::{Actor, State, StateStore};
+
+pub use apply::{ApplyEvent, ApplyReport, Observer, Phase};
+pub use graph::{ConfigGraph, Node};
+pub use plan::{Action, Counts, Drift, OutputChange, Plan, ResourceChange};
+pub use refresh::Refreshed;
+pub use registry::{ProviderFactory, ProviderKey, ProviderRegistry};
+
+use crate::decode::decode_body;
+use crate::scope::{EvalScope, Expansion, Repetition, ResourceValues, Values};
+
+/// Everything one command needs: the configuration, its graph, providers and inputs.
+pub struct Session {
+    pub module: Module,
+    pub graph: ConfigGraph,
+    pub registry: ProviderRegistry,
+    pub variables: BTreeMap<String, Value>,
+    pub workspace: String,
+    pub root_dir: PathBuf,
+}
+
+impl Session {
+    pub fn new(
+        module: Module,
+        registry: ProviderRegistry,
+        variables: BTreeMap<String, Value>,
+        workspace: &str,
+    ) -> Result<Session, Diagnostics> {
+        let graph = ConfigGraph::build(&module)?;
+        let root_dir = module.dir.clone();
+        Ok(Session { module, graph, registry, variables, workspace: workspace.to_string(), root_dir })
+    }
+
+    fn scope<'a>(&'a self, values: &'a Values, repetition: Repetition) -> EvalScope<'a> {
+        EvalScope { values, module: &self.module, workspace: &self.workspace, repetition, root_dir: &self.root_dir }
+    }
+
+    /// Locals that depend only on variables and other such locals: what provider
+    /// configurations may use.
+    fn static_values(&self) -> Values {
+        let mut values = Values { variables: self.variables.clone(), ..Values::default() };
+        for &ix in &self.graph.order {
+            if let Node::Local(name) = &self.graph.graph[ix] {
+                let local = &self.module.locals[name];
+                let only_static = local
+                    .expr
+                    .references()
+                    .iter()
+                    .all(|r| matches!(r.target, RefTarget::Var(_) | RefTarget::Local(_) | RefTarget::Builtin(_)));
+                if only_static {
+                    if let Ok(v) = eval(&local.expr, &self.scope(&values, Repetition::None)) {
+                        values.locals.insert(name.clone(), v);
+                    }
+                }
+            }
+        }
+        values
+    }
+
+    /// Evaluates each provider block and configures its provider.
+    pub async fn configure_providers(&self) -> Result<(), Diagnostics> {
+        let values = self.static_values();
+        let mut diags = Diagnostics::new();
+        let mut configs = BTreeMap::new();
+        for block in &self.module.providers {
+            let key = ProviderKey { source: self.module.provider_source(&block.name), alias: block.alias.clone() };
+            let Some(provider) = self.registry.get(&key) else { continue };
+            let mut body = block.body.clone();
+            body.attrs.shift_remove("alias");
+            body.attrs.shift_remove("version");
+            let config = decode_body(&body, &provider.schema().provider, &self.scope(&values, Repetition::None), &format!("provider {:?}", block.name), &mut diags);
+            configs.insert(key, config);
+        }
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        self.registry.configure(configs).await
+    }
+
+    pub async fn refresh(&self, state: &State, read: bool) -> Result<Refreshed, Diagnostics> {
+        refresh::refresh(state, &self.registry, read).await
+    }
+
+    /// Plans against refreshed state, reading data sources whose configuration is
+    /// known between pure planning passes.
+    pub async fn plan(&self, refreshed: &Refreshed, destroy: bool) -> Result<Plan, Diagnostics> {
+        let mut data_results: HashMap<terrane_core::InstanceAddr, Value> = HashMap::new();
+        loop {
+            let planner = planner::Planner {
+                module: &self.module,
+                graph: &self.graph,
+                registry: &self.registry,
+                prior: refreshed,
+                variables: &self.variables,
+                workspace: &self.workspace,
+                destroy,
+                data_results: &data_results,
+                root_dir: &self.root_dir,
+            };
+            let outcome = planner.run()?;
+            if outcome.pending_reads.is_empty() {
+                return Ok(outcome.plan);
+            }
+            let mut diags = Diagnostics::new();
+            for read in outcome.pending_reads {
+                let Some(provider) = self.registry.get(&read.provider) else { continue };
+                match provider.read_data(&read.addr.resource.type_name, read.config.unmark_deep().0).await {
+                    Ok(v) => {
+                        data_results.insert(read.addr, v);
+                    }
+                    Err(e) => {
+                        let span = self
+                            .module
+                            .resource(Mode::Data, &read.addr.resource.type_name, &read.addr.resource.name)
+                            .map(|r| r.span.clone());
+                        diags.push(
+                            Diagnostic::error("terrane::data_read", format!("cannot read {}", read.addr))
+                                .detail(e.to_string())
+                                .at_opt(span.as_ref()),
+                        );
+                    }
+                }
+            }
+            if diags.has_errors() {
+                return Err(diags);
+            }
+        }
+    }
+
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        store: Arc<dyn StateStore>,
+        actor: Actor,
+        parallelism: usize,
+        observer: Arc<dyn Observer>,
+    ) -> ApplyReport {
+        apply::apply(apply::ApplyContext {
+            module: &self.module,
+            graph: &self.graph,
+            registry: &self.registry,
+            plan,
+            variables: &self.variables,
+            root_dir: &self.root_dir,
+            store,
+            actor,
+            parallelism,
+            observer,
+        })
+        .await
+    }
+
+    /// Checks every block against its schema without state or variable values.
+    pub fn validate(&self) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        let mut values = Values {
+            variables: self.module.variables.keys().map(|k| (k.clone(), Value::Unknown)).collect(),
+            ..Values::default()
+        };
+        for &ix in &self.graph.order {
+            match &self.graph.graph[ix] {
+                Node::Variable(_) => {}
+                Node::Local(name) => {
+                    let v = match eval(&self.module.locals[name].expr, &self.scope(&values, Repetition::None)) {
+                        Ok(v) => v,
+                        Err(d) => {
+                            diags.push(d);
+                            Value::Unknown
+                        }
+                    };
+                    values.locals.insert(name.clone(), v);
+                }
+                Node::Resource(i) => {
+                    let r = &self.module.resources[*i];
+                    let key = self.registry.key_for(&self.module, r);
+                    let schema = self.registry.schema(&key, r.mode, &r.type_name);
+                    let repetition = if r.count.is_some() || r.for_each.is_some() { Repetition::Unknown } else { Repetition::None };
+                    for e in r.count.iter().chain(r.for_each.iter()) {
+                        if let Err(d) = eval(e, &self.scope(&values, Repetition::None)) {
+                            diags.push(d);
+                        }
+                    }
+                    match (schema, self.registry.get(&key)) {
+                        (Some(schema), Some(provider)) => {
+                            let what = match r.mode {
+                                Mode::Managed => format!("resource {:?}", r.type_name),
+                                Mode::Data => format!("data source {:?}", r.type_name),
+                            };
+                            let config = decode_body(&r.body, &schema.schema, &self.scope(&values, repetition), &what, &mut diags);
+                            if r.mode == Mode::Managed {
+                                for e in provider.validate(&r.type_name, &config) {
+                                    diags.push(planner::attr_diagnostic(r, &e.path, &e.message));
+                                }
+                            }
+                        }
+                        _ => diags.push(
+                            Diagnostic::error("terrane::unknown_resource_type", format!("the provider {} has no {} type {:?}", key.source, if r.mode == Mode::Data { "data source" } else { "resource" }, r.type_name))
+                                .at(&r.span),
+                        ),
+                    }
+                    let expansion = if r.count.is_some() {
+                        Expansion::Count
+                    } else if r.for_each.is_some() {
+                        Expansion::ForEach
+                    } else {
+                        Expansion::Single
+                    };
+                    let mut rv = ResourceValues::new(expansion);
+                    if expansion == Expansion::Single {
+                        rv.instances.insert(terrane_core::InstanceKey::None, Value::Unknown);
+                    }
+                    values.resources.insert(planner::resource_id(r), rv);
+                }
+                Node::Output(name) => {
+                    if let Err(d) = eval(&self.module.outputs[name].expr, &self.scope(&values, Repetition::None)) {
+                        diags.push(d);
+                    }
+                }
+            }
+        }
+        diags
+    }
+}

@@ -1,0 +1,586 @@
+//! The planner: pure and deterministic. Walks the configuration graph, expands
+//! count and for_each, evaluates each instance, asks its provider to plan it, and
+//! diffs against the refreshed state. It does no I/O: data sources it cannot read
+//! from earlier results are returned as pending reads for the caller to perform.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+use terrane_core::{Diagnostic, Diagnostics, InstanceAddr, InstanceKey, Mode, ModulePath, PathStep, ResourceAddr, Span, Value};
+use terrane_lang::config::{IgnoreChanges, Module, Resource};
+use terrane_lang::{eval, ExprKind, RefTarget};
+use terrane_provider::{proposed_new, same_value, PlanRequest};
+
+use crate::decode::decode_body;
+use crate::graph::{ConfigGraph, Node};
+use crate::plan::{Action, OutputChange, Plan, ResourceChange};
+use crate::refresh::Refreshed;
+use crate::registry::{ProviderKey, ProviderRegistry};
+use crate::scope::{EvalScope, Expansion, Repetition, ResourceId, ResourceValues, Values};
+
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// A data source whose configuration is known and that the caller should read.
+#[derive(Debug, Clone)]
+pub struct PendingRead {
+    pub addr: InstanceAddr,
+    pub provider: ProviderKey,
+    pub config: Value,
+}
+
+pub struct Planner<'a> {
+    pub module: &'a Module,
+    pub graph: &'a ConfigGraph,
+    pub registry: &'a ProviderRegistry,
+    pub prior: &'a Refreshed,
+    pub variables: &'a BTreeMap<String, Value>,
+    pub workspace: &'a str,
+    pub destroy: bool,
+    /// Results of data source reads made for earlier passes.
+    pub data_results: &'a HashMap<InstanceAddr, Value>,
+    pub root_dir: &'a Path,
+}
+
+pub struct PlanOutcome {
+    pub plan: Plan,
+    pub pending_reads: Vec<PendingRead>,
+}
+
+struct Walk {
+    values: Values,
+    changes: Vec<ResourceChange>,
+    pending: Vec<PendingRead>,
+    /// Resources with at least one instance that will change.
+    changing: HashSet<ResourceId>,
+    visited: HashSet<InstanceAddr>,
+    diags: Diagnostics,
+}
+
+pub fn resource_addr(r: &Resource) -> ResourceAddr {
+    ResourceAddr { module: ModulePath::root(), mode: r.mode, type_name: r.type_name.clone(), name: r.name.clone() }
+}
+
+pub fn resource_id(r: &Resource) -> ResourceId {
+    (r.mode, r.type_name.clone(), r.name.clone())
+}
+
+/// `TYPE.NAME` addresses of the resources a resource refers to.
+pub fn dependency_names(r: &Resource) -> Vec<String> {
+    let mut names = BTreeSet::new();
+    for reference in r.references() {
+        match reference.target {
+            RefTarget::Resource(t, n) => {
+                names.insert(format!("{t}.{n}"));
+            }
+            RefTarget::Data(t, n) => {
+                names.insert(format!("data.{t}.{n}"));
+            }
+            RefTarget::Var(_) | RefTarget::Local(_) | RefTarget::Module(_) | RefTarget::Builtin(_) => {}
+        }
+    }
+    names.into_iter().collect()
+}
+
+impl Planner<'_> {
+    pub fn run(&self) -> Result<PlanOutcome, Diagnostics> {
+        let mut walk = Walk {
+            values: Values { variables: self.variables.clone(), ..Values::default() },
+            changes: Vec::new(),
+            pending: Vec::new(),
+            changing: HashSet::new(),
+            visited: HashSet::new(),
+            diags: Diagnostics::new(),
+        };
+        let mut outputs = Vec::new();
+        for &ix in &self.graph.order {
+            match &self.graph.graph[ix] {
+                Node::Variable(_) => {}
+                Node::Local(name) => {
+                    let local = &self.module.locals[name];
+                    let value = match eval(&local.expr, &self.scope(&walk.values, Repetition::None)) {
+                        Ok(v) => v,
+                        Err(d) => {
+                            walk.diags.push(d);
+                            Value::Unknown
+                        }
+                    };
+                    walk.values.locals.insert(name.clone(), value);
+                }
+                Node::Resource(i) => {
+                    let r = &self.module.resources[*i];
+                    match r.mode {
+                        Mode::Managed => self.plan_resource(r, &mut walk),
+                        Mode::Data => self.plan_data(r, &mut walk),
+                    }
+                }
+                Node::Output(name) => {
+                    if let Some(change) = self.plan_output(name, &mut walk) {
+                        outputs.push(change);
+                    }
+                }
+            }
+        }
+        for (addr, prior) in &self.prior.instances {
+            if walk.visited.contains(addr) || addr.resource.mode == Mode::Data {
+                continue;
+            }
+            walk.changes.push(ResourceChange {
+                addr: addr.clone(),
+                provider: prior.provider.clone(),
+                action: Action::Delete,
+                before: Some(prior.value.clone()),
+                after: None,
+                requires_replace: Vec::new(),
+                schema_version: prior.record.schema_version,
+                reason: Some(if self.destroy { "destroy".into() } else { "no longer in the configuration".into() }),
+                each_value: None,
+                dependencies: prior.record.dependencies.clone(),
+                drifted: false,
+            });
+        }
+        if walk.diags.has_errors() {
+            return Err(walk.diags);
+        }
+        walk.changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+        Ok(PlanOutcome {
+            plan: Plan {
+                format_version: PLAN_FORMAT_VERSION,
+                workspace: self.workspace.to_string(),
+                lineage: self.prior.lineage.clone(),
+                serial: self.prior.serial,
+                destroy: self.destroy,
+                changes: walk.changes,
+                outputs,
+                drift: self.prior.drift.clone(),
+            },
+            pending_reads: walk.pending,
+        })
+    }
+
+    fn scope<'s>(&'s self, values: &'s Values, repetition: Repetition) -> EvalScope<'s> {
+        EvalScope { values, module: self.module, workspace: self.workspace, repetition, root_dir: self.root_dir }
+    }
+
+    /// The instance keys of a resource, with `each.value` for for_each.
+    fn expand(&self, r: &Resource, values: &Values) -> Result<(Expansion, Vec<(InstanceKey, Option<Value>)>), Diagnostic> {
+        let scope = self.scope(values, Repetition::None);
+        if let Some(count) = &r.count {
+            let v = eval(count, &scope)?;
+            if v.is_unknown() {
+                return Err(unknown_expansion("count", &count.span));
+            }
+            let n = v.as_f64().ok_or_else(|| {
+                Diagnostic::error("terrane::invalid_count", format!("count must be a whole number, got {}", v.type_name())).at(&count.span)
+            })?;
+            if n < 0.0 || n.fract() != 0.0 {
+                return Err(Diagnostic::error("terrane::invalid_count", format!("count must be a whole number of 0 or more, got {n}"))
+                    .at(&count.span));
+            }
+            return Ok((Expansion::Count, (0..n as i64).map(|i| (InstanceKey::Int(i), None)).collect()));
+        }
+        if let Some(for_each) = &r.for_each {
+            let v = eval(for_each, &scope)?;
+            if v.contains_sensitive() {
+                return Err(Diagnostic::error("terrane::sensitive_for_each", "for_each cannot use a sensitive value")
+                    .detail("instance keys appear in plans and state, so they would reveal the secret")
+                    .at(&for_each.span)
+                    .help("use nonsensitive() on a value that is safe to show, or iterate over non-secret keys"));
+            }
+            if !v.is_wholly_known() {
+                return Err(unknown_expansion("for_each", &for_each.span));
+            }
+            let pairs = match v {
+                Value::Map(m) => m.into_iter().map(|(k, v)| (InstanceKey::Str(k), Some(v))).collect(),
+                Value::Set(items) => {
+                    let mut out = Vec::new();
+                    for item in items {
+                        match item {
+                            Value::String(s) => out.push((InstanceKey::Str(s.clone()), Some(Value::String(s)))),
+                            other => {
+                                return Err(Diagnostic::error(
+                                    "terrane::invalid_for_each",
+                                    format!("for_each over a set needs strings, found a {}", other.type_name()),
+                                )
+                                .at(&for_each.span))
+                            }
+                        }
+                    }
+                    out
+                }
+                Value::Null => {
+                    return Err(Diagnostic::error("terrane::invalid_for_each", "for_each must not be null").at(&for_each.span))
+                }
+                other => {
+                    return Err(Diagnostic::error(
+                        "terrane::invalid_for_each",
+                        format!("for_each needs a map or a set of strings, got a {}", other.type_name()),
+                    )
+                    .at(&for_each.span)
+                    .help("convert a list with toset(...)"))
+                }
+            };
+            return Ok((Expansion::ForEach, pairs));
+        }
+        Ok((Expansion::Single, vec![(InstanceKey::None, None)]))
+    }
+
+    fn plan_resource(&self, r: &Resource, walk: &mut Walk) {
+        let id = resource_id(r);
+        let raddr = resource_addr(r);
+        let key = self.registry.key_for(self.module, r);
+        let Some(schema) = self.registry.schema(&key, Mode::Managed, &r.type_name) else {
+            walk.diags.push(
+                Diagnostic::error("terrane::unknown_resource_type", format!("the provider {} has no resource type {:?}", key.source, r.type_name))
+                    .at(&r.span),
+            );
+            return;
+        };
+        let Some(provider) = self.registry.get(&key) else { return };
+        if self.destroy {
+            let mut values = ResourceValues::new(Expansion::Single);
+            for (addr, prior) in self.prior.instances.range(raddr.instance(InstanceKey::None)..) {
+                if addr.resource != raddr {
+                    break;
+                }
+                values.expansion = match addr.key {
+                    InstanceKey::None => Expansion::Single,
+                    InstanceKey::Int(_) => Expansion::Count,
+                    InstanceKey::Str(_) => Expansion::ForEach,
+                };
+                values.instances.insert(addr.key.clone(), prior.value.clone());
+            }
+            walk.values.resources.insert(id, values);
+            if r.lifecycle.prevent_destroy {
+                self.check_orphans_kept(&raddr, r, walk);
+            }
+            return;
+        }
+        let (expansion, keys) = match self.expand(r, &walk.values) {
+            Ok(x) => x,
+            Err(d) => {
+                walk.diags.push(d);
+                walk.values.resources.insert(id, ResourceValues::new(Expansion::Single));
+                return;
+            }
+        };
+        let dependencies = dependency_names(r);
+        let triggered = self.replace_triggered(r, walk);
+        let mut values = ResourceValues::new(expansion);
+        for (instance_key, each_value) in keys {
+            let addr = raddr.instance(instance_key.clone());
+            walk.visited.insert(addr.clone());
+            let scope = self.scope(&walk.values, Repetition::from_key(&instance_key, each_value.as_ref()));
+            let mut diags = Diagnostics::new();
+            let mut config = decode_body(&r.body, &schema.schema, &scope, &format!("resource {:?}", r.type_name), &mut diags);
+            for e in provider.validate(&r.type_name, &config) {
+                diags.push(attr_diagnostic(r, &e.path, &e.message));
+            }
+            if diags.has_errors() {
+                walk.diags.extend(diags);
+                values.instances.insert(instance_key, Value::Unknown);
+                continue;
+            }
+            walk.diags.extend(diags);
+            let prior = self.prior.instances.get(&addr);
+            if let Some(p) = prior {
+                config = apply_ignore_changes(&r.lifecycle.ignore_changes, config, &p.value);
+            }
+            let prior_value = prior.map(|p| &p.value);
+            let planned = provider.plan(PlanRequest {
+                type_name: &r.type_name,
+                prior: prior_value,
+                config: &config,
+                proposed: proposed_new(&schema.schema, prior_value, &config),
+            });
+            let mut resp = match planned {
+                Ok(resp) => resp,
+                Err(e) => {
+                    walk.diags.push(Diagnostic::error("terrane::provider_plan", format!("{addr}: the provider could not plan it")).detail(e.to_string()).at(&r.span));
+                    continue;
+                }
+            };
+            let cbd = r.lifecycle.create_before_destroy;
+            let (action, reason) = match prior {
+                None => (Action::Create, None),
+                Some(p) if p.tainted => (Action::Replace { create_before_destroy: cbd }, Some("tainted".to_string())),
+                Some(_) if !resp.requires_replace.is_empty() => (Action::Replace { create_before_destroy: cbd }, None),
+                Some(_) if triggered => {
+                    (Action::Replace { create_before_destroy: cbd }, Some("replace_triggered_by".to_string()))
+                }
+                Some(p) if same_value(&p.value, &resp.planned) => (Action::NoOp, None),
+                Some(_) => (Action::Update, None),
+            };
+            if matches!(action, Action::Replace { .. }) && !resp.requires_replace.is_empty() && prior.is_some_and(|p| p.tainted) {
+                resp.requires_replace.clear();
+            }
+            if matches!(action, Action::Replace { .. }) && r.lifecycle.prevent_destroy {
+                walk.diags.push(prevent_destroy(&addr, &r.span));
+            }
+            if !matches!(action, Action::NoOp) {
+                walk.changing.insert(id.clone());
+            }
+            values.instances.insert(instance_key, resp.planned.clone());
+            walk.changes.push(ResourceChange {
+                addr,
+                provider: key.clone(),
+                action,
+                before: prior.map(|p| p.value.clone()),
+                after: Some(resp.planned),
+                requires_replace: resp.requires_replace,
+                schema_version: schema.version,
+                reason,
+                each_value,
+                dependencies: dependencies.clone(),
+                drifted: prior.is_some_and(|p| !same_value(&p.value, &crate::refresh::typed_value(&p.record, Some(&schema.schema)))),
+            });
+        }
+        // Instances no longer configured are deleted by `run`; prevent_destroy forbids that.
+        if r.lifecycle.prevent_destroy {
+            self.check_orphans_kept(&raddr, r, walk);
+        }
+        walk.values.resources.insert(id, values);
+    }
+
+    fn check_orphans_kept(&self, raddr: &ResourceAddr, r: &Resource, walk: &mut Walk) {
+        for addr in self.prior.instances.keys().filter(|a| &a.resource == raddr) {
+            if !walk.visited.contains(addr) {
+                walk.diags.push(prevent_destroy(addr, &r.span));
+            }
+        }
+    }
+
+    /// True when a `replace_triggered_by` reference points at a resource that changes.
+    fn replace_triggered(&self, r: &Resource, walk: &Walk) -> bool {
+        r.lifecycle.replace_triggered_by.iter().any(|e| {
+            e.references().iter().any(|reference| match &reference.target {
+                RefTarget::Resource(t, n) => walk.changing.contains(&(Mode::Managed, t.clone(), n.clone())),
+                RefTarget::Data(..) | RefTarget::Var(_) | RefTarget::Local(_) | RefTarget::Module(_) | RefTarget::Builtin(_) => false,
+            })
+        })
+    }
+
+    fn plan_data(&self, r: &Resource, walk: &mut Walk) {
+        let id = resource_id(r);
+        let raddr = resource_addr(r);
+        let key = self.registry.key_for(self.module, r);
+        let Some(schema) = self.registry.schema(&key, Mode::Data, &r.type_name) else {
+            walk.diags.push(
+                Diagnostic::error("terrane::unknown_data_source", format!("the provider {} has no data source {:?}", key.source, r.type_name))
+                    .at(&r.span),
+            );
+            return;
+        };
+        let (expansion, keys) = match self.expand(r, &walk.values) {
+            Ok(x) => x,
+            Err(d) => {
+                walk.diags.push(d);
+                walk.values.resources.insert(id, ResourceValues::new(Expansion::Single));
+                return;
+            }
+        };
+        let depends_on_changes = dependency_names(r).iter().any(|name| {
+            let mut parts = name.splitn(2, '.');
+            match (parts.next(), parts.next()) {
+                (Some(t), Some(n)) => walk.changing.contains(&(Mode::Managed, t.to_string(), n.to_string())),
+                _ => false,
+            }
+        });
+        let mut values = ResourceValues::new(expansion);
+        for (instance_key, each_value) in keys {
+            let addr = raddr.instance(instance_key.clone());
+            walk.visited.insert(addr.clone());
+            let scope = self.scope(&walk.values, Repetition::from_key(&instance_key, each_value.as_ref()));
+            let mut diags = Diagnostics::new();
+            let config = decode_body(&r.body, &schema.schema, &scope, &format!("data source {:?}", r.type_name), &mut diags);
+            let errors = diags.has_errors();
+            walk.diags.extend(diags);
+            if errors {
+                continue;
+            }
+            let value = if config.is_wholly_known() && !depends_on_changes {
+                match self.data_results.get(&addr) {
+                    Some(v) => {
+                        // Read during planning: recorded as a no-op so apply sees the same value.
+                        walk.changes.push(ResourceChange {
+                            addr: addr.clone(),
+                            provider: key.clone(),
+                            action: Action::NoOp,
+                            before: None,
+                            after: Some(v.clone()),
+                            requires_replace: Vec::new(),
+                            schema_version: schema.version,
+                            reason: None,
+                            each_value: each_value.clone(),
+                            dependencies: Vec::new(),
+                            drifted: false,
+                        });
+                        v.clone()
+                    }
+                    None => {
+                        walk.pending.push(PendingRead { addr: addr.clone(), provider: key.clone(), config: config.clone() });
+                        Value::Unknown
+                    }
+                }
+            } else {
+                let after = unknown_computed(&schema.schema, config);
+                walk.changes.push(ResourceChange {
+                    addr,
+                    provider: key.clone(),
+                    action: Action::Read,
+                    before: None,
+                    after: Some(after.clone()),
+                    requires_replace: Vec::new(),
+                    schema_version: schema.version,
+                    reason: Some("its configuration depends on values known only after apply".into()),
+                    each_value,
+                    dependencies: dependency_names(r),
+                    drifted: false,
+                });
+                walk.changing.insert(id.clone());
+                after
+            };
+            values.instances.insert(instance_key, value);
+        }
+        walk.values.resources.insert(id, values);
+    }
+
+    fn plan_output(&self, name: &str, walk: &mut Walk) -> Option<OutputChange> {
+        let output = &self.module.outputs[name];
+        let value = match eval(&output.expr, &self.scope(&walk.values, Repetition::None)) {
+            Ok(v) => v,
+            Err(d) => {
+                walk.diags.push(d);
+                return None;
+            }
+        };
+        if value.contains_sensitive() && !output.sensitive {
+            walk.diags.push(
+                Diagnostic::error("terrane::sensitive_output", format!("output {name:?} refers to sensitive values"))
+                    .detail("its value would be shown in plain text")
+                    .at(&output.expr.span)
+                    .help("add sensitive = true to the output block"),
+            );
+            return None;
+        }
+        walk.values.outputs.insert(name.to_string(), value.clone());
+        let before = self.prior.outputs.get(name).cloned();
+        Some(OutputChange {
+            name: name.to_string(),
+            before,
+            after: if self.destroy { Value::Null } else { value.mark_if(output.sensitive) },
+            sensitive: output.sensitive,
+        })
+    }
+}
+
+fn unknown_expansion(what: &str, span: &Span) -> Diagnostic {
+    Diagnostic::error("terrane::unknown_expansion", format!("the {what} value depends on values known only after apply"))
+        .at(span)
+        .detail(format!("terrane must know how many instances to plan, so {what} can only use values known at plan time"))
+        .help("base it on variables or locals, or apply the resources it depends on first with -target")
+}
+
+fn prevent_destroy(addr: &InstanceAddr, span: &Span) -> Diagnostic {
+    Diagnostic::error("terrane::prevent_destroy", format!("{addr} has lifecycle.prevent_destroy set, but the plan would destroy it"))
+        .at(span)
+        .help("remove prevent_destroy, or change the plan so the object is kept")
+}
+
+/// The data source's configuration with every unset computed attribute unknown.
+fn unknown_computed(schema: &terrane_provider::Schema, config: Value) -> Value {
+    let Value::Map(mut m) = config else { return Value::Unknown };
+    for (name, attr) in &schema.attributes {
+        if attr.computed && m.get(name).is_none_or(Value::is_null) {
+            m.insert(name.clone(), Value::Unknown);
+        }
+    }
+    Value::Map(m)
+}
+
+/// Keeps the prior value of ignored attributes, so changing them plans nothing.
+pub(crate) fn apply_ignore_changes(ignore: &IgnoreChanges, config: Value, prior: &Value) -> Value {
+    let Value::Map(mut m) = config else { return config };
+    match ignore {
+        IgnoreChanges::None => {}
+        IgnoreChanges::All => {
+            for (k, v) in m.iter_mut() {
+                if let Some(p) = prior.get(k) {
+                    *v = p.clone();
+                }
+            }
+        }
+        IgnoreChanges::Attributes(exprs) => {
+            for e in exprs {
+                let path = ignore_path(e);
+                if let Some((PathStep::Attr(first), rest)) = path.split_first() {
+                    if rest.is_empty() {
+                        if let Some(p) = prior.get(first) {
+                            m.insert(first.clone(), p.clone());
+                        }
+                    } else if let (Some(current), Some(p)) = (m.remove(first), prior.get(first)) {
+                        m.insert(first.clone(), replace_at(current, rest, p.at_path(rest)));
+                    }
+                }
+            }
+        }
+    }
+    Value::Map(m)
+}
+
+fn replace_at(value: Value, path: &[PathStep], with: Option<&Value>) -> Value {
+    let Some((step, rest)) = path.split_first() else {
+        return with.cloned().unwrap_or(Value::Null);
+    };
+    match (value, step) {
+        (Value::Map(mut m), PathStep::Attr(k)) => {
+            let inner = m.remove(k).unwrap_or(Value::Null);
+            let replaced = replace_at(inner, rest, with);
+            if !replaced.is_null() {
+                m.insert(k.clone(), replaced);
+            }
+            Value::Map(m)
+        }
+        (Value::List(mut items), PathStep::Index(i)) if *i < items.len() => {
+            let inner = std::mem::replace(&mut items[*i], Value::Null);
+            items[*i] = replace_at(inner, rest, with);
+            Value::List(items)
+        }
+        (other, _) => other,
+    }
+}
+
+/// `tags["Name"]` or `tags.Name` as an attribute path.
+fn ignore_path(e: &terrane_lang::Expr) -> Vec<PathStep> {
+    match &e.kind {
+        ExprKind::Variable(name) => vec![PathStep::Attr(name.clone())],
+        ExprKind::Literal(Value::String(s)) => vec![PathStep::Attr(s.clone())],
+        ExprKind::Traversal(root, ops) => {
+            let mut path = ignore_path(root);
+            for op in ops {
+                match op {
+                    terrane_lang::Traverser::Attr(n, _) => path.push(PathStep::Attr(n.clone())),
+                    terrane_lang::Traverser::Index(ix) => match &ix.kind {
+                        ExprKind::Literal(Value::String(s)) => path.push(PathStep::Attr(s.clone())),
+                        ExprKind::Literal(Value::Number(n)) => path.push(PathStep::Index(*n as usize)),
+                        _ => {}
+                    },
+                    terrane_lang::Traverser::AttrSplat(_) | terrane_lang::Traverser::FullSplat(_) => {}
+                }
+            }
+            path
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A provider's complaint about an attribute, placed at that attribute in the source.
+pub fn attr_diagnostic(r: &Resource, path: &[PathStep], message: &str) -> Diagnostic {
+    let span = match path.first() {
+        Some(PathStep::Attr(name)) => r.body.attr(name).map(|a| a.expr.span.clone()),
+        _ => None,
+    };
+    let name = terrane_core::value::format_path(path);
+    Diagnostic::error("terrane::invalid_attribute", format!("invalid value for {name:?} in {}", r.display_addr()))
+        .detail(message.to_string())
+        .at_opt(span.as_ref().or(Some(&r.body.span)))
+}

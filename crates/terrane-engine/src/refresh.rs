@@ -1,0 +1,100 @@
+//! Refresh: stored state turned into typed values, then brought up to date with
+//! batched provider reads (one `read` call per provider and resource type).
+
+use std::collections::BTreeMap;
+
+use terrane_core::{Diagnostic, Diagnostics, InstanceAddr, Mode, PathStep, Value};
+use terrane_provider::Schema;
+use terrane_state::{ResourceRecord, State, Status};
+
+use crate::plan::Drift;
+use crate::registry::{ProviderKey, ProviderRegistry};
+
+#[derive(Debug, Clone)]
+pub struct PriorInstance {
+    pub record: ResourceRecord,
+    pub provider: ProviderKey,
+    /// The object as refresh found it (or as stored when refresh was skipped).
+    pub value: Value,
+    pub tainted: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Refreshed {
+    pub lineage: String,
+    pub serial: u64,
+    pub instances: BTreeMap<InstanceAddr, PriorInstance>,
+    pub outputs: BTreeMap<String, Value>,
+    pub drift: Vec<Drift>,
+}
+
+/// A stored record as a typed value with its sensitive marks restored.
+pub fn typed_value(record: &ResourceRecord, schema: Option<&Schema>) -> Value {
+    let raw = Value::from_json(&record.attributes);
+    let value = match schema {
+        Some(s) => s.implied_type().convert(raw.clone()).unwrap_or(raw),
+        None => raw,
+    };
+    let mut paths = record.sensitive_paths.clone();
+    if let Some(s) = schema {
+        paths.extend(s.sensitive_attributes().into_iter().map(|n| vec![PathStep::Attr(n)]));
+    }
+    value.mark_paths(&paths)
+}
+
+pub async fn refresh(state: &State, registry: &ProviderRegistry, read: bool) -> Result<Refreshed, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut out = Refreshed { lineage: state.lineage.clone(), serial: state.serial, ..Refreshed::default() };
+    for (name, output) in &state.outputs {
+        out.outputs.insert(name.clone(), Value::from_json(&output.value).mark_if(output.sensitive));
+    }
+    let mut groups: BTreeMap<(ProviderKey, String), Vec<PriorInstance>> = BTreeMap::new();
+    for (addr, record) in &state.resources {
+        let Some(provider) = ProviderKey::parse(&record.provider) else {
+            diags.push(Diagnostic::error("terrane::state_provider", format!("{addr} names an invalid provider {:?}", record.provider)));
+            continue;
+        };
+        let schema = registry.schema(&provider, addr.resource.mode, &addr.resource.type_name).map(|s| &s.schema);
+        let value = typed_value(record, schema);
+        let instance = PriorInstance { record: record.clone(), provider: provider.clone(), value, tainted: record.status == Status::Tainted };
+        if read && addr.resource.mode == Mode::Managed && registry.get(&provider).is_some() {
+            groups.entry((provider, addr.resource.type_name.clone())).or_default().push(instance);
+        } else {
+            out.instances.insert(addr.clone(), instance);
+        }
+    }
+    for ((key, type_name), instances) in groups {
+        let Some(provider) = registry.get(&key) else { continue };
+        let schema = registry.schema(&key, Mode::Managed, &type_name).map(|s| s.schema.clone());
+        let objects: Vec<Value> = instances.iter().map(|i| i.value.clone().unmark_deep().0).collect();
+        match provider.read(&type_name, objects).await {
+            Ok(results) => {
+                for (instance, found) in instances.into_iter().zip(results) {
+                    let addr = instance.record.addr.clone();
+                    match found {
+                        Some(v) => {
+                            let v = match &schema {
+                                Some(s) => {
+                                    let paths: Vec<_> = instance.record.sensitive_paths.clone();
+                                    let typed = s.implied_type().convert(v.clone()).unwrap_or(v);
+                                    let extra: Vec<_> = s.sensitive_attributes().into_iter().map(|n| vec![PathStep::Attr(n)]).collect();
+                                    typed.mark_paths(&paths).mark_paths(&extra)
+                                }
+                                None => v,
+                            };
+                            if !terrane_provider::same_value(&v, &instance.value) {
+                                out.drift.push(Drift { addr: addr.clone(), before: instance.value.clone(), after: Some(v.clone()) });
+                            }
+                            out.instances.insert(addr, PriorInstance { value: v, ..instance });
+                        }
+                        None => out.drift.push(Drift { addr, before: instance.value, after: None }),
+                    }
+                }
+            }
+            Err(e) => diags.push(
+                Diagnostic::error("terrane::refresh", format!("cannot read {type_name} objects from {key}")).detail(e.to_string()),
+            ),
+        }
+    }
+    diags.into_result(out)
+}

@@ -1,0 +1,228 @@
+//! The values that references resolve to during plan and apply, and the `Scope`
+//! that serves them to the evaluator.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use terrane_core::{Diagnostic, InstanceKey, Mode, Span, Value};
+use terrane_lang::config::{suggest, Module};
+use terrane_lang::{ExprKind, Traverser};
+
+/// How a resource was expanded, which decides the shape of its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expansion {
+    Single,
+    Count,
+    ForEach,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceValues {
+    pub expansion: Expansion,
+    pub instances: BTreeMap<InstanceKey, Value>,
+}
+
+impl ResourceValues {
+    pub fn new(expansion: Expansion) -> ResourceValues {
+        ResourceValues { expansion, instances: BTreeMap::new() }
+    }
+
+    /// The value `TYPE.NAME` evaluates to: an object, a list or a map of objects.
+    pub fn to_value(&self) -> Value {
+        match self.expansion {
+            Expansion::Single => self.instances.get(&InstanceKey::None).cloned().unwrap_or(Value::Null),
+            Expansion::Count => Value::List(self.instances.values().cloned().collect()),
+            Expansion::ForEach => Value::Map(
+                self.instances
+                    .iter()
+                    .filter_map(|(k, v)| match k {
+                        InstanceKey::Str(s) => Some((s.clone(), v.clone())),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+pub type ResourceId = (Mode, String, String);
+
+#[derive(Debug, Default)]
+pub struct Values {
+    pub variables: BTreeMap<String, Value>,
+    pub locals: HashMap<String, Value>,
+    pub resources: HashMap<ResourceId, ResourceValues>,
+    pub outputs: BTreeMap<String, Value>,
+}
+
+/// `count.index` or `each.key`/`each.value` while evaluating one instance.
+#[derive(Debug, Clone)]
+pub enum Repetition {
+    None,
+    Count(i64),
+    Each(String, Value),
+    /// Validation without values: `count.index` and `each.*` are unknown.
+    Unknown,
+}
+
+impl Repetition {
+    pub fn from_key(key: &InstanceKey, each_value: Option<&Value>) -> Repetition {
+        match key {
+            InstanceKey::None => Repetition::None,
+            InstanceKey::Int(i) => Repetition::Count(*i),
+            InstanceKey::Str(s) => Repetition::Each(s.clone(), each_value.cloned().unwrap_or_else(|| Value::string(s.clone()))),
+        }
+    }
+}
+
+pub struct EvalScope<'a> {
+    pub values: &'a Values,
+    pub module: &'a Module,
+    pub workspace: &'a str,
+    pub repetition: Repetition,
+    pub root_dir: &'a Path,
+}
+
+fn attr_step(steps: &[Traverser], i: usize) -> Option<(&str, &Span)> {
+    match steps.get(i) {
+        Some(Traverser::Attr(name, span)) => Some((name.as_str(), span)),
+        _ => None,
+    }
+}
+
+fn path_string(p: &Path) -> String {
+    let s = p.display().to_string();
+    if s.is_empty() {
+        ".".into()
+    } else {
+        s
+    }
+}
+
+impl EvalScope<'_> {
+    fn resource(&self, mode: Mode, type_name: &str, name: &str, steps: &[Traverser], consumed: usize, span: &Span) -> Result<(Value, usize), Diagnostic> {
+        let id = (mode, type_name.to_string(), name.to_string());
+        let Some(values) = self.values.resources.get(&id) else {
+            let prefix = if mode == Mode::Data { "data." } else { "" };
+            let declared = self.module.resource(mode, type_name, name).is_some();
+            let mut d = if declared {
+                Diagnostic::error("terrane::not_yet_known", format!("{prefix}{type_name}.{name} has not been evaluated"))
+            } else {
+                Diagnostic::error(
+                    "terrane::undeclared_resource",
+                    format!("reference to undeclared resource {prefix}{type_name}.{name}"),
+                )
+            };
+            let names: Vec<String> = self
+                .module
+                .resources
+                .iter()
+                .filter(|r| r.mode == mode && r.type_name == type_name)
+                .map(|r| r.name.clone())
+                .collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            if let Some(s) = suggest(name, &names) {
+                d = d.help(format!("did you mean {prefix}{type_name}.{s}?"));
+            }
+            return Err(d.at(span));
+        };
+        // A literal index picks one instance without building the whole collection.
+        if let Some(Traverser::Index(ix)) = steps.get(consumed) {
+            if let ExprKind::Literal(key) = &ix.kind {
+                let key = match (values.expansion, key) {
+                    (Expansion::Count, Value::Number(n)) if n.fract() == 0.0 => Some(InstanceKey::Int(*n as i64)),
+                    (Expansion::ForEach, Value::String(s)) => Some(InstanceKey::Str(s.clone())),
+                    _ => None,
+                };
+                if let Some(v) = key.and_then(|k| values.instances.get(&k)) {
+                    return Ok((v.clone(), consumed + 1));
+                }
+            }
+        }
+        Ok((values.to_value(), consumed))
+    }
+}
+
+impl terrane_lang::Scope for EvalScope<'_> {
+    fn resolve(&self, root: &str, steps: &[Traverser], span: &Span) -> Result<(Value, usize), Diagnostic> {
+        let missing_attr = |what: &str| {
+            Diagnostic::error("terrane::invalid_reference", format!("{root} must be followed by {what}")).at(span)
+        };
+        match root {
+            "var" => {
+                let (name, s) = attr_step(steps, 0).ok_or_else(|| missing_attr("a variable name"))?;
+                match self.values.variables.get(name) {
+                    Some(v) => Ok((v.clone(), 1)),
+                    None => {
+                        let names: Vec<&str> = self.module.variables.keys().map(String::as_str).collect();
+                        let mut d = Diagnostic::error("terrane::undeclared_variable", format!("reference to undeclared variable {name:?}")).at(s);
+                        d = match suggest(name, &names) {
+                            Some(x) => d.help(format!("did you mean var.{x}?")),
+                            None => d.help(format!("declare it with variable \"{name}\" {{}}")),
+                        };
+                        Err(d)
+                    }
+                }
+            }
+            "local" => {
+                let (name, s) = attr_step(steps, 0).ok_or_else(|| missing_attr("a local value name"))?;
+                match self.values.locals.get(name) {
+                    Some(v) => Ok((v.clone(), 1)),
+                    None => {
+                        let names: Vec<&str> = self.module.locals.keys().map(String::as_str).collect();
+                        let mut d = Diagnostic::error("terrane::undeclared_local", format!("reference to undeclared local value {name:?}")).at(s);
+                        if let Some(x) = suggest(name, &names) {
+                            d = d.help(format!("did you mean local.{x}?"));
+                        }
+                        Err(d)
+                    }
+                }
+            }
+            "count" => match (attr_step(steps, 0), &self.repetition) {
+                (Some(("index", _)), Repetition::Count(i)) => Ok((Value::Number(*i as f64), 1)),
+                (Some(("index", _)), Repetition::Unknown) => Ok((Value::Unknown, 1)),
+                _ => Err(Diagnostic::error("terrane::invalid_count_reference", "count.index is only available in a resource with count")
+                    .at(span)),
+            },
+            "each" => match (attr_step(steps, 0), &self.repetition) {
+                (Some(("key", _)), Repetition::Each(k, _)) => Ok((Value::string(k.clone()), 1)),
+                (Some(("value", _)), Repetition::Each(_, v)) => Ok((v.clone(), 1)),
+                (Some(("key" | "value", _)), Repetition::Unknown) => Ok((Value::Unknown, 1)),
+                _ => Err(Diagnostic::error("terrane::invalid_each_reference", "each.key and each.value are only available in a resource with for_each")
+                    .at(span)),
+            },
+            "path" => match attr_step(steps, 0) {
+                Some(("module", _)) => Ok((Value::string(path_string(&self.module.dir)), 1)),
+                Some(("root", _)) => Ok((Value::string(path_string(self.root_dir)), 1)),
+                Some(("cwd", _)) => {
+                    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+                    Ok((Value::string(path_string(&cwd)), 1))
+                }
+                _ => Err(missing_attr("module, root or cwd")),
+            },
+            "terraform" => match attr_step(steps, 0) {
+                Some(("workspace", _)) => Ok((Value::string(self.workspace), 1)),
+                _ => Err(missing_attr("workspace")),
+            },
+            "data" => {
+                let (t, _) = attr_step(steps, 0).ok_or_else(|| missing_attr("TYPE.NAME"))?;
+                let (n, _) = attr_step(steps, 1).ok_or_else(|| missing_attr("TYPE.NAME"))?;
+                self.resource(Mode::Data, t, n, steps, 2, span)
+            }
+            "module" => Err(Diagnostic::error("terrane::unsupported", "module calls are not supported yet").at(span)),
+            "self" => Err(Diagnostic::error("terrane::invalid_self", "self is only available in provisioner and connection blocks").at(span)),
+            type_name => {
+                let Some((name, _)) = attr_step(steps, 0) else {
+                    return Err(Diagnostic::error("terrane::invalid_reference", format!("unknown name {type_name:?}"))
+                        .at(span)
+                        .help("references look like var.NAME, local.NAME, TYPE.NAME or data.TYPE.NAME"));
+                };
+                self.resource(Mode::Managed, type_name, name, steps, 1, span)
+            }
+        }
+    }
+
+    fn base_dir(&self) -> &Path {
+        &self.module.dir
+    }
+}

@@ -1,0 +1,772 @@
+//! The configuration model: every `*.tf` file of a module directory, decoded into
+//! blocks whose expressions stay unevaluated until the engine needs them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hcl_edit::structure::{Attribute as HclAttribute, Block as HclBlock, BlockLabel, Body as HclBody, Structure};
+use hcl_edit::Span as _;
+use indexmap::IndexMap;
+use terrane_core::{Diagnostic, Diagnostics, Mode, SourceFile, Span, Type, Value};
+
+use crate::ast::{Expr, ExprKind, Lowering, RefTarget, Reference};
+use crate::typeexpr::parse_type;
+
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub name: String,
+    pub expr: Expr,
+    pub span: Span,
+    pub name_span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub type_name: String,
+    pub labels: Vec<String>,
+    pub body: Body,
+    pub span: Span,
+    pub type_span: Span,
+}
+
+/// A block body: attributes by name (in source order) and nested blocks.
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub attrs: IndexMap<String, Attribute>,
+    pub blocks: Vec<Block>,
+    pub span: Span,
+}
+
+impl Body {
+    pub fn attr(&self, name: &str) -> Option<&Attribute> {
+        self.attrs.get(name)
+    }
+
+    /// Every reference made anywhere in the body.
+    pub fn references(&self) -> Vec<Reference> {
+        let mut out = Vec::new();
+        for attr in self.attrs.values() {
+            out.extend(attr.expr.references());
+        }
+        for block in &self.blocks {
+            out.extend(block.body.references());
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RequiredProvider {
+    pub local_name: String,
+    pub source: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Backend {
+    pub kind: String,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderBlock {
+    pub name: String,
+    pub alias: Option<String>,
+    pub body: Body,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub condition: Expr,
+    pub error_message: Expr,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variable {
+    pub name: String,
+    pub ty: Type,
+    pub default: Option<Value>,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub nullable: bool,
+    pub validations: Vec<Validation>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Local {
+    pub name: String,
+    pub expr: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub name: String,
+    pub expr: Expr,
+    pub sensitive: bool,
+    pub description: Option<String>,
+    pub depends_on: Vec<Reference>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum IgnoreChanges {
+    #[default]
+    None,
+    All,
+    Attributes(Vec<Expr>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Lifecycle {
+    pub create_before_destroy: bool,
+    pub prevent_destroy: bool,
+    pub ignore_changes: IgnoreChanges,
+    pub replace_triggered_by: Vec<Expr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub mode: Mode,
+    pub type_name: String,
+    pub name: String,
+    pub body: Body,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub depends_on: Vec<Reference>,
+    /// `provider = aws.west`: the local name and alias.
+    pub provider: Option<(String, Option<String>)>,
+    pub lifecycle: Lifecycle,
+    pub span: Span,
+}
+
+impl Resource {
+    /// The provider's local name: explicit, or the type's prefix as in Terraform.
+    pub fn provider_name(&self) -> &str {
+        match &self.provider {
+            Some((name, _)) => name,
+            None => self.type_name.split('_').next().unwrap_or(&self.type_name),
+        }
+    }
+
+    /// `TYPE.NAME` or `data.TYPE.NAME`.
+    pub fn display_addr(&self) -> String {
+        match self.mode {
+            Mode::Managed => format!("{}.{}", self.type_name, self.name),
+            Mode::Data => format!("data.{}.{}", self.type_name, self.name),
+        }
+    }
+
+    /// Every reference the resource makes, meta-arguments included.
+    pub fn references(&self) -> Vec<Reference> {
+        let mut refs = self.body.references();
+        for e in self.count.iter().chain(self.for_each.iter()) {
+            refs.extend(e.references());
+        }
+        for e in &self.lifecycle.replace_triggered_by {
+            refs.extend(e.references());
+        }
+        refs.extend(self.depends_on.iter().cloned());
+        refs
+    }
+}
+
+/// One module directory, decoded.
+#[derive(Debug, Clone, Default)]
+pub struct Module {
+    pub dir: PathBuf,
+    pub files: Vec<Arc<SourceFile>>,
+    pub required_providers: IndexMap<String, RequiredProvider>,
+    pub backend: Option<Backend>,
+    pub providers: Vec<ProviderBlock>,
+    pub variables: IndexMap<String, Variable>,
+    pub locals: IndexMap<String, Local>,
+    pub resources: Vec<Resource>,
+    pub outputs: IndexMap<String, Output>,
+}
+
+impl Module {
+    pub fn resource(&self, mode: Mode, type_name: &str, name: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.mode == mode && r.type_name == type_name && r.name == name)
+    }
+
+    /// The provider source a local name resolves to (`hashicorp/null` for `null`
+    /// when nothing is declared, as in Terraform).
+    pub fn provider_source(&self, local_name: &str) -> String {
+        match self.required_providers.get(local_name) {
+            Some(rp) => rp.source.clone(),
+            None => format!("hashicorp/{local_name}"),
+        }
+    }
+}
+
+/// Loads every `*.tf` file of `dir` (sorted by name), reporting all problems at once.
+pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "tf") && p.is_file())
+            .collect(),
+        Err(err) => {
+            return Err(Diagnostic::error("terrane::config_dir", format!("cannot read {}: {err}", dir.display()))
+                .into())
+        }
+    };
+    entries.sort();
+    if entries.is_empty() {
+        return Err(Diagnostic::error("terrane::no_config", format!("no .tf files in {}", dir.display()))
+            .help("run terrane in a directory that holds your configuration, or pass -chdir=DIR")
+            .into());
+    }
+    let mut sources = Vec::new();
+    let mut diags = Diagnostics::new();
+    for path in entries {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => sources.push(SourceFile::new(display_name(dir, &name), text)),
+                Err(_) => diags.push(Diagnostic::error("terrane::not_utf8", format!("{name} is not valid UTF-8"))),
+            },
+            Err(err) => diags.push(Diagnostic::error("terrane::read_file", format!("cannot read {name}: {err}"))),
+        }
+    }
+    let module = parse_module(dir, sources, &mut diags);
+    diags.into_result(module)
+}
+
+fn display_name(dir: &Path, name: &str) -> String {
+    if dir == Path::new(".") || dir.as_os_str().is_empty() {
+        name.to_string()
+    } else {
+        dir.join(name).display().to_string()
+    }
+}
+
+/// Decodes already-read sources; used by `load_module` and by tests.
+pub fn parse_module(dir: &Path, sources: Vec<Arc<SourceFile>>, diags: &mut Diagnostics) -> Module {
+    let mut module = Module { dir: dir.to_path_buf(), ..Module::default() };
+    for file in sources {
+        match hcl_edit::parser::parse_body(&file.text) {
+            Ok(body) => Decoder { lower: Lowering { file: &file }, diags }.top_level(&body, &mut module),
+            Err(err) => {
+                let offset = err.location().offset();
+                let span = Span::new(&file, offset..offset + 1);
+                diags.push(
+                    Diagnostic::error("terrane::syntax", "invalid HCL syntax")
+                        .detail(err.message().to_string())
+                        .at(&span),
+                );
+            }
+        }
+        module.files.push(file);
+    }
+    check_duplicates(&module, diags);
+    module
+}
+
+fn check_duplicates(module: &Module, diags: &mut Diagnostics) {
+    let mut seen: BTreeMap<(Mode, &str, &str), &Span> = BTreeMap::new();
+    for r in &module.resources {
+        if let Some(first) = seen.insert((r.mode, &r.type_name, &r.name), &r.span) {
+            diags.push(
+                Diagnostic::error("terrane::duplicate_resource", format!("duplicate {} block", r.display_addr()))
+                    .at(&r.span)
+                    .related(first, "first declared here")
+                    .help("each resource needs a unique TYPE and NAME within its module"),
+            );
+        }
+    }
+}
+
+struct Decoder<'a, 'd> {
+    lower: Lowering<'a>,
+    diags: &'d mut Diagnostics,
+}
+
+impl Decoder<'_, '_> {
+    fn span(&self, range: Option<std::ops::Range<usize>>) -> Span {
+        self.lower.span(range)
+    }
+
+    fn body(&mut self, body: &HclBody) -> Body {
+        let mut attrs = IndexMap::new();
+        let mut blocks = Vec::new();
+        for structure in body.iter() {
+            match structure {
+                Structure::Attribute(a) => {
+                    let attr = self.attribute(a);
+                    if let Some(prev) = attrs.get(&attr.name) {
+                        let prev: &Attribute = prev;
+                        self.diags.push(
+                            Diagnostic::error("terrane::duplicate_attribute", format!("attribute {:?} is set twice", attr.name))
+                                .at(&attr.name_span)
+                                .related(&prev.name_span, "first set here"),
+                        );
+                    }
+                    attrs.insert(attr.name.clone(), attr);
+                }
+                Structure::Block(b) => blocks.push(self.block(b)),
+            }
+        }
+        Body { attrs, blocks, span: self.span(body.span()) }
+    }
+
+    fn attribute(&mut self, a: &HclAttribute) -> Attribute {
+        Attribute {
+            name: a.key.as_str().to_string(),
+            expr: self.lower.expr(&a.value),
+            span: self.span(a.span()),
+            name_span: self.span(a.key.span()),
+        }
+    }
+
+    fn block(&mut self, b: &HclBlock) -> Block {
+        Block {
+            type_name: b.ident.as_str().to_string(),
+            labels: b.labels.iter().map(|l| label_text(l).to_string()).collect(),
+            body: self.body(&b.body),
+            span: self.span(b.span()),
+            type_span: self.span(b.ident.span()),
+        }
+    }
+
+    fn top_level(&mut self, body: &HclBody, module: &mut Module) {
+        for structure in body.iter() {
+            let block = match structure {
+                Structure::Attribute(a) => {
+                    let span = self.span(a.key.span());
+                    self.diags.push(
+                        Diagnostic::error("terrane::unexpected_attribute", format!("unexpected attribute {:?}", a.key.as_str()))
+                            .at(&span)
+                            .detail("attributes are not allowed at the top level of a configuration file")
+                            .help("put it inside a resource, locals or other block"),
+                    );
+                    continue;
+                }
+                Structure::Block(b) => self.block(b),
+            };
+            match block.type_name.as_str() {
+                "terraform" => self.terraform(block, module),
+                "provider" => {
+                    if let Some([name]) = self.labels::<1>(&block, "provider", "NAME") {
+                        let alias = self.const_string(&block.body, "alias");
+                        module.providers.push(ProviderBlock { name, alias, body: block.body, span: block.span });
+                    }
+                }
+                "variable" => {
+                    if let Some([name]) = self.labels::<1>(&block, "variable", "NAME") {
+                        if let Some(v) = self.variable(name, block) {
+                            if module.variables.contains_key(&v.name) {
+                                self.diags.push(
+                                    Diagnostic::error("terrane::duplicate_variable", format!("variable {:?} is declared twice", v.name))
+                                        .at(&v.span),
+                                );
+                            }
+                            module.variables.insert(v.name.clone(), v);
+                        }
+                    }
+                }
+                "locals" => {
+                    self.no_labels(&block, "locals");
+                    for (name, attr) in block.body.attrs {
+                        if module.locals.contains_key(&name) {
+                            self.diags.push(
+                                Diagnostic::error("terrane::duplicate_local", format!("local value {name:?} is defined twice"))
+                                    .at(&attr.name_span),
+                            );
+                        }
+                        module.locals.insert(name.clone(), Local { name, expr: attr.expr, span: attr.name_span });
+                    }
+                    for b in block.body.blocks {
+                        self.unexpected_block(&b, "locals");
+                    }
+                }
+                "resource" | "data" => {
+                    let mode = if block.type_name == "resource" { Mode::Managed } else { Mode::Data };
+                    let kind = block.type_name.clone();
+                    if let Some([type_name, name]) = self.labels::<2>(&block, &kind, "TYPE\" \"NAME") {
+                        let r = self.resource(mode, type_name, name, block);
+                        module.resources.push(r);
+                    }
+                }
+                "output" => {
+                    if let Some([name]) = self.labels::<1>(&block, "output", "NAME") {
+                        if let Some(o) = self.output(name, block) {
+                            module.outputs.insert(o.name.clone(), o);
+                        }
+                    }
+                }
+                "module" | "moved" | "import" | "check" => {
+                    self.diags.push(
+                        Diagnostic::error("terrane::unsupported_block", format!("{} blocks are not supported yet", block.type_name))
+                            .at(&block.type_span),
+                    );
+                }
+                other => {
+                    self.diags.push(
+                        Diagnostic::error("terrane::unknown_block", format!("unsupported block type {other:?}"))
+                            .at(&block.type_span)
+                            .help(suggest(other, TOP_LEVEL_BLOCKS).map_or_else(
+                                || format!("top-level blocks are: {}", TOP_LEVEL_BLOCKS.join(", ")),
+                                |s| format!("did you mean {s:?}?"),
+                            )),
+                    );
+                }
+            }
+        }
+    }
+
+    fn labels<const N: usize>(&mut self, block: &Block, kind: &str, shape: &str) -> Option<[String; N]> {
+        if block.labels.len() == N {
+            return block.labels.clone().try_into().ok();
+        }
+        self.diags.push(
+            Diagnostic::error("terrane::block_labels", format!("a {kind} block needs {N} label{}", if N == 1 { "" } else { "s" }))
+                .at(&block.type_span)
+                .help(format!("write it as {kind} \"{shape}\" {{ ... }}")),
+        );
+        None
+    }
+
+    fn no_labels(&mut self, block: &Block, kind: &str) {
+        if !block.labels.is_empty() {
+            self.diags.push(
+                Diagnostic::error("terrane::block_labels", format!("a {kind} block takes no labels")).at(&block.type_span),
+            );
+        }
+    }
+
+    fn unexpected_block(&mut self, block: &Block, within: &str) {
+        self.diags.push(
+            Diagnostic::error("terrane::unknown_block", format!("unexpected block {:?} in {within}", block.type_name))
+                .at(&block.type_span),
+        );
+    }
+
+    fn unexpected_attr(&mut self, attr: &Attribute, within: &str, allowed: &[&str]) {
+        let mut diag = Diagnostic::error(
+            "terrane::unknown_attribute",
+            format!("unsupported argument {:?} in {within}", attr.name),
+        )
+        .at(&attr.name_span);
+        if let Some(s) = suggest(&attr.name, allowed) {
+            diag = diag.help(format!("did you mean {s:?}?"));
+        }
+        self.diags.push(diag);
+    }
+
+    /// An attribute that must be a constant: evaluated with no variables in scope.
+    fn const_value(&mut self, body: &Body, name: &str) -> Option<Value> {
+        let attr = body.attr(name)?;
+        match crate::eval::eval_constant(&attr.expr) {
+            Ok(v) => Some(v),
+            Err(d) => {
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    fn const_string(&mut self, body: &Body, name: &str) -> Option<String> {
+        let attr = body.attr(name)?;
+        match self.const_value(body, name)? {
+            Value::String(s) => Some(s),
+            other => {
+                self.diags.push(
+                    Diagnostic::error("terrane::type_mismatch", format!("{name} must be a string, got {}", other.type_name()))
+                        .at(&attr.expr.span),
+                );
+                None
+            }
+        }
+    }
+
+    fn const_bool(&mut self, body: &Body, name: &str) -> Option<bool> {
+        let attr = body.attr(name)?;
+        match self.const_value(body, name)? {
+            Value::Bool(b) => Some(b),
+            other => {
+                self.diags.push(
+                    Diagnostic::error("terrane::type_mismatch", format!("{name} must be true or false, got {}", other.type_name()))
+                        .at(&attr.expr.span),
+                );
+                None
+            }
+        }
+    }
+
+    fn terraform(&mut self, block: Block, module: &mut Module) {
+        self.no_labels(&block, "terraform");
+        for attr in block.body.attrs.values() {
+            if attr.name != "required_version" && attr.name != "experiments" {
+                self.unexpected_attr(attr, "terraform", &["required_version"]);
+            }
+        }
+        for inner in &block.body.blocks {
+            match inner.type_name.as_str() {
+                "required_providers" => {
+                    for (local_name, attr) in &inner.body.attrs {
+                        let source = match crate::eval::eval_constant(&attr.expr) {
+                            Ok(Value::Map(m)) => m.get("source").and_then(|s| s.as_str()).map(str::to_string),
+                            Ok(Value::String(_)) => None,
+                            Ok(_) => None,
+                            Err(d) => {
+                                self.diags.push(d);
+                                continue;
+                            }
+                        };
+                        let source = source.unwrap_or_else(|| format!("hashicorp/{local_name}"));
+                        module.required_providers.insert(
+                            local_name.clone(),
+                            RequiredProvider { local_name: local_name.clone(), source, span: attr.expr.span.clone() },
+                        );
+                    }
+                }
+                "backend" => {
+                    if let Some(kind) = inner.labels.first() {
+                        module.backend = Some(Backend { kind: kind.clone(), body: inner.body.clone() });
+                    }
+                }
+                "cloud" | "provider_meta" | "encryption" => {}
+                _ => self.unexpected_block(inner, "terraform"),
+            }
+        }
+    }
+
+    fn variable(&mut self, name: String, block: Block) -> Option<Variable> {
+        const ALLOWED: &[&str] = &["type", "default", "description", "sensitive", "nullable", "ephemeral"];
+        for attr in block.body.attrs.values() {
+            if !ALLOWED.contains(&attr.name.as_str()) {
+                self.unexpected_attr(attr, "variable", ALLOWED);
+            }
+        }
+        let ty = match block.body.attr("type") {
+            Some(attr) => match parse_type(&attr.expr) {
+                Ok(t) => t,
+                Err(d) => {
+                    self.diags.push(d);
+                    Type::Any
+                }
+            },
+            None => Type::Any,
+        };
+        let mut default = self.const_value(&block.body, "default");
+        if let (Some(d), Some(attr)) = (default.take(), block.body.attr("default")) {
+            match ty.convert(d) {
+                Ok(v) => default = Some(v),
+                Err(e) => self.diags.push(
+                    Diagnostic::error("terrane::type_mismatch", format!("invalid default value for variable {name:?}"))
+                        .detail(format!("this default does not fit the type {ty}: {e}"))
+                        .at(&attr.expr.span),
+                ),
+            }
+        }
+        let mut validations = Vec::new();
+        for inner in &block.body.blocks {
+            if inner.type_name != "validation" {
+                self.unexpected_block(inner, "variable");
+                continue;
+            }
+            match (inner.body.attr("condition"), inner.body.attr("error_message")) {
+                (Some(c), Some(m)) => {
+                    validations.push(Validation { condition: c.expr.clone(), error_message: m.expr.clone() })
+                }
+                _ => self.diags.push(
+                    Diagnostic::error("terrane::missing_attribute", "a validation block needs condition and error_message")
+                        .at(&inner.type_span),
+                ),
+            }
+        }
+        Some(Variable {
+            description: self.const_string(&block.body, "description"),
+            sensitive: self.const_bool(&block.body, "sensitive").unwrap_or(false),
+            nullable: self.const_bool(&block.body, "nullable").unwrap_or(true),
+            name,
+            ty,
+            default,
+            validations,
+            span: block.span,
+        })
+    }
+
+    fn output(&mut self, name: String, block: Block) -> Option<Output> {
+        const ALLOWED: &[&str] = &["value", "sensitive", "description", "depends_on", "ephemeral"];
+        for attr in block.body.attrs.values() {
+            if !ALLOWED.contains(&attr.name.as_str()) {
+                self.unexpected_attr(attr, "output", ALLOWED);
+            }
+        }
+        let Some(value) = block.body.attr("value") else {
+            self.diags.push(
+                Diagnostic::error("terrane::missing_attribute", format!("output {name:?} has no value"))
+                    .at(&block.type_span)
+                    .help("add value = <expression>"),
+            );
+            return None;
+        };
+        Some(Output {
+            expr: value.expr.clone(),
+            sensitive: self.const_bool(&block.body, "sensitive").unwrap_or(false),
+            description: self.const_string(&block.body, "description"),
+            depends_on: self.depends_on(&block.body),
+            name,
+            span: block.span,
+        })
+    }
+
+    fn depends_on(&mut self, body: &Body) -> Vec<Reference> {
+        let Some(attr) = body.attr("depends_on") else { return Vec::new() };
+        let ExprKind::Tuple(items) = &attr.expr.kind else {
+            self.diags.push(
+                Diagnostic::error("terrane::invalid_depends_on", "depends_on must be a list of resource references")
+                    .at(&attr.expr.span),
+            );
+            return Vec::new();
+        };
+        let mut refs = Vec::new();
+        for item in items {
+            let found = item.references();
+            match found.as_slice() {
+                [r] if matches!(r.target, RefTarget::Resource(..) | RefTarget::Data(..) | RefTarget::Module(_)) => {
+                    refs.push(r.clone())
+                }
+                _ => self.diags.push(
+                    Diagnostic::error("terrane::invalid_depends_on", "depends_on entries must name a resource, data source or module")
+                        .at(&item.span),
+                ),
+            }
+        }
+        refs
+    }
+
+    fn resource(&mut self, mode: Mode, type_name: String, name: String, block: Block) -> Resource {
+        let mut body = block.body;
+        let count = body.attrs.shift_remove("count").map(|a| a.expr);
+        let for_each = body.attrs.shift_remove("for_each").map(|a| a.expr);
+        if let (Some(c), Some(_)) = (&count, &for_each) {
+            self.diags.push(
+                Diagnostic::error("terrane::count_and_for_each", "count and for_each cannot both be set")
+                    .at(&c.span)
+                    .help("use one of them to make several instances"),
+            );
+        }
+        let depends_on = self.depends_on(&body);
+        body.attrs.shift_remove("depends_on");
+        let provider = body.attrs.shift_remove("provider").and_then(|a| self.provider_ref(&a));
+        let mut lifecycle = Lifecycle::default();
+        let mut rest = Vec::new();
+        for inner in std::mem::take(&mut body.blocks) {
+            if inner.type_name == "lifecycle" {
+                lifecycle = self.lifecycle(&inner);
+            } else {
+                rest.push(inner);
+            }
+        }
+        body.blocks = rest;
+        Resource { mode, type_name, name, body, count, for_each, depends_on, provider, lifecycle, span: block.span }
+    }
+
+    fn provider_ref(&mut self, attr: &Attribute) -> Option<(String, Option<String>)> {
+        match &attr.expr.kind {
+            ExprKind::Variable(name) => Some((name.clone(), None)),
+            ExprKind::Traversal(root, ops) => match (&root.kind, ops.as_slice()) {
+                (ExprKind::Variable(name), [crate::ast::Traverser::Attr(alias, _)]) => {
+                    Some((name.clone(), Some(alias.clone())))
+                }
+                _ => {
+                    self.diags.push(
+                        Diagnostic::error("terrane::invalid_provider_ref", "provider must be NAME or NAME.ALIAS")
+                            .at(&attr.expr.span),
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.diags.push(
+                    Diagnostic::error("terrane::invalid_provider_ref", "provider must be NAME or NAME.ALIAS")
+                        .at(&attr.expr.span),
+                );
+                None
+            }
+        }
+    }
+
+    fn lifecycle(&mut self, block: &Block) -> Lifecycle {
+        const ALLOWED: &[&str] =
+            &["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by"];
+        let mut lc = Lifecycle {
+            create_before_destroy: self.const_bool(&block.body, "create_before_destroy").unwrap_or(false),
+            prevent_destroy: self.const_bool(&block.body, "prevent_destroy").unwrap_or(false),
+            ..Lifecycle::default()
+        };
+        for attr in block.body.attrs.values() {
+            match attr.name.as_str() {
+                "ignore_changes" => {
+                    lc.ignore_changes = match &attr.expr.kind {
+                        ExprKind::Variable(v) if v == "all" => IgnoreChanges::All,
+                        ExprKind::Literal(Value::String(s)) if s == "all" => IgnoreChanges::All,
+                        ExprKind::Tuple(items) => IgnoreChanges::Attributes(items.clone()),
+                        _ => {
+                            self.diags.push(
+                                Diagnostic::error("terrane::invalid_ignore_changes", "ignore_changes must be a list of attributes or all")
+                                    .at(&attr.expr.span),
+                            );
+                            IgnoreChanges::None
+                        }
+                    }
+                }
+                "replace_triggered_by" => match &attr.expr.kind {
+                    ExprKind::Tuple(items) => lc.replace_triggered_by = items.clone(),
+                    _ => self.diags.push(
+                        Diagnostic::error("terrane::invalid_replace_triggered_by", "replace_triggered_by must be a list of references")
+                            .at(&attr.expr.span),
+                    ),
+                },
+                name if ALLOWED.contains(&name) => {}
+                _ => self.unexpected_attr(attr, "lifecycle", ALLOWED),
+            }
+        }
+        for inner in &block.body.blocks {
+            if inner.type_name != "precondition" && inner.type_name != "postcondition" {
+                self.unexpected_block(inner, "lifecycle");
+            }
+        }
+        lc
+    }
+}
+
+const TOP_LEVEL_BLOCKS: &[&str] = &["terraform", "provider", "variable", "locals", "resource", "data", "output", "module"];
+
+fn label_text(label: &BlockLabel) -> &str {
+    match label {
+        BlockLabel::Ident(i) => i.as_str(),
+        BlockLabel::String(s) => s.value(),
+    }
+}
+
+/// The closest allowed word, for "did you mean" hints.
+pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,619 @@
+//! The expression evaluator: `Expr` to `Value`, with unknowns propagated and
+//! sensitive marks carried through every operation.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use terrane_core::value::format_number;
+use terrane_core::{Diagnostic, Span, Value};
+
+use crate::ast::{BinaryOp, Expr, ExprKind, ForExpr, TemplatePart, Traverser, UnaryOp};
+use crate::functions;
+
+/// Supplies the values of references (`var.x`, `aws_vpc.main`, `count.index`...).
+pub trait Scope {
+    /// Resolves the reference rooted at `root`. Returns the value and how many of the
+    /// leading `steps` were consumed naming it (`var.x` consumes one, `data.t.n` two).
+    fn resolve(&self, root: &str, steps: &[Traverser], span: &Span) -> Result<(Value, usize), Diagnostic>;
+
+    /// Directory that relative paths in `file()` and friends are read from.
+    fn base_dir(&self) -> &Path;
+}
+
+/// A scope with nothing in it: constants only.
+pub struct EmptyScope;
+
+impl Scope for EmptyScope {
+    fn resolve(&self, root: &str, _steps: &[Traverser], span: &Span) -> Result<(Value, usize), Diagnostic> {
+        Err(Diagnostic::error("terrane::variables_not_allowed", "variables are not allowed here")
+            .detail(format!("this value must be a constant, but it refers to {root:?}"))
+            .at(span))
+    }
+
+    fn base_dir(&self) -> &Path {
+        Path::new(".")
+    }
+}
+
+pub fn eval_constant(expr: &Expr) -> Result<Value, Diagnostic> {
+    eval(expr, &EmptyScope)
+}
+
+pub fn eval(expr: &Expr, scope: &dyn Scope) -> Result<Value, Diagnostic> {
+    Evaluator { scope, bindings: Vec::new() }.eval(expr)
+}
+
+/// Evaluates with extra names bound (`each`-style iterators of dynamic blocks, tests).
+pub fn eval_with(expr: &Expr, scope: &dyn Scope, bindings: Vec<(String, Value)>) -> Result<Value, Diagnostic> {
+    Evaluator { scope, bindings }.eval(expr)
+}
+
+struct Evaluator<'a> {
+    scope: &'a dyn Scope,
+    /// Names bound by enclosing for-expressions, innermost last.
+    bindings: Vec<(String, Value)>,
+}
+
+fn err(code: &'static str, summary: impl Into<String>, span: &Span) -> Diagnostic {
+    Diagnostic::error(code, summary).at(span)
+}
+
+impl Evaluator<'_> {
+    fn eval(&mut self, e: &Expr) -> Result<Value, Diagnostic> {
+        match &e.kind {
+            ExprKind::Literal(v) => Ok(v.clone()),
+            ExprKind::Template(parts) => {
+                let mut out = String::new();
+                let mut state = TemplateState::default();
+                self.template(parts, &mut out, &mut state)?;
+                Ok(if state.unknown { Value::Unknown } else { Value::String(out) }.mark_if(state.sensitive))
+            }
+            ExprKind::Tuple(items) => Ok(Value::List(items.iter().map(|i| self.eval(i)).collect::<Result<_, _>>()?)),
+            ExprKind::Object(items) => {
+                let mut map = BTreeMap::new();
+                let mut unknown_key = false;
+                for (k, v) in items {
+                    let key = self.eval(k)?;
+                    let value = self.eval(v)?;
+                    match key.unmarked() {
+                        Value::Unknown => unknown_key = true,
+                        Value::String(s) => {
+                            map.insert(s.clone(), value);
+                        }
+                        Value::Number(n) => {
+                            map.insert(format_number(*n), value);
+                        }
+                        Value::Bool(b) => {
+                            map.insert(b.to_string(), value);
+                        }
+                        other => {
+                            return Err(err(
+                                "terrane::invalid_object_key",
+                                format!("object keys must be strings, got {}", other.type_name()),
+                                &k.span,
+                            ))
+                        }
+                    }
+                }
+                Ok(if unknown_key { Value::Unknown } else { Value::Map(map) })
+            }
+            ExprKind::Variable(name) => self.traverse_root(name, &[], &e.span),
+            ExprKind::Traversal(root, ops) => match &root.kind {
+                ExprKind::Variable(name) => self.traverse_root(name, ops, &e.span),
+                _ => {
+                    let base = self.eval(root)?;
+                    self.apply_steps(base, ops)
+                }
+            },
+            ExprKind::Call { name, args, expand_final } => self.call(name, args, *expand_final, &e.span),
+            ExprKind::Unary(op, operand) => {
+                let v = self.eval(operand)?;
+                let (v, marked) = v.into_unmarked();
+                let out = match (op, v) {
+                    (_, Value::Unknown) => Value::Unknown,
+                    (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
+                    (UnaryOp::Neg, v) => Value::Number(-to_number(&v).map_err(|m| err("terrane::type_mismatch", m, &operand.span))?),
+                    (UnaryOp::Not, other) => {
+                        return Err(err(
+                            "terrane::type_mismatch",
+                            format!("the ! operator needs a bool, got {}", other.type_name()),
+                            &operand.span,
+                        ))
+                    }
+                };
+                Ok(out.mark_if(marked))
+            }
+            ExprKind::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs),
+            ExprKind::Conditional(cond, then, otherwise) => {
+                let c = self.eval(cond)?;
+                let (c, marked) = c.into_unmarked();
+                let result = match c {
+                    Value::Unknown => return Ok(Value::Unknown),
+                    Value::Bool(true) => self.eval(then)?,
+                    Value::Bool(false) => self.eval(otherwise)?,
+                    Value::String(s) if s == "true" => self.eval(then)?,
+                    Value::String(s) if s == "false" => self.eval(otherwise)?,
+                    other => {
+                        return Err(err(
+                            "terrane::type_mismatch",
+                            format!("the condition must be a bool, got {}", other.type_name()),
+                            &cond.span,
+                        ))
+                    }
+                };
+                Ok(result.mark_if(marked))
+            }
+            ExprKind::For(f) => self.for_expr(f, &e.span),
+        }
+    }
+
+    fn traverse_root(&mut self, name: &str, ops: &[Traverser], span: &Span) -> Result<Value, Diagnostic> {
+        if let Some((_, v)) = self.bindings.iter().rev().find(|(n, _)| n == name) {
+            let v = v.clone();
+            return self.apply_steps(v, ops);
+        }
+        let (value, consumed) = self.scope.resolve(name, ops, span)?;
+        self.apply_steps(value, &ops[consumed.min(ops.len())..])
+    }
+
+    fn apply_steps(&mut self, mut value: Value, ops: &[Traverser]) -> Result<Value, Diagnostic> {
+        let mut i = 0;
+        while i < ops.len() {
+            match &ops[i] {
+                Traverser::Attr(name, span) => value = get_attr(value, name, span)?,
+                Traverser::Index(ix) => {
+                    let key = self.eval(ix)?;
+                    value = index(value, key, &ix.span)?;
+                }
+                Traverser::AttrSplat(_) | Traverser::FullSplat(_) => {
+                    let full = matches!(ops[i], Traverser::FullSplat(_));
+                    let rest_end = if full {
+                        ops.len()
+                    } else {
+                        i + 1 + ops[i + 1..].iter().take_while(|o| matches!(o, Traverser::Attr(..))).count()
+                    };
+                    let rest = &ops[i + 1..rest_end];
+                    let (base, marked) = value.into_unmarked();
+                    let items = match base {
+                        Value::Unknown => return Ok(Value::Unknown),
+                        Value::Null => Vec::new(),
+                        Value::List(items) | Value::Set(items) => items,
+                        single => vec![single],
+                    };
+                    let mut out = Vec::with_capacity(items.len());
+                    for item in items {
+                        out.push(self.apply_steps(item, rest)?);
+                    }
+                    value = Value::List(out).mark_if(marked);
+                    i = rest_end;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        Ok(value)
+    }
+
+    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Result<Value, Diagnostic> {
+        let l = self.eval(lhs)?;
+        // Short-circuit where the left side alone decides.
+        match (op, l.unmarked()) {
+            (BinaryOp::And, Value::Bool(false)) => return Ok(l),
+            (BinaryOp::Or, Value::Bool(true)) => return Ok(l),
+            _ => {}
+        }
+        let r = self.eval(rhs)?;
+        let marked = l.contains_sensitive() || r.contains_sensitive();
+        let (l, _) = l.unmark_deep();
+        let (r, _) = r.unmark_deep();
+        let out = match op {
+            BinaryOp::Eq | BinaryOp::NotEq => {
+                if !l.is_wholly_known() || !r.is_wholly_known() {
+                    Value::Unknown
+                } else {
+                    let same = values_equal(&l, &r);
+                    Value::Bool(if op == BinaryOp::Eq { same } else { !same })
+                }
+            }
+            BinaryOp::And | BinaryOp::Or => {
+                let a = to_bool(&l).map_err(|m| err("terrane::type_mismatch", m, &lhs.span))?;
+                let b = to_bool(&r).map_err(|m| err("terrane::type_mismatch", m, &rhs.span))?;
+                match (a, b) {
+                    (Some(a), Some(b)) => Value::Bool(if op == BinaryOp::And { a && b } else { a || b }),
+                    (_, Some(false)) if op == BinaryOp::And => Value::Bool(false),
+                    (_, Some(true)) if op == BinaryOp::Or => Value::Bool(true),
+                    _ => Value::Unknown,
+                }
+            }
+            _ => {
+                if l.is_unknown() || r.is_unknown() {
+                    return Ok(Value::Unknown.mark_if(marked));
+                }
+                let a = to_number(&l).map_err(|m| err("terrane::type_mismatch", m, &lhs.span))?;
+                let b = to_number(&r).map_err(|m| err("terrane::type_mismatch", m, &rhs.span))?;
+                match op {
+                    BinaryOp::Plus => Value::Number(a + b),
+                    BinaryOp::Minus => Value::Number(a - b),
+                    BinaryOp::Mul => Value::Number(a * b),
+                    BinaryOp::Div | BinaryOp::Mod if b == 0.0 => {
+                        return Err(err("terrane::division_by_zero", "division by zero", &rhs.span))
+                    }
+                    BinaryOp::Div => Value::Number(a / b),
+                    BinaryOp::Mod => Value::Number(a % b),
+                    BinaryOp::Less => Value::Bool(a < b),
+                    BinaryOp::LessEq => Value::Bool(a <= b),
+                    BinaryOp::Greater => Value::Bool(a > b),
+                    BinaryOp::GreaterEq => Value::Bool(a >= b),
+                    BinaryOp::Eq | BinaryOp::NotEq | BinaryOp::And | BinaryOp::Or => Value::Unknown,
+                }
+            }
+        };
+        Ok(out.mark_if(marked))
+    }
+
+    fn call(&mut self, name: &str, args: &[Expr], expand_final: bool, span: &Span) -> Result<Value, Diagnostic> {
+        // try and can see errors, so they evaluate their own arguments.
+        match name {
+            "try" => {
+                let mut last = None;
+                for arg in args {
+                    match self.eval(arg) {
+                        Ok(v) if v.is_wholly_known() || v.is_unknown() => return Ok(v),
+                        Ok(_) => return Ok(Value::Unknown),
+                        Err(d) => last = Some(d),
+                    }
+                }
+                return Err(match last {
+                    Some(d) => Diagnostic::error("terrane::function_call", "no expression given to try succeeded")
+                        .detail(d.summary)
+                        .at(span),
+                    None => err("terrane::function_call", "try needs at least one argument", span),
+                });
+            }
+            "can" => {
+                let [arg] = args else {
+                    return Err(err("terrane::function_call", "can takes exactly one argument", span));
+                };
+                return Ok(match self.eval(arg) {
+                    Ok(v) if v.is_unknown() => Value::Unknown,
+                    Ok(_) => Value::Bool(true),
+                    Err(_) => Value::Bool(false),
+                });
+            }
+            _ => {}
+        }
+        let mut values = Vec::with_capacity(args.len());
+        for (i, arg) in args.iter().enumerate() {
+            let v = self.eval(arg)?;
+            if expand_final && i + 1 == args.len() {
+                match v.into_unmarked() {
+                    (Value::List(items) | Value::Set(items), marked) => {
+                        values.extend(items.into_iter().map(|x| x.mark_if(marked)))
+                    }
+                    (Value::Unknown, _) => return Ok(Value::Unknown),
+                    (other, _) => {
+                        return Err(err(
+                            "terrane::function_call",
+                            format!("the expanded argument must be a list, got {}", other.type_name()),
+                            &arg.span,
+                        ))
+                    }
+                }
+            } else {
+                values.push(v);
+            }
+        }
+        functions::call(name, values, self.scope.base_dir()).map_err(|e| match e {
+            functions::CallError::Unknown => Diagnostic::error("terrane::unknown_function", format!("there is no function named {name:?}"))
+                .at(span)
+                .help(crate::config::suggest(name, functions::NAMES).map_or_else(
+                    || "see the list of supported functions in the documentation".to_string(),
+                    |s| format!("did you mean {s:?}?"),
+                )),
+            functions::CallError::Arg { index, message } => Diagnostic::error(
+                "terrane::function_call",
+                format!("invalid function argument: {name}"),
+            )
+            .detail(message)
+            .at(args.get(index).map_or(span, |a| &a.span)),
+            functions::CallError::Failed(message) => Diagnostic::error("terrane::function_call", format!("call to {name} failed"))
+                .detail(message)
+                .at(span),
+        })
+    }
+
+    fn for_expr(&mut self, f: &ForExpr, span: &Span) -> Result<Value, Diagnostic> {
+        let collection = self.eval(&f.collection)?;
+        let (collection, marked) = collection.into_unmarked();
+        let pairs: Vec<(Value, Value)> = match collection {
+            Value::Unknown => return Ok(Value::Unknown),
+            Value::List(items) => items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect(),
+            Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
+            Value::Map(map) => map.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+            Value::Null => {
+                return Err(err("terrane::null_value", "cannot iterate over a null value", &f.collection.span))
+            }
+            other => {
+                return Err(err(
+                    "terrane::type_mismatch",
+                    format!("a for expression needs a list, set, map or object, got {}", other.type_name()),
+                    &f.collection.span,
+                ))
+            }
+        };
+        let depth = self.bindings.len();
+        let mut list = Vec::new();
+        let mut object: BTreeMap<String, Value> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut unknown = false;
+        for (k, v) in pairs {
+            self.bindings.truncate(depth);
+            if let Some(kv) = &f.key_var {
+                self.bindings.push((kv.clone(), k));
+            }
+            self.bindings.push((f.value_var.clone(), v));
+            let result = (|| -> Result<(), Diagnostic> {
+                if let Some(cond) = &f.cond {
+                    match self.eval(cond)?.unmarked() {
+                        Value::Bool(true) => {}
+                        Value::Bool(false) => return Ok(()),
+                        Value::Unknown => {
+                            unknown = true;
+                            return Ok(());
+                        }
+                        other => {
+                            return Err(err(
+                                "terrane::type_mismatch",
+                                format!("a for expression's condition must be a bool, got {}", other.type_name()),
+                                &cond.span,
+                            ))
+                        }
+                    }
+                }
+                let value = self.eval(&f.value_expr)?;
+                match &f.key_expr {
+                    None => list.push(value),
+                    Some(key_expr) => {
+                        let key = self.eval(key_expr)?;
+                        let key = match key.unmarked() {
+                            Value::Unknown => {
+                                unknown = true;
+                                return Ok(());
+                            }
+                            Value::String(s) => s.clone(),
+                            Value::Number(n) => format_number(*n),
+                            Value::Bool(b) => b.to_string(),
+                            other => {
+                                return Err(err(
+                                    "terrane::invalid_object_key",
+                                    format!("object keys must be strings, got {}", other.type_name()),
+                                    &key_expr.span,
+                                ))
+                            }
+                        };
+                        if f.grouping {
+                            groups.entry(key).or_default().push(value);
+                        } else if object.insert(key.clone(), value).is_some() {
+                            return Err(err("terrane::duplicate_key", format!("duplicate object key {key:?}"), span)
+                                .help("add ... after the value to group values with the same key into a list"));
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            if let Err(d) = result {
+                self.bindings.truncate(depth);
+                return Err(d);
+            }
+        }
+        self.bindings.truncate(depth);
+        if unknown {
+            return Ok(Value::Unknown);
+        }
+        let out = if f.key_expr.is_none() {
+            Value::List(list)
+        } else if f.grouping {
+            Value::Map(groups.into_iter().map(|(k, v)| (k, Value::List(v))).collect())
+        } else {
+            Value::Map(object)
+        };
+        Ok(out.mark_if(marked))
+    }
+
+    fn template(&mut self, parts: &[TemplatePart], out: &mut String, state: &mut TemplateState) -> Result<(), Diagnostic> {
+        for part in parts {
+            match part {
+                TemplatePart::Literal(s) => out.push_str(s),
+                TemplatePart::Interpolation(e) => {
+                    let v = self.eval(e)?;
+                    let (v, marked) = v.into_unmarked();
+                    state.sensitive |= marked || v.contains_sensitive();
+                    match v {
+                        Value::Unknown => state.unknown = true,
+                        Value::String(s) => out.push_str(&s),
+                        Value::Number(n) => out.push_str(&format_number(n)),
+                        Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+                        Value::Null => {
+                            return Err(err("terrane::null_value", "invalid template interpolation value", &e.span)
+                                .detail("the expression result is null; only strings, numbers and bools can be interpolated"))
+                        }
+                        other => {
+                            return Err(err(
+                                "terrane::type_mismatch",
+                                format!("cannot include a {} in a string template", other.type_name()),
+                                &e.span,
+                            )
+                            .help("use jsonencode() or join() to turn it into a string"))
+                        }
+                    }
+                }
+                TemplatePart::If { cond, then, otherwise } => match self.eval(cond)?.into_unmarked() {
+                    (Value::Unknown, _) => state.unknown = true,
+                    (Value::Bool(b), marked) => {
+                        state.sensitive |= marked;
+                        self.template(if b { then } else { otherwise }, out, state)?;
+                    }
+                    (other, _) => {
+                        return Err(err(
+                            "terrane::type_mismatch",
+                            format!("a template if needs a bool, got {}", other.type_name()),
+                            &cond.span,
+                        ))
+                    }
+                },
+                TemplatePart::For { key_var, value_var, collection, body } => {
+                    let (coll, marked) = self.eval(collection)?.into_unmarked();
+                    state.sensitive |= marked;
+                    let pairs: Vec<(Value, Value)> = match coll {
+                        Value::Unknown => {
+                            state.unknown = true;
+                            continue;
+                        }
+                        Value::List(items) => {
+                            items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect()
+                        }
+                        Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
+                        Value::Map(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+                        other => {
+                            return Err(err(
+                                "terrane::type_mismatch",
+                                format!("a template for needs a collection, got {}", other.type_name()),
+                                &collection.span,
+                            ))
+                        }
+                    };
+                    let depth = self.bindings.len();
+                    for (k, v) in pairs {
+                        self.bindings.truncate(depth);
+                        if let Some(kv) = key_var {
+                            self.bindings.push((kv.clone(), k));
+                        }
+                        self.bindings.push((value_var.clone(), v));
+                        let r = self.template(body, out, state);
+                        if r.is_err() {
+                            self.bindings.truncate(depth);
+                            return r;
+                        }
+                    }
+                    self.bindings.truncate(depth);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct TemplateState {
+    unknown: bool,
+    sensitive: bool,
+}
+
+/// `.name` on a value.
+pub fn get_attr(value: Value, name: &str, span: &Span) -> Result<Value, Diagnostic> {
+    let (value, marked) = value.into_unmarked();
+    let out = match value {
+        Value::Unknown => Value::Unknown,
+        Value::Map(mut map) => match map.remove(name) {
+            Some(v) => v,
+            None => {
+                let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+                let mut d = err("terrane::unsupported_attribute", format!("this object has no attribute named {name:?}"), span);
+                if let Some(s) = crate::config::suggest(name, &keys) {
+                    d = d.help(format!("did you mean {s:?}?"));
+                }
+                return Err(d);
+            }
+        },
+        Value::Null => {
+            return Err(err("terrane::null_value", format!("attempt to get attribute {name:?} from a null value"), span))
+        }
+        Value::List(_) | Value::Set(_) => {
+            return Err(err(
+                "terrane::unsupported_attribute",
+                format!("cannot access attribute {name:?} on a list"),
+                span,
+            )
+            .help("a resource with count or for_each is a collection: index it first, or use [*] to take the attribute of every element"))
+        }
+        other => {
+            return Err(err(
+                "terrane::unsupported_attribute",
+                format!("cannot access attribute {name:?} on a {}", other.type_name()),
+                span,
+            ))
+        }
+    };
+    Ok(out.mark_if(marked))
+}
+
+/// `[key]` on a value.
+pub fn index(value: Value, key: Value, span: &Span) -> Result<Value, Diagnostic> {
+    let (value, marked) = value.into_unmarked();
+    let (key, key_marked) = key.into_unmarked();
+    let marked = marked || key_marked;
+    let out = match (value, key) {
+        (Value::Unknown, _) | (_, Value::Unknown) => Value::Unknown,
+        (Value::List(items), k) => {
+            let n = to_number(&k).map_err(|m| err("terrane::invalid_index", m, span))?;
+            if n.fract() != 0.0 || n < 0.0 || n as usize >= items.len() {
+                return Err(err(
+                    "terrane::invalid_index",
+                    format!("index {} is out of range for a list of {} elements", format_number(n), items.len()),
+                    span,
+                ));
+            }
+            items.into_iter().nth(n as usize).unwrap_or(Value::Null)
+        }
+        (Value::Map(mut map), k) => {
+            let key = match k {
+                Value::String(s) => s,
+                Value::Number(n) => format_number(n),
+                other => {
+                    return Err(err(
+                        "terrane::invalid_index",
+                        format!("a map key must be a string, got {}", other.type_name()),
+                        span,
+                    ))
+                }
+            };
+            match map.remove(&key) {
+                Some(v) => v,
+                None => return Err(err("terrane::invalid_index", format!("the given key {key:?} does not exist"), span)),
+            }
+        }
+        (Value::Set(_), _) => {
+            return Err(err("terrane::invalid_index", "elements of a set cannot be indexed", span)
+                .help("convert it with tolist() first"))
+        }
+        (Value::Null, _) => return Err(err("terrane::null_value", "cannot index a null value", span)),
+        (other, _) => {
+            return Err(err("terrane::invalid_index", format!("a {} cannot be indexed", other.type_name()), span))
+        }
+    };
+    Ok(out.mark_if(marked))
+}
+
+pub fn to_number(v: &Value) -> Result<f64, String> {
+    match v.unmarked() {
+        Value::Number(n) => Ok(*n),
+        Value::String(s) => s.trim().parse::<f64>().map_err(|_| format!("a number is required, got the string {s:?}")),
+        Value::Null => Err("a number is required, got null".into()),
+        other => Err(format!("a number is required, got {}", other.type_name())),
+    }
+}
+
+fn to_bool(v: &Value) -> Result<Option<bool>, String> {
+    match v.unmarked() {
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::Unknown => Ok(None),
+        Value::String(s) if s == "true" => Ok(Some(true)),
+        Value::String(s) if s == "false" => Ok(Some(false)),
+        other => Err(format!("a bool is required, got {}", other.type_name())),
+    }
+}
+
+/// Equality for `==`: no conversion between kinds, as in Terraform.
+fn values_equal(a: &Value, b: &Value) -> bool {
+    a == b
+}

@@ -1,0 +1,14 @@
+//! The Terraform language for terrane: loads `.tf` files with hcl-edit into a
+//! configuration model, evaluates expressions to `Value`s, and provides the
+//! built-in functions. It reads files but does no other I/O.
+
+pub mod ast;
+pub mod config;
+pub mod eval;
+pub mod functions;
+pub mod inputs;
+pub mod typeexpr;
+
+pub use ast::{Expr, ExprKind, RefTarget, Reference, Traverser};
+pub use config::{load_module, Attribute, Block, Body, Module, Output, Resource, Variable};
+pub use eval::{eval, eval_with, Scope};

@@ -1,0 +1,80 @@
+//! State: what terrane manages. The model, the `StateStore` trait, and the SQLite
+//! store (embedded default). Every write is a small transaction that bumps the
+//! serial and is journaled; nothing rewrites the whole state.
+
+mod model;
+mod sqlite;
+
+use async_trait::async_trait;
+
+pub use model::{Actor, Change, Intent, JournalEntry, LockInfo, OutputRecord, ResourceRecord, State, Status};
+pub use sqlite::{SqliteStore, LOCK_LEASE, LOCK_RENEW_EVERY};
+
+/// The persisted format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("the state database {path} is corrupt: {detail}")]
+    Corrupt { path: String, detail: String },
+    #[error("{path} is not a terrane state database")]
+    NotTerrane { path: String },
+    #[error("the state in {path} was written by a newer terrane (format {found}; this build reads up to {supported})")]
+    TooNew { path: String, found: u32, supported: u32 },
+    #[error("the workspace is locked by {} ({} since {}, lock id {})", .0.who, .0.operation, .0.created_at, .0.id)]
+    Locked(LockInfo),
+    #[error("no lock with id {0} is held")]
+    LockNotFound(String),
+    #[error("the state has changed since it was read (serial {expected} expected, {found} found)")]
+    Stale { expected: u64, found: u64 },
+    #[error("state database error: {0}")]
+    Database(String),
+    #[error("invalid state data: {0}")]
+    Data(String),
+}
+
+impl From<sqlx::Error> for StateError {
+    fn from(e: sqlx::Error) -> StateError {
+        StateError::Database(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StateError {
+    fn from(e: serde_json::Error) -> StateError {
+        StateError::Data(e.to_string())
+    }
+}
+
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// The workspace's current state (empty, with a fresh lineage, when it has none).
+    async fn load(&self, workspace: &str) -> Result<State, StateError>;
+
+    /// Takes the workspace lock or reports who holds it. An expired lease is taken over.
+    async fn lock(&self, workspace: &str, operation: &str, actor: &Actor) -> Result<LockInfo, StateError>;
+
+    /// Extends the lease of a held lock.
+    async fn renew_lock(&self, workspace: &str, lock_id: &str) -> Result<(), StateError>;
+
+    async fn unlock(&self, workspace: &str, lock_id: &str) -> Result<(), StateError>;
+
+    /// Records that a provider call is about to happen, before it happens.
+    async fn record_intent(&self, workspace: &str, intent: &Intent) -> Result<(), StateError>;
+
+    /// Drops an intent whose outcome is known to have made nothing.
+    async fn clear_intent(&self, workspace: &str, address: &str) -> Result<(), StateError>;
+
+    /// Replaces (or removes) one resource instance, resolves its intent, journals the
+    /// change and bumps the serial, all in one transaction. Returns the new serial.
+    async fn commit(&self, workspace: &str, change: Change) -> Result<u64, StateError>;
+
+    /// Replaces the workspace's outputs in one transaction. Returns the new serial.
+    async fn set_outputs(
+        &self,
+        workspace: &str,
+        actor: &Actor,
+        outputs: Vec<OutputRecord>,
+    ) -> Result<u64, StateError>;
+
+    async fn history(&self, workspace: &str) -> Result<Vec<JournalEntry>, StateError>;
+}

@@ -1,0 +1,125 @@
+//! The state model as the engine sees it, independent of the store.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use terrane_core::{AttrPath, InstanceAddr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ready,
+    /// The object may not match its configuration (a create that failed half way);
+    /// the next plan replaces it.
+    Tainted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ready => "ready",
+            Status::Tainted => "tainted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Status {
+        if s == "tainted" {
+            Status::Tainted
+        } else {
+            Status::Ready
+        }
+    }
+}
+
+/// One resource instance as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceRecord {
+    pub addr: InstanceAddr,
+    /// Provider source, e.g. `hashicorp/null`.
+    pub provider: String,
+    pub schema_version: u64,
+    /// Attribute values as plain JSON; sensitive ones are listed in `sensitive_paths`.
+    pub attributes: serde_json::Value,
+    pub sensitive_paths: Vec<AttrPath>,
+    /// Resources (by `TYPE.NAME` address) this one depended on when last applied.
+    pub dependencies: Vec<String>,
+    pub status: Status,
+    pub create_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputRecord {
+    pub name: String,
+    pub value: serde_json::Value,
+    pub sensitive: bool,
+}
+
+/// A provider call that was started; resolved by `commit`, or by the next run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    pub addr: InstanceAddr,
+    pub run_id: String,
+    pub action: String,
+    pub token: String,
+    pub provider: String,
+    pub planned: serde_json::Value,
+}
+
+/// Who is writing: recorded in locks and the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    pub run_id: String,
+    pub user: String,
+    pub host: String,
+}
+
+impl Actor {
+    pub fn who(&self) -> String {
+        format!("{}@{} (run {})", self.user, self.host, self.run_id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub addr: InstanceAddr,
+    /// `create`, `update`, `delete`, `replace`, `adopt`, `forget`...
+    pub action: String,
+    /// The new record, or `None` to remove the instance.
+    pub after: Option<ResourceRecord>,
+    pub actor: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockInfo {
+    pub id: String,
+    pub operation: String,
+    pub who: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalEntry {
+    pub serial: u64,
+    pub run_id: String,
+    pub actor: String,
+    pub address: String,
+    pub action: String,
+    pub recorded_at: String,
+}
+
+/// A workspace's state at one serial.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    pub lineage: String,
+    pub serial: u64,
+    pub resources: BTreeMap<InstanceAddr, ResourceRecord>,
+    pub outputs: BTreeMap<String, OutputRecord>,
+    /// Provider calls a previous run started and never resolved.
+    pub intents: Vec<Intent>,
+}
+
+impl State {
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty() && self.outputs.is_empty()
+    }
+}

@@ -1,0 +1,375 @@
+//! The embedded SQLite store (the default, at `.terrane/state.db`).
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use terrane_core::InstanceAddr;
+
+use crate::model::{Actor, Change, Intent, JournalEntry, LockInfo, OutputRecord, ResourceRecord, State, Status};
+use crate::{StateError, StateStore, FORMAT_VERSION};
+
+/// How long a lock lives without renewal; a crashed holder's lock expires after this.
+pub const LOCK_LEASE: Duration = Duration::from_secs(30);
+
+/// How often a running command renews its lock.
+pub const LOCK_RENEW_EVERY: Duration = Duration::from_secs(10);
+
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens an existing state database, or creates it when `create` is set. A file
+    /// that is not a terrane state database is refused before anything is written.
+    pub async fn open(path: &Path, create: bool) -> Result<SqliteStore, StateError> {
+        let display = path.display().to_string();
+        if create {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StateError::Database(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{display}"))
+            .map_err(|e| StateError::Database(e.to_string()))?
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        // One connection: writes are serialised here rather than fighting over SQLite's lock.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| classify(&display, e))?;
+        let store = SqliteStore { pool, path: path.to_path_buf() };
+        store.check_and_migrate().await?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn check_and_migrate(&self) -> Result<(), StateError> {
+        let display = self.path.display().to_string();
+        let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| classify(&display, e))?;
+        let check: String = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| classify(&display, e))?;
+        if check != "ok" {
+            return Err(StateError::Corrupt { path: display, detail: check });
+        }
+        let ours = tables.iter().any(|t| t == "terrane_meta");
+        if !tables.is_empty() && !ours {
+            return Err(StateError::NotTerrane { path: display });
+        }
+        if ours {
+            let version: Option<String> =
+                sqlx::query_scalar("SELECT value FROM terrane_meta WHERE key = 'format_version'")
+                    .fetch_optional(&self.pool)
+                    .await?;
+            let found: u32 = version.and_then(|v| v.parse().ok()).unwrap_or(0);
+            if found > FORMAT_VERSION {
+                return Err(StateError::TooNew { path: display, found, supported: FORMAT_VERSION });
+            }
+        }
+        sqlx::migrate!("../../state-migrations/sqlite")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StateError::Database(format!("migrating {display}: {e}")))?;
+        Ok(())
+    }
+
+    async fn ensure_workspace(&self, workspace: &str) -> Result<(String, u64), StateError> {
+        let row = sqlx::query("SELECT lineage, serial FROM workspaces WHERE name = ?")
+            .bind(workspace)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(row) = row {
+            return Ok((row.get(0), row.get::<i64, _>(1) as u64));
+        }
+        let lineage = uuid::Uuid::new_v4().to_string();
+        sqlx::query(&format!("INSERT OR IGNORE INTO workspaces (name, lineage, serial, created_at) VALUES (?, ?, 0, {NOW})"))
+            .bind(workspace)
+            .bind(&lineage)
+            .execute(&self.pool)
+            .await?;
+        Ok((lineage, 0))
+    }
+}
+
+fn classify(path: &str, e: sqlx::Error) -> StateError {
+    let text = e.to_string();
+    if text.contains("not a database") || text.contains("malformed") || text.contains("corrupt") {
+        StateError::Corrupt { path: path.to_string(), detail: text }
+    } else {
+        StateError::Database(format!("{path}: {text}"))
+    }
+}
+
+fn decode_record(row: &sqlx::sqlite::SqliteRow) -> Result<ResourceRecord, StateError> {
+    let address: String = row.get("address");
+    Ok(ResourceRecord {
+        addr: address.parse::<InstanceAddr>().map_err(|e| StateError::Data(e.to_string()))?,
+        provider: row.get("provider"),
+        schema_version: row.get::<i64, _>("schema_version") as u64,
+        attributes: serde_json::from_str(row.get::<&str, _>("attributes"))?,
+        sensitive_paths: serde_json::from_str(row.get::<&str, _>("sensitive_paths"))?,
+        dependencies: serde_json::from_str(row.get::<&str, _>("dependencies"))?,
+        status: Status::parse(row.get::<&str, _>("status")),
+        create_token: row.get("create_token"),
+    })
+}
+
+#[async_trait]
+impl StateStore for SqliteStore {
+    async fn load(&self, workspace: &str) -> Result<State, StateError> {
+        let (lineage, serial) = self.ensure_workspace(workspace).await?;
+        let mut state = State { lineage, serial, ..State::default() };
+        let rows = sqlx::query("SELECT * FROM resources WHERE workspace = ?").bind(workspace).fetch_all(&self.pool).await?;
+        for row in &rows {
+            let record = decode_record(row)?;
+            state.resources.insert(record.addr.clone(), record);
+        }
+        let rows = sqlx::query("SELECT name, value, sensitive FROM outputs WHERE workspace = ?")
+            .bind(workspace)
+            .fetch_all(&self.pool)
+            .await?;
+        for row in rows {
+            let name: String = row.get(0);
+            let value = serde_json::from_str(row.get::<&str, _>(1))?;
+            state.outputs.insert(name.clone(), OutputRecord { name, value, sensitive: row.get::<i64, _>(2) != 0 });
+        }
+        let rows = sqlx::query("SELECT address, run_id, action, token, provider, planned FROM intents WHERE workspace = ?")
+            .bind(workspace)
+            .fetch_all(&self.pool)
+            .await?;
+        for row in rows {
+            let address: String = row.get(0);
+            state.intents.push(Intent {
+                addr: address.parse().map_err(|e: terrane_core::AddressError| StateError::Data(e.to_string()))?,
+                run_id: row.get(1),
+                action: row.get(2),
+                token: row.get(3),
+                provider: row.get(4),
+                planned: serde_json::from_str(row.get::<&str, _>(5))?,
+            });
+        }
+        Ok(state)
+    }
+
+    async fn lock(&self, workspace: &str, operation: &str, actor: &Actor) -> Result<LockInfo, StateError> {
+        let mut tx = self.pool.begin().await?;
+        let held = sqlx::query(
+            "SELECT id, operation, who, created_at FROM locks WHERE workspace = ? AND expires_at > CAST(strftime('%s','now') AS INTEGER)",
+        )
+        .bind(workspace)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = held {
+            return Err(StateError::Locked(LockInfo {
+                id: row.get(0),
+                operation: row.get(1),
+                who: row.get(2),
+                created_at: row.get(3),
+            }));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let info = sqlx::query(&format!(
+            "INSERT OR REPLACE INTO locks (workspace, id, operation, who, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, {NOW}, CAST(strftime('%s','now') AS INTEGER) + ?) RETURNING created_at"
+        ))
+        .bind(workspace)
+        .bind(&id)
+        .bind(operation)
+        .bind(actor.who())
+        .bind(LOCK_LEASE.as_secs() as i64)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(LockInfo { id, operation: operation.to_string(), who: actor.who(), created_at: info.get(0) })
+    }
+
+    async fn renew_lock(&self, workspace: &str, lock_id: &str) -> Result<(), StateError> {
+        let done = sqlx::query(
+            "UPDATE locks SET expires_at = CAST(strftime('%s','now') AS INTEGER) + ? WHERE workspace = ? AND id = ?",
+        )
+        .bind(LOCK_LEASE.as_secs() as i64)
+        .bind(workspace)
+        .bind(lock_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StateError::LockNotFound(lock_id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn unlock(&self, workspace: &str, lock_id: &str) -> Result<(), StateError> {
+        let done = sqlx::query("DELETE FROM locks WHERE workspace = ? AND id = ?")
+            .bind(workspace)
+            .bind(lock_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StateError::LockNotFound(lock_id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn record_intent(&self, workspace: &str, intent: &Intent) -> Result<(), StateError> {
+        sqlx::query(&format!(
+            "INSERT OR REPLACE INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, {NOW})"
+        ))
+        .bind(workspace)
+        .bind(intent.addr.to_string())
+        .bind(&intent.run_id)
+        .bind(&intent.action)
+        .bind(&intent.token)
+        .bind(&intent.provider)
+        .bind(intent.planned.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn clear_intent(&self, workspace: &str, address: &str) -> Result<(), StateError> {
+        sqlx::query("DELETE FROM intents WHERE workspace = ? AND address = ?")
+            .bind(workspace)
+            .bind(address)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn commit(&self, workspace: &str, change: Change) -> Result<u64, StateError> {
+        let address = change.addr.to_string();
+        let mut tx = self.pool.begin().await?;
+        let serial: i64 = sqlx::query_scalar("UPDATE workspaces SET serial = serial + 1 WHERE name = ? RETURNING serial")
+            .bind(workspace)
+            .fetch_one(&mut *tx)
+            .await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT attributes FROM resources WHERE workspace = ? AND address = ?")
+                .bind(workspace)
+                .bind(&address)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let after_json = match &change.after {
+            Some(record) => {
+                let attributes = record.attributes.to_string();
+                sqlx::query(
+                    "INSERT OR REPLACE INTO resources (workspace, address, provider, schema_version, attributes, \
+                     sensitive_paths, dependencies, status, create_token, serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(workspace)
+                .bind(&address)
+                .bind(&record.provider)
+                .bind(record.schema_version as i64)
+                .bind(&attributes)
+                .bind(serde_json::to_string(&record.sensitive_paths)?)
+                .bind(serde_json::to_string(&record.dependencies)?)
+                .bind(record.status.as_str())
+                .bind(&record.create_token)
+                .bind(serial)
+                .execute(&mut *tx)
+                .await?;
+                Some(attributes)
+            }
+            None => {
+                sqlx::query("DELETE FROM resources WHERE workspace = ? AND address = ?")
+                    .bind(workspace)
+                    .bind(&address)
+                    .execute(&mut *tx)
+                    .await?;
+                None
+            }
+        };
+        sqlx::query(&format!(
+            "INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, {NOW})"
+        ))
+        .bind(workspace)
+        .bind(serial)
+        .bind(&change.actor.run_id)
+        .bind(format!("{}@{}", change.actor.user, change.actor.host))
+        .bind(&address)
+        .bind(&change.action)
+        .bind(before)
+        .bind(after_json)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM intents WHERE workspace = ? AND address = ?")
+            .bind(workspace)
+            .bind(&address)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(serial as u64)
+    }
+
+    async fn set_outputs(&self, workspace: &str, actor: &Actor, outputs: Vec<OutputRecord>) -> Result<u64, StateError> {
+        let mut tx = self.pool.begin().await?;
+        let serial: i64 = sqlx::query_scalar("UPDATE workspaces SET serial = serial + 1 WHERE name = ? RETURNING serial")
+            .bind(workspace)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM outputs WHERE workspace = ?").bind(workspace).execute(&mut *tx).await?;
+        for output in &outputs {
+            sqlx::query("INSERT INTO outputs (workspace, name, value, sensitive) VALUES (?, ?, ?, ?)")
+                .bind(workspace)
+                .bind(&output.name)
+                .bind(output.value.to_string())
+                .bind(i64::from(output.sensitive))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+        sqlx::query(&format!(
+            "INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) \
+             VALUES (?, ?, ?, ?, 'outputs', 'outputs', NULL, ?, {NOW})"
+        ))
+        .bind(workspace)
+        .bind(serial)
+        .bind(&actor.run_id)
+        .bind(format!("{}@{}", actor.user, actor.host))
+        .bind(serde_json::to_string(&names)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(serial as u64)
+    }
+
+    async fn history(&self, workspace: &str) -> Result<Vec<JournalEntry>, StateError> {
+        let rows = sqlx::query(
+            "SELECT serial, run_id, actor, address, action, recorded_at FROM journal WHERE workspace = ? ORDER BY serial",
+        )
+        .bind(workspace)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| JournalEntry {
+                serial: row.get::<i64, _>(0) as u64,
+                run_id: row.get(1),
+                actor: row.get(2),
+                address: row.get(3),
+                action: row.get(4),
+                recorded_at: row.get(5),
+            })
+            .collect())
+    }
+}
