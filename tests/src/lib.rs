@@ -1,1 +1,158 @@
-//! placeholder
+//! End-to-end test support: a scratch working directory and the real `terrane`
+//! binary run in it, as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The terrane binary under test: `TERRANE_BIN`, or the one built beside this test.
+pub fn bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("TERRANE_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let dir = exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps");
+    let path = dir.join("terrane");
+    assert!(path.exists(), "{} is missing: run scripts/test, or cargo build -p terrane-cli first", path.display());
+    path
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_path_buf()
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Everything the run printed.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn success(&self) -> &Run {
+        assert_eq!(self.code, 0, "expected success; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Run {
+        assert_eq!(self.code, code, "expected exit {code}; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn contains(&self, text: &str) -> &Run {
+        assert!(self.all().contains(text), "expected {text:?} in the output; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn lacks(&self, text: &str) -> &Run {
+        assert!(!self.all().contains(text), "did not expect {text:?} in the output; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+pub struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Workdir {
+    fn default() -> Self {
+        Workdir::new()
+    }
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir { dir: tempfile::tempdir().expect("a temporary directory") }
+    }
+
+    /// A scratch copy of a directory of the repository (`examples/quickstart`, `tests/fixtures/x`).
+    pub fn copy_of(relative: &str) -> Workdir {
+        let w = Workdir::new();
+        copy_dir(&repo_root().join(relative), w.path());
+        w
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, relative: &str, content: &str) -> &Workdir {
+        let path = self.path().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create the parent directory");
+        }
+        std::fs::write(path, content).expect("write the file");
+        self
+    }
+
+    pub fn read(&self, relative: &str) -> Option<String> {
+        std::fs::read_to_string(self.path().join(relative)).ok()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[])
+    }
+
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(bin());
+        cmd.args(args).current_dir(self.path()).stdin(Stdio::null()).env("NO_COLOR", "1");
+        for (key, _) in std::env::vars() {
+            if key.starts_with("TF_VAR_") || key.starts_with("TERRANE_") && key != "TERRANE_BIN" {
+                cmd.env_remove(key);
+            }
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run terrane");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The state database's serial for the default workspace, read directly.
+    pub fn state_serial(&self) -> Option<i64> {
+        let path = self.path().join(".terrane/state.db");
+        if !path.exists() {
+            return None;
+        }
+        let url = format!("sqlite://{}?mode=ro", path.display());
+        tokio::runtime::Runtime::new().expect("a runtime").block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url).await.ok()?;
+            let serial: Option<i64> = sqlx::query_scalar("SELECT serial FROM workspaces WHERE name = 'default'")
+                .fetch_optional(&pool)
+                .await
+                .ok()?;
+            pool.close().await;
+            serial
+        })
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the destination");
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
+        let entry = entry.expect("a directory entry");
+        let name = entry.file_name();
+        if name == ".terrane" || name == "out" {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            copy_dir(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).expect("copy a file");
+        }
+    }
+}

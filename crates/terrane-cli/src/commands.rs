@@ -55,7 +55,7 @@ struct Ctx {
 pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
     if let Some(dir) = &cli.chdir {
         if let Err(e) = std::env::set_current_dir(dir) {
-            eprintln!("Error: cannot change to {}: {e}", dir.display());
+            errln!("Error: cannot change to {}: {e}", dir.display());
             return 1;
         }
     }
@@ -65,7 +65,7 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("Error: cannot start the runtime: {e}");
+            errln!("Error: cannot start the runtime: {e}");
             return 1;
         }
     };
@@ -90,7 +90,7 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
             1
         }
         Err(Failure::Message(m)) => {
-            eprintln!("Error: {m}");
+            errln!("Error: {m}");
             1
         }
     }
@@ -188,11 +188,11 @@ async fn init(ctx: &Ctx) -> Outcome {
     let module = terrane_lang::load_module(&ctx.dir)?;
     let registry = ProviderRegistry::resolve(&module, Vec::new(), &provider_factory)?;
     open_store(ctx, true).await?;
-    println!("Initializing the state database at {}", state_path(ctx)?.display());
+    outln!("Initializing the state database at {}", state_path(ctx)?.display());
     for (key, _) in registry.instances() {
-        println!("- {key}: built in");
+        outln!("- {key}: built in");
     }
-    println!("\n{}", ctx.style.green("terrane has been successfully initialized!"));
+    outln!("\n{}", ctx.style.green("terrane has been successfully initialized!"));
     Ok(0)
 }
 
@@ -217,14 +217,14 @@ fn validate(ctx: &Ctx, json: bool) -> Outcome {
             "warning_count": diags.iter().count() - errors,
             "diagnostics": crate::diag::to_json(&diags),
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(u8::from(errors > 0));
     }
     if errors > 0 {
         return Err(diags.into());
     }
     crate::diag::print(&diags);
-    println!("{}", ctx.style.green("Success! The configuration is valid."));
+    outln!("{}", ctx.style.green("Success! The configuration is valid."));
     Ok(0)
 }
 
@@ -239,7 +239,7 @@ async fn make_plan(ctx: &Ctx, args: &PlanArgs, destroy: bool, state: &State) -> 
 async fn plan(ctx: &Ctx, args: &PlanArgs, detailed: bool, destroy: bool) -> Outcome {
     let state = load_state(ctx).await?;
     let (_, plan) = make_plan(ctx, args, destroy, &state).await?;
-    print!("{}", render::plan(ctx.style, &plan));
+    out!("{}", render::plan(ctx.style, &plan));
     Ok(if detailed && plan.has_changes() { 2 } else { 0 })
 }
 
@@ -261,7 +261,7 @@ fn confirm(ctx: &Ctx, destroy: bool) -> Result<bool, Failure> {
         ));
     }
     let question = if destroy { "Do you really want to destroy all resources?" } else { "Do you want to perform these actions?" };
-    print!(
+    out!(
         "{}\n  terrane will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  {} ",
         ctx.style.bold(question),
         ctx.style.bold("Enter a value:")
@@ -295,7 +295,7 @@ async fn apply(ctx: &Ctx, args: &PlanArgs, auto_approve: bool, parallelism: usiz
     }
     if let Some(lock) = lock {
         if let Err(e) = store.unlock(WORKSPACE, &lock.id).await {
-            eprintln!("Warning: could not release the state lock {}: {e}", lock.id);
+            errln!("Warning: could not release the state lock {}: {e}", lock.id);
         }
     }
     result
@@ -312,29 +312,29 @@ async fn apply_locked(
 ) -> Outcome {
     let state = store.load(WORKSPACE).await?;
     let (session, plan) = make_plan(ctx, args, destroy, &state).await?;
-    print!("{}", render::plan(ctx.style, &plan));
+    out!("{}", render::plan(ctx.style, &plan));
     if !plan.has_changes() && plan.drift.is_empty() {
-        println!("\n{} Resources: 0 added, 0 changed, 0 destroyed.", ctx.style.green(&ctx.style.bold("Apply complete!")));
+        outln!("\n{} Resources: 0 added, 0 changed, 0 destroyed.", ctx.style.green(&ctx.style.bold("Apply complete!")));
         print_outputs_after_apply(ctx, &state_outputs(&store).await?);
         return Ok(0);
     }
     if !auto_approve && !confirm(ctx, destroy)? {
-        println!("\nApply cancelled.");
+        outln!("\nApply cancelled.");
         return Ok(1);
     }
-    println!();
+    outln!();
     let observer = Arc::new(crate::progress::Progress { style: ctx.style, out: Mutex::new(std::io::stdout()) });
     let report = session.apply(&plan, store.clone(), actor, parallelism, observer).await;
     let verb = if destroy { "Destroy complete!" } else { "Apply complete!" };
     if report.diagnostics.has_errors() {
         crate::diag::print(&report.diagnostics);
-        println!(
+        outln!(
             "\nApply failed. Resources: {} added, {} changed, {} destroyed; everything that succeeded is recorded in state.",
             report.added, report.changed, report.destroyed
         );
         return Ok(1);
     }
-    println!(
+    outln!(
         "\n{} Resources: {} added, {} changed, {} destroyed.",
         ctx.style.green(&ctx.style.bold(verb)),
         report.added,
@@ -354,9 +354,9 @@ fn print_outputs_after_apply(ctx: &Ctx, outputs: &BTreeMap<String, Value>) {
     if outputs.is_empty() {
         return;
     }
-    println!("\n{}\n", ctx.style.green("Outputs:"));
+    outln!("\n{}\n", ctx.style.green("Outputs:"));
     for (name, v) in outputs {
-        println!("{name} = {}", render::value(v, 0));
+        outln!("{name} = {}", render::value(v, 0));
     }
 }
 
@@ -405,21 +405,21 @@ async fn show(ctx: &Ctx, json: bool) -> Outcome {
             "lineage": state.lineage,
             "values": { "root_module": { "resources": resources }, "outputs": outputs },
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(0);
     }
     if state.is_empty() {
-        println!("The state file is empty. No resources are represented.");
+        outln!("The state file is empty. No resources are represented.");
         return Ok(0);
     }
     for (addr, v) in typed_state(&state) {
-        println!("{}", render::object(&addr, &v));
+        outln!("{}", render::object(&addr, &v));
     }
     if !state.outputs.is_empty() {
-        println!("\nOutputs:\n");
+        outln!("\nOutputs:\n");
         for o in state.outputs.values() {
             let v = Value::from_json(&o.value).mark_if(o.sensitive);
-            println!("{} = {}", o.name, render::value(&v, 0));
+            outln!("{} = {}", o.name, render::value(&v, 0));
         }
     }
     Ok(0)
@@ -448,16 +448,16 @@ async fn output(ctx: &Ctx, name: Option<String>, json: bool, raw: bool) -> Outco
                         (o.name.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": value }))
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
                 return Ok(0);
             }
             if state.outputs.is_empty() {
-                eprintln!("Warning: no outputs found; the configuration has none, or has not been applied.");
+                errln!("Warning: no outputs found; the configuration has none, or has not been applied.");
                 return Ok(0);
             }
             for o in state.outputs.values() {
                 let v = Value::from_json(&o.value).mark_if(o.sensitive);
-                println!("{} = {}", o.name, render::value(&v, 0));
+                outln!("{} = {}", o.name, render::value(&v, 0));
             }
             Ok(0)
         }
@@ -472,8 +472,8 @@ async fn output(ctx: &Ctx, name: Option<String>, json: bool, raw: bool) -> Outco
             // Asking for one output by name with -raw or -json is how scripts read a secret.
             if raw {
                 match &o.value {
-                    serde_json::Value::String(s) => print!("{s}"),
-                    serde_json::Value::Number(_) | serde_json::Value::Bool(_) => print!("{}", o.value),
+                    serde_json::Value::String(s) => out!("{s}"),
+                    serde_json::Value::Number(_) | serde_json::Value::Bool(_) => out!("{}", o.value),
                     _ => {
                         return Err(Failure::Message(format!("output {name:?} is not a string, number or bool; use -json")));
                     }
@@ -481,13 +481,13 @@ async fn output(ctx: &Ctx, name: Option<String>, json: bool, raw: bool) -> Outco
                 return Ok(0);
             }
             if json {
-                println!("{}", o.value);
+                outln!("{}", o.value);
                 return Ok(0);
             }
             let v = Value::from_json(&o.value).mark_if(o.sensitive);
-            println!("{}", render::value(&v, 0));
+            outln!("{}", render::value(&v, 0));
             if o.sensitive {
-                eprintln!("(use terrane output -raw {name} or -json {name} to read the value)");
+                errln!("(use terrane output -raw {name} or -json {name} to read the value)");
             }
             Ok(0)
         }
@@ -497,30 +497,30 @@ async fn output(ctx: &Ctx, name: Option<String>, json: bool, raw: bool) -> Outco
 fn graph(ctx: &Ctx) -> Outcome {
     let module = terrane_lang::load_module(&ctx.dir)?;
     let graph = terrane_engine::ConfigGraph::build(&module)?;
-    println!("digraph {{");
-    println!("  compound = \"true\"\n  newrank = \"true\"");
+    outln!("digraph {{");
+    outln!("  compound = \"true\"\n  newrank = \"true\"");
     for ix in graph.graph.node_indices() {
         let name = terrane_engine::graph::node_name(&graph.graph[ix], &module);
-        println!("  {:?} [label = {:?}]", name, name);
+        outln!("  {:?} [label = {:?}]", name, name);
     }
     for e in graph.graph.edge_indices() {
         if let Some((a, b)) = graph.graph.edge_endpoints(e) {
             // Terraform draws edges from a node to what it depends on.
-            println!(
+            outln!(
                 "  {:?} -> {:?}",
                 terrane_engine::graph::node_name(&graph.graph[b], &module),
                 terrane_engine::graph::node_name(&graph.graph[a], &module)
             );
         }
     }
-    println!("}}");
+    outln!("}}");
     Ok(0)
 }
 
 async fn state_list(ctx: &Ctx) -> Outcome {
     let state = load_state(ctx).await?;
     for addr in state.resources.keys() {
-        println!("{addr}");
+        outln!("{addr}");
     }
     Ok(0)
 }
@@ -533,7 +533,7 @@ async fn state_show(ctx: &Ctx, address: &str) -> Outcome {
     let typed = typed_state(&state);
     match typed.get(&addr) {
         Some(v) => {
-            print!("{}", render::object(&addr, v));
+            out!("{}", render::object(&addr, v));
             Ok(0)
         }
         None => Err(Failure::Diags(

@@ -21,17 +21,13 @@ fn report(d: &Diagnostic) -> Report {
     match &d.span {
         Some(span) => {
             let (line, col) = span.line_col();
-            let label = d.detail.clone().unwrap_or_else(|| format!("here ({}:{line}:{col})", span.file.name));
+            let same_place = d.related.iter().find(|(r, _)| r == span).map(|(r, text)| format!("{text} ({r})"));
+            let label = d.detail.clone().or(same_place).unwrap_or_else(|| format!("here ({}:{line}:{col})", span.file.name));
             let mut labels = vec![LabeledSpan::new_primary_with_span(Some(label), (span.start as usize, (span.end - span.start) as usize))];
             for (related, text) in &d.related {
                 if std::sync::Arc::ptr_eq(&related.file, &span.file) && related != span {
-                    labels.push(LabeledSpan::new_with_span(Some(text.clone()), (related.start as usize, (related.end - related.start) as usize)));
+                    labels.push(LabeledSpan::new_with_span(Some(format!("{text} ({related})")), (related.start as usize, (related.end - related.start) as usize)));
                 } else if related != span {
-                    help.push(format!("{text} at {related}"));
-                }
-            }
-            for (related, text) in &d.related {
-                if related == span {
                     help.push(format!("{text} at {related}"));
                 }
             }
@@ -60,9 +56,9 @@ fn report(d: &Diagnostic) -> Report {
 pub fn print(diags: &Diagnostics) {
     for d in diags.iter() {
         if let Some(span) = &d.span {
-            eprintln!("{}: {span}: {}", if d.is_error() { "Error" } else { "Warning" }, d.summary);
+            errln!("{}: {span}: {}", if d.is_error() { "Error" } else { "Warning" }, d.summary);
         }
-        eprintln!("{:?}", report(d));
+        errln!("{:?}", report(d));
     }
 }
 

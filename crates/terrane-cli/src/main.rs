@@ -1,6 +1,28 @@
 //! The `terrane` binary: Terraform's verbs and flags (`-flag` and `--flag` alike),
 //! exit codes CI can rely on, and the only crate that prints.
 
+/// `print!` that ignores a closed pipe (`terrane plan | head`) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod commands;
 mod diag;
 mod progress;

@@ -188,7 +188,8 @@ pub fn change(style: Style, change: &ResourceChange, out: &mut String) {
     let before = change.before.as_ref().and_then(|v| v.as_map()).unwrap_or(&empty);
     let after = change.after.as_ref().and_then(|v| v.as_map()).unwrap_or(&empty);
     let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
+    let shown = |n: &&&String| before.get(**n).is_some_and(|v| !v.is_null()) || after.get(**n).is_some_and(|v| !v.is_null());
+    let width = names.iter().filter(shown).map(|n| n.len()).max().unwrap_or(0);
     let mut unchanged = 0;
     for name in names {
         let forces = change.requires_replace.iter().any(|p| matches!(p.first(), Some(terrane_core::PathStep::Attr(a)) if a == name));

@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use crate::decode::decode_body;
 use crate::graph::{ConfigGraph, Node};
 use crate::plan::{Action, Plan, ResourceChange};
-use crate::planner::{apply_ignore_changes, attr_diagnostic, resource_id};
+use crate::planner::{apply_ignore_changes, attr_diagnostic, mark_schema_sensitive, resource_id};
 use crate::registry::ProviderRegistry;
 use crate::scope::{EvalScope, Expansion, Repetition, ResourceValues, Values};
 
@@ -465,7 +465,7 @@ impl Walker<'_, '_> {
                     .into());
             }
         }
-        Ok(resp.planned)
+        Ok(mark_schema_sensitive(&schema.schema, resp.planned))
     }
 
     fn spawn_apply(&mut self, op: NodeIndex, i: usize, planned: Value) {

@@ -160,21 +160,21 @@ fn cycle_diagnostic(graph: &DiGraph<Node, Span>, scc: &[NodeIndex], module: &Mod
     // Edges run dependency -> dependent, so the reference is made by the edge's target.
     let mut diag = Diagnostic::error("terrane::cycle", format!("dependency cycle: {}", names.join(" -> ")))
         .help("break the cycle by removing one of these references");
-    let mut first = true;
-    for pair in path.windows(2) {
-        if let Some(e) = graph.find_edge(pair[0], pair[1]) {
-            let span = &graph[e];
-            let label = format!(
-                "{} refers to {}",
-                node_name(&graph[pair[1]], module),
-                node_name(&graph[pair[0]], module)
-            );
-            if first {
-                diag = diag.at(span);
-                first = false;
-            }
-            diag = diag.related(span, label);
-        }
+    let mut edges: Vec<(Span, String)> = path
+        .windows(2)
+        .filter_map(|pair| {
+            let e = graph.find_edge(pair[0], pair[1])?;
+            let label = format!("{} refers to {}", node_name(&graph[pair[1]], module), node_name(&graph[pair[0]], module));
+            Some((graph[e].clone(), label))
+        })
+        .collect();
+    // Point at the cycle's first reference in source order.
+    edges.sort_by(|a, b| (&a.0.file.name, a.0.start).cmp(&(&b.0.file.name, b.0.start)));
+    if let Some((span, _)) = edges.first() {
+        diag = diag.at(span);
+    }
+    for (span, label) in &edges {
+        diag = diag.related(span, label.clone());
     }
     diag
 }

@@ -195,10 +195,8 @@ impl Session {
                     let key = self.registry.key_for(&self.module, r);
                     let schema = self.registry.schema(&key, r.mode, &r.type_name);
                     let repetition = if r.count.is_some() || r.for_each.is_some() { Repetition::Unknown } else { Repetition::None };
-                    for e in r.count.iter().chain(r.for_each.iter()) {
-                        if let Err(d) = eval(e, &self.scope(&values, Repetition::None)) {
-                            diags.push(d);
-                        }
+                    if let Err(d) = planner::expand(r, &self.scope(&values, Repetition::None)) {
+                        diags.push(d);
                     }
                     match (schema, self.registry.get(&key)) {
                         (Some(schema), Some(provider)) => {

@@ -161,69 +161,6 @@ impl Planner<'_> {
         EvalScope { values, module: self.module, workspace: self.workspace, repetition, root_dir: self.root_dir }
     }
 
-    /// The instance keys of a resource, with `each.value` for for_each.
-    fn expand(&self, r: &Resource, values: &Values) -> Result<(Expansion, Vec<(InstanceKey, Option<Value>)>), Diagnostic> {
-        let scope = self.scope(values, Repetition::None);
-        if let Some(count) = &r.count {
-            let v = eval(count, &scope)?;
-            if v.is_unknown() {
-                return Err(unknown_expansion("count", &count.span));
-            }
-            let n = v.as_f64().ok_or_else(|| {
-                Diagnostic::error("terrane::invalid_count", format!("count must be a whole number, got {}", v.type_name())).at(&count.span)
-            })?;
-            if n < 0.0 || n.fract() != 0.0 {
-                return Err(Diagnostic::error("terrane::invalid_count", format!("count must be a whole number of 0 or more, got {n}"))
-                    .at(&count.span));
-            }
-            return Ok((Expansion::Count, (0..n as i64).map(|i| (InstanceKey::Int(i), None)).collect()));
-        }
-        if let Some(for_each) = &r.for_each {
-            let v = eval(for_each, &scope)?;
-            if v.contains_sensitive() {
-                return Err(Diagnostic::error("terrane::sensitive_for_each", "for_each cannot use a sensitive value")
-                    .detail("instance keys appear in plans and state, so they would reveal the secret")
-                    .at(&for_each.span)
-                    .help("use nonsensitive() on a value that is safe to show, or iterate over non-secret keys"));
-            }
-            if !v.is_wholly_known() {
-                return Err(unknown_expansion("for_each", &for_each.span));
-            }
-            let pairs = match v {
-                Value::Map(m) => m.into_iter().map(|(k, v)| (InstanceKey::Str(k), Some(v))).collect(),
-                Value::Set(items) => {
-                    let mut out = Vec::new();
-                    for item in items {
-                        match item {
-                            Value::String(s) => out.push((InstanceKey::Str(s.clone()), Some(Value::String(s)))),
-                            other => {
-                                return Err(Diagnostic::error(
-                                    "terrane::invalid_for_each",
-                                    format!("for_each over a set needs strings, found a {}", other.type_name()),
-                                )
-                                .at(&for_each.span))
-                            }
-                        }
-                    }
-                    out
-                }
-                Value::Null => {
-                    return Err(Diagnostic::error("terrane::invalid_for_each", "for_each must not be null").at(&for_each.span))
-                }
-                other => {
-                    return Err(Diagnostic::error(
-                        "terrane::invalid_for_each",
-                        format!("for_each needs a map or a set of strings, got a {}", other.type_name()),
-                    )
-                    .at(&for_each.span)
-                    .help("convert a list with toset(...)"))
-                }
-            };
-            return Ok((Expansion::ForEach, pairs));
-        }
-        Ok((Expansion::Single, vec![(InstanceKey::None, None)]))
-    }
-
     fn plan_resource(&self, r: &Resource, walk: &mut Walk) {
         let id = resource_id(r);
         let raddr = resource_addr(r);
@@ -255,7 +192,13 @@ impl Planner<'_> {
             }
             return;
         }
-        let (expansion, keys) = match self.expand(r, &walk.values) {
+        let expanded = expand(r, &self.scope(&walk.values, Repetition::None)).and_then(|x| {
+            x.ok_or_else(|| {
+                let e = r.count.as_ref().or(r.for_each.as_ref()).map(|e| &e.span).unwrap_or(&r.span);
+                unknown_expansion(if r.count.is_some() { "count" } else { "for_each" }, e)
+            })
+        });
+        let (expansion, keys) = match expanded {
             Ok(x) => x,
             Err(d) => {
                 walk.diags.push(d);
@@ -293,7 +236,10 @@ impl Planner<'_> {
                 proposed: proposed_new(&schema.schema, prior_value, &config),
             });
             let mut resp = match planned {
-                Ok(resp) => resp,
+                Ok(mut resp) => {
+                    resp.planned = mark_schema_sensitive(&schema.schema, resp.planned);
+                    resp
+                }
                 Err(e) => {
                     walk.diags.push(Diagnostic::error("terrane::provider_plan", format!("{addr}: the provider could not plan it")).detail(e.to_string()).at(&r.span));
                     continue;
@@ -370,7 +316,13 @@ impl Planner<'_> {
             );
             return;
         };
-        let (expansion, keys) = match self.expand(r, &walk.values) {
+        let expanded = expand(r, &self.scope(&walk.values, Repetition::None)).and_then(|x| {
+            x.ok_or_else(|| {
+                let e = r.count.as_ref().or(r.for_each.as_ref()).map(|e| &e.span).unwrap_or(&r.span);
+                unknown_expansion(if r.count.is_some() { "count" } else { "for_each" }, e)
+            })
+        });
+        let (expansion, keys) = match expanded {
             Ok(x) => x,
             Err(d) => {
                 walk.diags.push(d);
@@ -472,6 +424,72 @@ impl Planner<'_> {
         })
     }
 }
+
+/// Instance keys paired with `each.value` (for for_each).
+pub type Keys = Vec<(InstanceKey, Option<Value>)>;
+
+/// The instance keys of a resource; `None` while count or for_each is unknown.
+pub fn expand(r: &Resource, scope: &dyn terrane_lang::Scope) -> Result<Option<(Expansion, Keys)>, Diagnostic> {
+    if let Some(count) = &r.count {
+        let v = eval(count, scope)?;
+        if v.is_unknown() {
+            return Ok(None);
+        }
+        let n = v.as_f64().ok_or_else(|| {
+            Diagnostic::error("terrane::invalid_count", format!("count must be a whole number, got {}", v.type_name())).at(&count.span)
+        })?;
+        if n < 0.0 || n.fract() != 0.0 {
+            return Err(Diagnostic::error("terrane::invalid_count", format!("count must be a whole number of 0 or more, got {n}"))
+                .at(&count.span));
+        }
+        return Ok(Some((Expansion::Count, (0..n as i64).map(|i| (InstanceKey::Int(i), None)).collect())));
+    }
+    if let Some(for_each) = &r.for_each {
+        let v = eval(for_each, scope)?;
+        if v.contains_sensitive() {
+            return Err(Diagnostic::error("terrane::sensitive_for_each", "for_each cannot use a sensitive value")
+                .detail("instance keys appear in plans and state, so they would reveal the secret")
+                .at(&for_each.span)
+                .help("use nonsensitive() on a value that is safe to show, or iterate over non-secret keys"));
+        }
+        if !v.is_wholly_known() {
+            return Ok(None);
+        }
+        let pairs = match v {
+            Value::Map(m) => m.into_iter().map(|(k, v)| (InstanceKey::Str(k), Some(v))).collect(),
+            Value::Set(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match item {
+                        Value::String(s) => out.push((InstanceKey::Str(s.clone()), Some(Value::String(s)))),
+                        other => {
+                            return Err(Diagnostic::error(
+                                "terrane::invalid_for_each",
+                                format!("for_each over a set needs strings, found a {}", other.type_name()),
+                            )
+                            .at(&for_each.span))
+                        }
+                    }
+                }
+                out
+            }
+            Value::Null => {
+                return Err(Diagnostic::error("terrane::invalid_for_each", "for_each must not be null").at(&for_each.span))
+            }
+            other => {
+                return Err(Diagnostic::error(
+                    "terrane::invalid_for_each",
+                    format!("for_each needs a map or a set of strings, got a {}", other.type_name()),
+                )
+                .at(&for_each.span)
+                .help("convert a list with toset(...)"))
+            }
+        };
+        return Ok(Some((Expansion::ForEach, pairs)));
+    }
+    Ok(Some((Expansion::Single, vec![(InstanceKey::None, None)])))
+}
+
 
 fn unknown_expansion(what: &str, span: &Span) -> Diagnostic {
     Diagnostic::error("terrane::unknown_expansion", format!("the {what} value depends on values known only after apply"))
@@ -583,4 +601,10 @@ pub fn attr_diagnostic(r: &Resource, path: &[PathStep], message: &str) -> Diagno
     Diagnostic::error("terrane::invalid_attribute", format!("invalid value for {name:?} in {}", r.display_addr()))
         .detail(message.to_string())
         .at_opt(span.as_ref().or(Some(&r.body.span)))
+}
+
+/// Marks the attributes a schema declares sensitive, whatever their value.
+pub fn mark_schema_sensitive(schema: &terrane_provider::Schema, value: Value) -> Value {
+    let paths: Vec<Vec<PathStep>> = schema.sensitive_attributes().into_iter().map(|n| vec![PathStep::Attr(n)]).collect();
+    value.mark_paths(&paths)
 }

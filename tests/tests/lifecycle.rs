@@ -1,0 +1,150 @@
+//! The quickstart's whole life through the real binary: apply, no-change plan,
+//! update, replace, drift, destroy.
+
+use terrane_tests::Workdir;
+
+#[test]
+fn quickstart_applies_converges_and_destroys() {
+    let w = Workdir::copy_of("examples/quickstart");
+    w.run(&["init"]).success().contains("successfully initialized");
+    w.run(&["apply", "-auto-approve"])
+        .success()
+        .contains("Apply complete! Resources: 5 added, 0 changed, 0 destroyed.")
+        .contains("local_file.config: Creation complete");
+    let config = w.read("out/quickstart-dev.json").expect("apply wrote the config file");
+    assert!(config.contains("\"name\":\"quickstart-dev\""), "{config}");
+
+    // A second plan finds nothing to do.
+    w.run(&["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+
+    // A new input that forces replacement.
+    w.run(&["plan", "-detailed-exitcode", "-var", "environment=prod"])
+        .code(2)
+        .contains("# local_file.config must be replaced")
+        .contains("# forces replacement")
+        .contains("Plan: 3 to add, 0 to change, 3 to destroy.");
+
+    // Out-of-band edits are drift, and apply puts the file back.
+    w.write("out/quickstart-dev.json", "tampered\n");
+    w.run(&["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("Note: Objects have changed outside of terrane")
+        .contains("# local_file.config has changed")
+        .contains("# local_file.config will be updated in-place");
+    w.run(&["apply", "-auto-approve"]).success().contains("0 added, 1 changed, 0 destroyed");
+    assert_eq!(w.read("out/quickstart-dev.json").as_deref(), Some(config.as_str()));
+    w.run(&["plan", "-detailed-exitcode"]).code(0);
+
+    // A deleted file is recreated.
+    std::fs::remove_file(w.path().join("out/quickstart-dev.json")).expect("remove the file");
+    w.run(&["plan", "-detailed-exitcode"]).code(2).contains("# local_file.config has been deleted").contains("will be created");
+    w.run(&["apply", "-auto-approve"]).success().contains("1 added, 0 changed, 0 destroyed");
+    assert!(w.read("out/quickstart-dev.json").is_some());
+
+    w.run(&["destroy", "-auto-approve"]).success().contains("Destroy complete! Resources: 0 added, 0 changed, 5 destroyed.");
+    assert!(w.read("out/quickstart-dev.json").is_none(), "destroy removed the file");
+    let list = w.run(&["state", "list"]);
+    assert_eq!(list.success().stdout, "");
+    w.run(&["show"]).success().contains("The state file is empty");
+}
+
+#[test]
+fn changing_an_updatable_attribute_updates_in_place() {
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        r#"
+variable "message" { default = "one" }
+resource "terraform_data" "note" {
+  input = var.message
+}
+output "note" { value = terraform_data.note.output }
+"#,
+    );
+    w.run(&["apply", "-auto-approve"]).success().contains("note = \"one\"");
+    let id = w.run(&["state", "show", "terraform_data.note"]).success().stdout.clone();
+    w.run(&["plan", "-detailed-exitcode", "-var", "message=two"])
+        .code(2)
+        .contains("# terraform_data.note will be updated in-place")
+        .contains("~ input  = \"one\" -> \"two\"")
+        .contains("Plan: 0 to add, 1 to change, 0 to destroy.");
+    w.run(&["apply", "-auto-approve", "-var", "message=two"]).success().contains("note = \"two\"");
+    let after = w.run(&["state", "show", "terraform_data.note"]).success().stdout.clone();
+    let id_line = |s: &str| s.lines().find(|l| l.trim_start().starts_with("id ")).map(str::to_string);
+    assert_eq!(id_line(&id), id_line(&after), "an in-place update keeps the object's id");
+    w.run(&["output", "-raw", "note"]).success();
+    assert_eq!(w.run(&["output", "-raw", "note"]).stdout, "two");
+}
+
+#[test]
+fn removing_instances_destroys_only_those() {
+    let w = Workdir::new();
+    w.write("main.tf", "variable \"n\" { default = 3 }\nresource \"null_resource\" \"r\" { count = var.n }\n");
+    w.run(&["apply", "-auto-approve"]).success().contains("3 added");
+    w.run(&["apply", "-auto-approve", "-var", "n=1"])
+        .success()
+        .contains("null_resource.r[2]: Destruction complete")
+        .contains("0 added, 0 changed, 2 destroyed");
+    assert_eq!(w.run(&["state", "list"]).stdout, "null_resource.r[0]\n");
+}
+
+#[test]
+fn one_failing_branch_leaves_the_others_applied_and_recorded() {
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        r#"
+resource "null_resource" "independent" {}
+resource "local_file" "blocked" {
+  filename = "${path.module}/not-a-dir/file.txt"
+  content  = "x"
+}
+resource "null_resource" "after_blocked" {
+  triggers = { file = local_file.blocked.id }
+}
+"#,
+    );
+    // A regular file where a directory must be makes the write fail.
+    w.write("not-a-dir", "a file, not a directory");
+    w.run(&["apply", "-auto-approve"])
+        .code(1)
+        .contains("local_file.blocked: creation failed")
+        .contains("null_resource.independent: Creation complete");
+    let list = w.run(&["state", "list"]);
+    assert_eq!(list.success().stdout, "null_resource.independent\n");
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve_and_changes_nothing() {
+    let w = Workdir::new();
+    w.write("main.tf", "resource \"null_resource\" \"a\" {}\n");
+    w.run(&["apply"]).code(1).contains("-auto-approve");
+    w.run(&["state", "list"]).success();
+    assert_eq!(w.run(&["state", "list"]).stdout, "");
+}
+
+#[test]
+fn data_sources_are_read_and_usable() {
+    let w = Workdir::new();
+    w.write("input.txt", "hello from a file");
+    w.write(
+        "main.tf",
+        r#"
+data "local_file" "input" { filename = "${path.module}/input.txt" }
+resource "terraform_data" "copy" { input = upper(data.local_file.input.content) }
+output "copied" { value = terraform_data.copy.output }
+"#,
+    );
+    w.run(&["apply", "-auto-approve"]).success().contains("copied = \"HELLO FROM A FILE\"");
+    w.run(&["plan", "-detailed-exitcode"]).code(0);
+}
+
+#[test]
+fn graph_prints_dependencies_as_dot() {
+    let w = Workdir::copy_of("examples/quickstart");
+    w.run(&["graph"])
+        .success()
+        .contains("digraph {")
+        .contains("\"local_file.config\" -> \"random_id.suffix\"")
+        .contains("\"null_resource.replica\" -> \"var.replicas\"");
+}
