@@ -1,0 +1,229 @@
+//! The evaluator and functions, case by case: an expression in, a value or an
+//! error message out.
+
+use std::path::Path;
+
+use terrane_core::{Diagnostic, SourceFile, Span, Value};
+use terrane_lang::ast::Lowering;
+use terrane_lang::{eval, Scope, Traverser};
+
+/// `var.NAME` for a few fixed values, including a secret and an unknown.
+struct Vars;
+
+impl Scope for Vars {
+    fn resolve(&self, root: &str, steps: &[Traverser], span: &Span) -> Result<(Value, usize), Diagnostic> {
+        let name = match (root, steps.first()) {
+            ("var", Some(Traverser::Attr(name, _))) => name.as_str(),
+            _ => return Err(Diagnostic::error("test::scope", format!("no {root}")).at(span)),
+        };
+        let value = match name {
+            "name" => Value::string("web"),
+            "n" => Value::Number(3.0),
+            "list" => Value::List(vec![Value::string("a"), Value::string("b"), Value::string("c")]),
+            "map" => Value::map([("x", Value::Number(1.0)), ("y", Value::Number(2.0))]),
+            "objs" => Value::List(vec![
+                Value::map([("id", Value::string("i-1")), ("tags", Value::map([("env", Value::string("dev"))]))]),
+                Value::map([("id", Value::string("i-2")), ("tags", Value::map([("env", Value::string("prd"))]))]),
+            ]),
+            "secret" => Value::string("hunter2").sensitive(),
+            "later" => Value::Unknown,
+            _ => return Err(Diagnostic::error("test::scope", format!("no var.{name}")).at(span)),
+        };
+        Ok((value, 1))
+    }
+
+    fn base_dir(&self) -> &Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+    }
+}
+
+/// Evaluates `src`: `Ok(value as text)` or `Err(summary: detail)`.
+fn run(src: &str) -> Result<String, String> {
+    let file = SourceFile::new("test.tf", src);
+    let expr = hcl_edit::parser::parse_expr(src).map_err(|e| format!("parse: {}", e.message()))?;
+    let expr = Lowering { file: &file }.expr(&expr);
+    eval(&expr, &Vars).map(|v| v.to_string()).map_err(|d| match d.detail {
+        Some(detail) => format!("{}: {detail}", d.summary),
+        None => d.summary,
+    })
+}
+
+#[track_caller]
+fn check(cases: &[(&str, &str)]) {
+    for (src, expected) in cases {
+        let got = match run(src) {
+            Ok(v) => v,
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(&got, expected, "for {src}");
+    }
+}
+
+#[test]
+fn operators_and_references() {
+    check(&[
+        ("1 + 2 * 3", "7"),
+        ("(1 + 2) * 3", "9"),
+        ("7 % 4", "3"),
+        ("10 / 4", "2.5"),
+        ("\"5\" + 1", "6"),
+        ("1 == 1", "true"),
+        ("1 == \"1\"", "false"),
+        ("!true || false", "false"),
+        ("var.n > 2 && var.name == \"web\"", "true"),
+        ("var.list[1]", "\"b\""),
+        ("var.map.y", "2"),
+        ("var.map[\"x\"]", "1"),
+        ("var.objs[*].id", "[\"i-1\", \"i-2\"]"),
+        ("var.objs.*.tags.env", "[\"dev\", \"prd\"]"),
+        ("var.n > 1 ? \"many\" : \"one\"", "\"many\""),
+        ("-var.n", "-3"),
+        ("1 / 0", "error: division by zero"),
+        ("var.list[5]", "error: index 5 is out of range for a list of 3 elements"),
+        ("var.map.z", "error: this object has no attribute named \"z\""),
+        ("var.nope", "error: no var.nope"),
+    ]);
+}
+
+#[test]
+fn templates_and_for_expressions() {
+    check(&[
+        ("\"${var.name}-${var.n}\"", "\"web-3\""),
+        ("\"${var.n}\"", "3"),
+        ("\"%{ for x in var.list }${x}%{ endfor }\"", "\"abc\""),
+        ("\"%{ if var.n > 5 }big%{ else }small%{ endif }\"", "\"small\""),
+        ("[for x in var.list : upper(x)]", "[\"A\", \"B\", \"C\"]"),
+        ("[for i, x in var.list : \"${i}${x}\" if x != \"b\"]", "[\"0a\", \"2c\"]"),
+        ("{for k, v in var.map : k => v * 10}", "{x = 10, y = 20}"),
+        ("{for x in [\"a\", \"b\", \"a\"] : x => x...}", "{a = [\"a\", \"a\"], b = [\"b\"]}"),
+        ("{for x in [\"a\", \"a\"] : x => x}", "error: duplicate object key \"a\""),
+        ("\"${var.list}\"", "[\"a\", \"b\", \"c\"]"),
+        ("\"x${var.list}\"", "error: cannot include a list in a string template"),
+        ("\"a${null}\"", "error: invalid template interpolation value: the expression result is null; only strings, numbers and bools can be interpolated"),
+    ]);
+}
+
+#[test]
+fn unknown_values_propagate() {
+    check(&[
+        ("var.later", "(known after apply)"),
+        ("var.later + 1", "(known after apply)"),
+        ("\"x-${var.later}\"", "(known after apply)"),
+        ("var.later == var.later", "(known after apply)"),
+        ("var.later ? 1 : 2", "(known after apply)"),
+        ("upper(var.later)", "(known after apply)"),
+        ("length([var.later, 1])", "2"),
+        ("[for x in var.later : x]", "(known after apply)"),
+        ("false && var.later", "false"),
+        ("true || var.later", "true"),
+    ]);
+}
+
+#[test]
+fn sensitive_values_stay_marked() {
+    check(&[
+        ("var.secret", "(sensitive value)"),
+        ("upper(var.secret)", "(sensitive value)"),
+        ("\"user:${var.secret}\"", "(sensitive value)"),
+        ("length(var.secret)", "(sensitive value)"),
+        ("var.secret == \"x\"", "(sensitive value)"),
+        ("[var.secret, \"public\"]", "[(sensitive value), \"public\"]"),
+        ("nonsensitive(var.secret)", "\"hunter2\""),
+        ("sensitive(\"x\")", "(sensitive value)"),
+    ]);
+}
+
+#[test]
+fn string_functions() {
+    check(&[
+        ("format(\"%s-%03d\", \"web\", 7)", "\"web-007\""),
+        ("format(\"%-5s|\", \"ab\")", "\"ab   |\""),
+        ("format(\"%.2f\", 3.14159)", "\"3.14\""),
+        ("format(\"%q\", \"a\")", "\"\\\"a\\\"\""),
+        ("format(\"%d\")", "error: call to format failed: not enough arguments for the format verb %d"),
+        ("formatlist(\"%s=%s\", [\"a\", \"b\"], \"x\")", "[\"a=x\", \"b=x\"]"),
+        ("join(\",\", [\"a\", \"b\"], [\"c\"])", "\"a,b,c\""),
+        ("split(\",\", \"a,,b\")", "[\"a\", \"\", \"b\"]"),
+        ("split(\",\", \"\")", "[]"),
+        ("replace(\"a-b-c\", \"-\", \"_\")", "\"a_b_c\""),
+        ("replace(\"v1.2.3\", \"/v(\\\\d+)\\\\..*/\", \"$1\")", "\"1\""),
+        ("regex(\"[a-z]+\", \"123abc456\")", "\"abc\""),
+        ("regex(\"(\\\\d+)-(\\\\d+)\", \"10-20\")", "[\"10\", \"20\"]"),
+        ("regexall(\"\\\\d\", \"a1b2\")", "[\"1\", \"2\"]"),
+        ("regex(\"x\", \"abc\")", "error: call to regex failed: the pattern did not match any part of the given string"),
+        ("substr(\"hello\", 1, 3)", "\"ell\""),
+        ("substr(\"hello\", -3, -1)", "\"llo\""),
+        ("title(\"hello world\")", "\"Hello World\""),
+        ("trimspace(\"  x \")", "\"x\""),
+        ("trimprefix(\"prefix-x\", \"prefix-\")", "\"x\""),
+        ("chomp(\"x\\n\")", "\"x\""),
+        ("startswith(\"terrane\", \"terr\")", "true"),
+        ("upper(\"é\")", "\"É\""),
+        ("lower(\"ABC\")", "\"abc\""),
+    ]);
+}
+
+#[test]
+fn collection_functions() {
+    check(&[
+        ("length(\"héllo\")", "5"),
+        ("length(var.map)", "2"),
+        ("length(5)", "error: invalid function argument: length: length needs a string or a collection, got number"),
+        ("concat([1], [2, 3])", "[1, 2, 3]"),
+        ("merge({a = 1}, {b = 2}, {a = 3})", "{a = 3, b = 2}"),
+        ("keys({b = 1, a = 2})", "[\"a\", \"b\"]"),
+        ("values({b = 1, a = 2})", "[2, 1]"),
+        ("lookup({a = 1}, \"a\", 0)", "1"),
+        ("lookup({a = 1}, \"z\", 0)", "0"),
+        ("lookup({a = 1}, \"z\")", "error: call to lookup failed: the given key \"z\" does not exist in the map"),
+        ("element([\"a\", \"b\"], 3)", "\"b\""),
+        ("element([], 0)", "error: invalid function argument: element: cannot use element function with an empty list"),
+        ("contains([\"a\"], \"a\")", "true"),
+        ("range(3)", "[0, 1, 2]"),
+        ("range(1, 7, 2)", "[1, 3, 5]"),
+        ("range(3, 0)", "[3, 2, 1]"),
+        ("coalesce(\"\", null, \"x\")", "\"x\""),
+        ("coalesce(null)", "error: call to coalesce failed: no non-null, non-empty-string arguments"),
+        ("flatten([[1], [2, [3]]])", "[1, 2, 3]"),
+        ("distinct([1, 2, 1])", "[1, 2]"),
+        ("compact([\"a\", \"\", null])", "[\"a\"]"),
+        ("zipmap([\"a\", \"b\"], [1, 2])", "{a = 1, b = 2}"),
+        ("sort([\"b\", \"a\"])", "[\"a\", \"b\"]"),
+        ("one([])", "null"),
+        ("sum([1, 2, 3.5])", "6.5"),
+        ("alltrue([true, \"true\"])", "true"),
+        ("min(3, 1, 2)", "1"),
+        ("max(3, 1, 2)", "3"),
+        ("toset([\"b\", \"a\", \"b\"])", "[\"a\", \"b\"]"),
+        ("tolist(toset([\"b\", \"a\"]))", "[\"a\", \"b\"]"),
+        ("tomap({a = 1})", "{a = 1}"),
+    ]);
+}
+
+#[test]
+fn type_and_encoding_functions() {
+    check(&[
+        ("tostring(5)", "\"5\""),
+        ("tostring([])", "error: invalid function argument: tostring: cannot convert list to string"),
+        ("tonumber(\"42\")", "42"),
+        ("tonumber(\"x\")", "error: invalid function argument: tonumber: a number is required, got the string \"x\""),
+        ("tobool(\"true\")", "true"),
+        ("try(var.map.z, \"fallback\")", "\"fallback\""),
+        ("can(var.map.z)", "false"),
+        ("can(var.map.x)", "true"),
+        ("jsonencode({b = [1, true, null], a = \"x\"})", "\"{\\\"a\\\":\\\"x\\\",\\\"b\\\":[1,true,null]}\""),
+        ("jsondecode(\"{\\\"a\\\": [1, 2]}\")", "{a = [1, 2]}"),
+        ("jsondecode(\"{\")", "error: invalid function argument: jsondecode: invalid JSON: EOF while parsing an object at line 1 column 1"),
+        ("base64encode(\"hi\")", "\"aGk=\""),
+        ("base64decode(\"aGk=\")", "\"hi\""),
+        ("md5(\"a\")", "\"0cc175b9c0f1b6a831c399e269772661\""),
+        ("sha256(\"a\")", "\"ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb\""),
+        ("abs(-2)", "2"),
+        ("ceil(1.2)", "2"),
+        ("floor(1.8)", "1"),
+        ("basename(\"a/b/c.txt\")", "\"c.txt\""),
+        ("dirname(\"a/b/c.txt\")", "\"a/b\""),
+        ("fileexists(\"Cargo.toml\")", "true"),
+        ("nosuch(1)", "error: there is no function named \"nosuch\""),
+    ]);
+}
