@@ -228,8 +228,8 @@ fn validate(ctx: &Ctx, json: bool) -> Outcome {
     Ok(0)
 }
 
-async fn make_plan(ctx: &Ctx, args: &PlanArgs, destroy: bool, state: &State) -> Result<(Session, Plan), Failure> {
-    let session = session(ctx, state)?;
+async fn make_plan(ctx: &Ctx, args: &PlanArgs, destroy: bool, state: State) -> Result<(Session, Plan), Failure> {
+    let session = session(ctx, &state)?;
     session.configure_providers().await?;
     let refreshed = session.refresh(state, args.refresh).await?;
     let plan = session.plan(&refreshed, destroy).await?;
@@ -238,7 +238,7 @@ async fn make_plan(ctx: &Ctx, args: &PlanArgs, destroy: bool, state: &State) -> 
 
 async fn plan(ctx: &Ctx, args: &PlanArgs, detailed: bool, destroy: bool) -> Outcome {
     let state = load_state(ctx).await?;
-    let (_, plan) = make_plan(ctx, args, destroy, &state).await?;
+    let (_, plan) = make_plan(ctx, args, destroy, state).await?;
     out!("{}", render::plan(ctx.style, &plan));
     Ok(if detailed && plan.has_changes() { 2 } else { 0 })
 }
@@ -311,7 +311,7 @@ async fn apply_locked(
     actor: Actor,
 ) -> Outcome {
     let state = store.load(WORKSPACE).await?;
-    let (session, plan) = make_plan(ctx, args, destroy, &state).await?;
+    let (session, plan) = make_plan(ctx, args, destroy, state).await?;
     out!("{}", render::plan(ctx.style, &plan));
     if !plan.has_changes() && plan.drift.is_empty() {
         outln!("\n{} Resources: 0 added, 0 changed, 0 destroyed.", ctx.style.green(&ctx.style.bold("Apply complete!")));

@@ -24,6 +24,11 @@ macro_rules! errln {
 }
 
 mod commands;
+
+/// Planning allocates many small values; mimalloc spends far less time on them than glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod diag;
 mod progress;
 mod render;

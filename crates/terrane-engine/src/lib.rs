@@ -97,7 +97,7 @@ impl Session {
         self.registry.configure(configs).await
     }
 
-    pub async fn refresh(&self, state: &State, read: bool) -> Result<Refreshed, Diagnostics> {
+    pub async fn refresh(&self, state: State, read: bool) -> Result<Refreshed, Diagnostics> {
         refresh::refresh(state, &self.registry, read).await
     }
 

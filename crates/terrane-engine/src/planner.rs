@@ -277,7 +277,7 @@ impl Planner<'_> {
                 reason,
                 each_value,
                 dependencies: dependencies.clone(),
-                drifted: prior.is_some_and(|p| !same_value(&p.value, &crate::refresh::typed_value(&p.record, Some(&schema.schema)))),
+                drifted: prior.is_some_and(|p| p.drifted),
             });
         }
         // Instances no longer configured are deleted by `run`; prevent_destroy forbids that.

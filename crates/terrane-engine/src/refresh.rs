@@ -1,9 +1,9 @@
 //! Refresh: stored state turned into typed values, then brought up to date with
 //! batched provider reads (one `read` call per provider and resource type).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use terrane_core::{Diagnostic, Diagnostics, InstanceAddr, Mode, PathStep, Value};
+use terrane_core::{AttrPath, Diagnostic, Diagnostics, InstanceAddr, Mode, PathStep, Type, Value};
 use terrane_provider::Schema;
 use terrane_state::{ResourceRecord, State, Status};
 
@@ -17,6 +17,8 @@ pub struct PriorInstance {
     /// The object as refresh found it (or as stored when refresh was skipped).
     pub value: Value,
     pub tainted: bool,
+    /// Refresh found the object different from what state holds.
+    pub drifted: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -42,30 +44,47 @@ pub fn typed_value(record: &ResourceRecord, schema: Option<&Schema>) -> Value {
     value.mark_paths(&paths)
 }
 
-pub async fn refresh(state: &State, registry: &ProviderRegistry, read: bool) -> Result<Refreshed, Diagnostics> {
+/// Refreshes a state (taken by value: its records move into the result).
+pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> Result<Refreshed, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut out = Refreshed { lineage: state.lineage.clone(), serial: state.serial, ..Refreshed::default() };
     for (name, output) in &state.outputs {
         out.outputs.insert(name.clone(), Value::from_json(&output.value).mark_if(output.sensitive));
     }
+    // One implied type per resource type, not per instance.
+    let mut types: HashMap<(ProviderKey, Mode, String), Option<(Type, Vec<AttrPath>)>> = HashMap::new();
     let mut groups: BTreeMap<(ProviderKey, String), Vec<PriorInstance>> = BTreeMap::new();
-    for (addr, record) in &state.resources {
+    for (addr, record) in state.resources {
         let Some(provider) = ProviderKey::parse(&record.provider) else {
             diags.push(Diagnostic::error("terrane::state_provider", format!("{addr} names an invalid provider {:?}", record.provider)));
             continue;
         };
-        let schema = registry.schema(&provider, addr.resource.mode, &addr.resource.type_name).map(|s| &s.schema);
-        let value = typed_value(record, schema);
-        let instance = PriorInstance { record: record.clone(), provider: provider.clone(), value, tainted: record.status == Status::Tainted };
+        let typing = types
+            .entry((provider.clone(), addr.resource.mode, addr.resource.type_name.clone()))
+            .or_insert_with(|| {
+                registry.schema(&provider, addr.resource.mode, &addr.resource.type_name).map(|s| {
+                    let paths = s.schema.sensitive_attributes().into_iter().map(|n| vec![PathStep::Attr(n)]).collect();
+                    (s.schema.implied_type(), paths)
+                })
+            })
+            .clone();
+        let value = typed_with(&record, typing.as_ref());
+        let instance = PriorInstance {
+            tainted: record.status == Status::Tainted,
+            record,
+            provider: provider.clone(),
+            value,
+            drifted: false,
+        };
         if read && addr.resource.mode == Mode::Managed && registry.get(&provider).is_some() {
             groups.entry((provider, addr.resource.type_name.clone())).or_default().push(instance);
         } else {
-            out.instances.insert(addr.clone(), instance);
+            out.instances.insert(addr, instance);
         }
     }
     for ((key, type_name), instances) in groups {
         let Some(provider) = registry.get(&key) else { continue };
-        let schema = registry.schema(&key, Mode::Managed, &type_name).map(|s| s.schema.clone());
+        let typing = types.get(&(key.clone(), Mode::Managed, type_name.clone())).cloned().flatten();
         let objects: Vec<Value> = instances.iter().map(|i| i.value.clone().unmark_deep().0).collect();
         match provider.read(&type_name, objects).await {
             Ok(results) => {
@@ -73,19 +92,18 @@ pub async fn refresh(state: &State, registry: &ProviderRegistry, read: bool) -> 
                     let addr = instance.record.addr.clone();
                     match found {
                         Some(v) => {
-                            let v = match &schema {
-                                Some(s) => {
-                                    let paths: Vec<_> = instance.record.sensitive_paths.clone();
-                                    let typed = s.implied_type().convert(v.clone()).unwrap_or(v);
-                                    let extra: Vec<_> = s.sensitive_attributes().into_iter().map(|n| vec![PathStep::Attr(n)]).collect();
-                                    typed.mark_paths(&paths).mark_paths(&extra)
+                            let v = match &typing {
+                                Some((ty, schema_paths)) => {
+                                    let typed = ty.convert(v.clone()).unwrap_or(v);
+                                    typed.mark_paths(&instance.record.sensitive_paths).mark_paths(schema_paths)
                                 }
                                 None => v,
                             };
-                            if !terrane_provider::same_value(&v, &instance.value) {
+                            let drifted = !terrane_provider::same_value(&v, &instance.value);
+                            if drifted {
                                 out.drift.push(Drift { addr: addr.clone(), before: instance.value.clone(), after: Some(v.clone()) });
                             }
-                            out.instances.insert(addr, PriorInstance { value: v, ..instance });
+                            out.instances.insert(addr, PriorInstance { value: v, drifted, ..instance });
                         }
                         None => out.drift.push(Drift { addr, before: instance.value, after: None }),
                     }
@@ -97,4 +115,15 @@ pub async fn refresh(state: &State, registry: &ProviderRegistry, read: bool) -> 
         }
     }
     diags.into_result(out)
+}
+
+fn typed_with(record: &ResourceRecord, typing: Option<&(Type, Vec<AttrPath>)>) -> Value {
+    let raw = Value::from_json(&record.attributes);
+    match typing {
+        Some((ty, schema_paths)) => {
+            let value = ty.convert(raw.clone()).unwrap_or(raw);
+            value.mark_paths(&record.sensitive_paths).mark_paths(schema_paths)
+        }
+        None => raw.mark_paths(&record.sensitive_paths),
+    }
 }
