@@ -2,7 +2,31 @@
 //! binary run in it, as a user would.
 
 use std::path::{Path, PathBuf};
+use std::io::Read;
 use std::process::{Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// No single command in these tests should take anywhere near this long; one that
+/// does is reported with its stack instead of hanging the suite.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Every thread's stack of a stuck process, when gdb is there to ask.
+fn stacks_of(pid: u32) -> String {
+    Command::new("gdb")
+        .args(["-batch", "-p", &pid.to_string(), "-ex", "thread apply all bt 30"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_else(|e| format!("(gdb unavailable: {e})"))
+}
 
 /// The terrane binary under test: `TERRANE_BIN`, or the one built beside this test.
 pub fn bin() -> PathBuf {
@@ -113,11 +137,27 @@ impl Workdir {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("run terrane");
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run terrane");
+        // Read the pipes on threads so a chatty child never blocks on a full pipe.
+        let stdout = child.stdout.take().map(read_all);
+        let stderr = child.stderr.take().map(read_all);
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for terrane") {
+                break status;
+            }
+            if started.elapsed() > RUN_LIMIT {
+                let stacks = stacks_of(child.id());
+                let _ = child.kill();
+                panic!("terrane {} ran for more than {RUN_LIMIT:?} and was killed; its threads were:\n{stacks}", args.join(" "));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
         Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: status.code().unwrap_or(-1),
+            stdout: stdout.map(|h| h.join().unwrap_or_default()).unwrap_or_default(),
+            stderr: stderr.map(|h| h.join().unwrap_or_default()).unwrap_or_default(),
         }
     }
 

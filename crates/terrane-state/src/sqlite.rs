@@ -44,8 +44,13 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         // One connection: writes are serialised here rather than fighting over SQLite's lock.
+        // No idle timeout or lifetime, so sqlx starts no maintenance task: that task can
+        // spin at 100% CPU around shutdown (sqlx issue 3645) and keep the process alive.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .min_connections(0)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options)
             .await
             .map_err(|e| classify(&display, e))?;
@@ -108,6 +113,23 @@ impl SqliteStore {
             .await?;
         Ok((lineage, 0))
     }
+}
+
+/// Bumps the workspace's serial inside `tx`, creating the workspace on first write.
+async fn next_serial(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &str) -> Result<i64, StateError> {
+    let bumped: Option<i64> = sqlx::query_scalar("UPDATE workspaces SET serial = serial + 1 WHERE name = ? RETURNING serial")
+        .bind(workspace)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(serial) = bumped {
+        return Ok(serial);
+    }
+    sqlx::query(&format!("INSERT INTO workspaces (name, lineage, serial, created_at) VALUES (?, ?, 1, {NOW})"))
+        .bind(workspace)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(1)
 }
 
 fn classify(path: &str, e: sqlx::Error) -> StateError {
@@ -258,10 +280,7 @@ impl StateStore for SqliteStore {
     async fn commit(&self, workspace: &str, change: Change) -> Result<u64, StateError> {
         let address = change.addr.to_string();
         let mut tx = self.pool.begin().await?;
-        let serial: i64 = sqlx::query_scalar("UPDATE workspaces SET serial = serial + 1 WHERE name = ? RETURNING serial")
-            .bind(workspace)
-            .fetch_one(&mut *tx)
-            .await?;
+        let serial = next_serial(&mut tx, workspace).await?;
         let before: Option<String> =
             sqlx::query_scalar("SELECT attributes FROM resources WHERE workspace = ? AND address = ?")
                 .bind(workspace)
@@ -323,10 +342,7 @@ impl StateStore for SqliteStore {
 
     async fn set_outputs(&self, workspace: &str, actor: &Actor, outputs: Vec<OutputRecord>) -> Result<u64, StateError> {
         let mut tx = self.pool.begin().await?;
-        let serial: i64 = sqlx::query_scalar("UPDATE workspaces SET serial = serial + 1 WHERE name = ? RETURNING serial")
-            .bind(workspace)
-            .fetch_one(&mut *tx)
-            .await?;
+        let serial = next_serial(&mut tx, workspace).await?;
         sqlx::query("DELETE FROM outputs WHERE workspace = ?").bind(workspace).execute(&mut *tx).await?;
         for output in &outputs {
             sqlx::query("INSERT INTO outputs (workspace, name, value, sensitive) VALUES (?, ?, ?, ?)")
