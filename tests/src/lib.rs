@@ -161,6 +161,16 @@ impl Workdir {
         }
     }
 
+    /// Runs one SQL statement against the state database, as a crashed run might have left it.
+    pub fn sql(&self, statement: &str) {
+        let url = format!("sqlite://{}", self.path().join(".terrane/state.db").display());
+        tokio::runtime::Runtime::new().expect("a runtime").block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("open the state database");
+            sqlx::query(statement).execute(&pool).await.expect("run the statement");
+            pool.close().await;
+        });
+    }
+
     /// The state database's serial for the default workspace, read directly.
     pub fn state_serial(&self) -> Option<i64> {
         let path = self.path().join(".terrane/state.db");

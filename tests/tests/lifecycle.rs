@@ -148,3 +148,47 @@ fn graph_prints_dependencies_as_dot() {
         .contains("\"local_file.config\" -> \"random_id.suffix\"")
         .contains("\"null_resource.replica\" -> \"var.replicas\"");
 }
+
+#[test]
+fn creates_follow_dependencies_and_destroys_run_in_reverse() {
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        r#"
+resource "null_resource" "base" {}
+resource "null_resource" "middle" { triggers = { up = null_resource.base.id } }
+resource "null_resource" "top" { triggers = { up = null_resource.middle.id } }
+"#,
+    );
+    let apply = w.run(&["apply", "-auto-approve"]);
+    let out = &apply.success().stdout;
+    let pos = |s: &str| out.find(s).unwrap_or_else(|| panic!("{s:?} missing from\n{out}"));
+    assert!(pos("null_resource.base: Creation complete") < pos("null_resource.middle: Creating..."));
+    assert!(pos("null_resource.middle: Creation complete") < pos("null_resource.top: Creating..."));
+    let destroy = w.run(&["destroy", "-auto-approve"]);
+    let out = &destroy.success().stdout;
+    let pos = |s: &str| out.find(s).unwrap_or_else(|| panic!("{s:?} missing from\n{out}"));
+    assert!(pos("null_resource.top: Destruction complete") < pos("null_resource.middle: Destroying..."));
+    assert!(pos("null_resource.middle: Destruction complete") < pos("null_resource.base: Destroying..."));
+}
+
+#[test]
+fn an_interrupted_create_is_adopted_not_repeated() {
+    let w = Workdir::new();
+    w.write("main.tf", "resource \"local_file\" \"f\" {\n  filename = \"${path.module}/f.txt\"\n  content  = \"hello\"\n}\n");
+    w.run(&["init"]).success();
+    // A run that died after writing the file but before committing it.
+    w.write("f.txt", "hello");
+    w.sql(
+        "INSERT INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) VALUES \
+         ('default', 'local_file.f', 'dead-run', 'create', 'tok-1', 'provider[\"hashicorp/local\"]', \
+          '{\"filename\":\"./f.txt\",\"content\":\"hello\",\"file_permission\":\"0777\",\"directory_permission\":\"0777\"}', 'then')",
+    );
+    w.run(&["apply", "-auto-approve"])
+        .success()
+        .contains("Resolved 1 interrupted change(s) from an earlier run; adopted 1 object(s).")
+        .contains("Resources: 0 added, 0 changed, 0 destroyed.")
+        .lacks("local_file.f: Creating...");
+    assert_eq!(w.run(&["state", "list"]).stdout, "local_file.f\n");
+    w.run(&["plan", "-detailed-exitcode"]).code(0);
+}

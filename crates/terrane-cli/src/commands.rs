@@ -61,6 +61,7 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
     }
     let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none() && (cli.color || std::io::stdout().is_terminal());
     crate::diag::install_handler(color && std::io::stderr().is_terminal() || cli.color);
+    init_logging();
     let ctx = Ctx { style: Style { color }, dir: PathBuf::from("."), raw_args: raw_args.to_vec() };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -94,6 +95,16 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
             1
         }
     }
+}
+
+/// Logs to stderr at the level `TERRANE_LOG` (or Terraform's `TF_LOG`) names: off by default.
+fn init_logging() {
+    let level = std::env::var("TERRANE_LOG").or_else(|_| std::env::var("TF_LOG")).unwrap_or_default();
+    if level.is_empty() {
+        return;
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(level.to_lowercase()).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 fn provider_factory(source: &str) -> Option<Arc<dyn Provider>> {
@@ -310,7 +321,14 @@ async fn apply_locked(
     store: Arc<SqliteStore>,
     actor: Actor,
 ) -> Outcome {
-    let state = store.load(WORKSPACE).await?;
+    let mut state = store.load(WORKSPACE).await?;
+    if !state.intents.is_empty() {
+        // A previous run died mid-change: settle what it left before planning.
+        let session = session(ctx, &state)?;
+        let adopted = session.recover(&state, &*store, &actor).await?;
+        outln!("Resolved {} interrupted change(s) from an earlier run; adopted {adopted} object(s).\n", state.intents.len());
+        state = store.load(WORKSPACE).await?;
+    }
     let (session, plan) = make_plan(ctx, args, destroy, state).await?;
     out!("{}", render::plan(ctx.style, &plan));
     if !plan.has_changes() && plan.drift.is_empty() {

@@ -18,6 +18,7 @@ use terrane_provider::{proposed_new, PlanRequest, Provider};
 use terrane_state::{Actor, Change, Intent, OutputRecord, ResourceRecord, StateStore, Status};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use crate::decode::decode_body;
 use crate::graph::{ConfigGraph, Node};
@@ -476,11 +477,15 @@ impl Walker<'_, '_> {
         let actor = self.ctx.actor.clone();
         let observer = self.ctx.observer.clone();
         let semaphore = self.semaphore.clone();
-        self.tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            let (result, counted) = run_change(&*provider, &*store, &workspace, &actor, &*observer, &change, planned).await;
-            Outcome { op, change: i, result, counted }
-        });
+        let span = tracing::info_span!("resource", address = %change.addr, action = change.action.name());
+        self.tasks.spawn(
+            async move {
+                let _permit = semaphore.acquire_owned().await;
+                let (result, counted) = run_change(&*provider, &*store, &workspace, &actor, &*observer, &change, planned).await;
+                Outcome { op, change: i, result, counted }
+            }
+            .instrument(span),
+        );
     }
 
     fn spawn_destroy(&mut self, op: NodeIndex, i: usize) {
@@ -491,6 +496,7 @@ impl Walker<'_, '_> {
         let actor = self.ctx.actor.clone();
         let observer = self.ctx.observer.clone();
         let semaphore = self.semaphore.clone();
+        let span = tracing::info_span!("resource", address = %change.addr, action = "delete");
         self.tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
             let Some(provider) = provider else {
@@ -500,7 +506,7 @@ impl Walker<'_, '_> {
             let result = run_destroy(&*provider, &*store, &workspace, &actor, &*observer, &change).await;
             let counted = if result.is_ok() && matches!(change.action, Action::Delete) { Counted::Destroyed } else { Counted::Nothing };
             Outcome { op, change: i, result: result.map(|()| None), counted }
-        });
+        }.instrument(span));
     }
 
     /// Records one finished task; returns the operation when all its tasks are done.
@@ -612,6 +618,7 @@ async fn run_change(
     let type_name = &change.addr.resource.type_name;
     let phase = phase_of(change.action);
     let started = Instant::now();
+    tracing::debug!(provider = %change.provider, "applying");
     observer.event(ApplyEvent::Started { addr: change.addr.clone(), action: change.action, phase });
     let fail = |message: String| {
         observer.event(ApplyEvent::Failed { addr: change.addr.clone(), action: change.action, phase, message: message.clone() });
@@ -687,6 +694,7 @@ async fn run_destroy(
 ) -> Result<(), String> {
     let started = Instant::now();
     let phase = Phase::Delete;
+    tracing::debug!(provider = %change.provider, "destroying");
     observer.event(ApplyEvent::Started { addr: change.addr.clone(), action: change.action, phase });
     let prior = change.before.clone().unwrap_or(Value::Null).unmark_deep().0;
     let intent = Intent {

@@ -101,6 +101,55 @@ impl Session {
         refresh::refresh(state, &self.registry, read).await
     }
 
+    /// Resolves the intents a crashed run left behind: an object whose create was
+    /// under way is adopted when its provider finds it by its idempotency token;
+    /// every other intent is dropped, and refresh shows the truth. Returns how
+    /// many objects were adopted.
+    pub async fn recover(&self, state: &State, store: &dyn StateStore, actor: &Actor) -> Result<usize, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let mut adopted = 0;
+        for intent in &state.intents {
+            let addr = intent.addr.to_string();
+            let provider = ProviderKey::parse(&intent.provider).and_then(|k| self.registry.get(&k).cloned());
+            let found = match (intent.action.as_str(), provider) {
+                ("create", Some(provider)) => {
+                    let planned = Value::from_json(&intent.planned);
+                    match provider.find_by_token(&intent.addr.resource.type_name, planned, &intent.token).await {
+                        Ok(found) => found,
+                        Err(e) => {
+                            diags.push(Diagnostic::error("terrane::recover", format!("cannot look for {addr}, whose create was interrupted")).detail(e.to_string()));
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let result = match found {
+                Some(value) => {
+                    adopted += 1;
+                    let (plain, sensitive_paths) = value.unmark_deep();
+                    let record = terrane_state::ResourceRecord {
+                        addr: intent.addr.clone(),
+                        provider: intent.provider.clone(),
+                        schema_version: 0,
+                        attributes: plain.to_json(),
+                        sensitive_paths,
+                        dependencies: Vec::new(),
+                        status: terrane_state::Status::Ready,
+                        create_token: Some(intent.token.clone()),
+                    };
+                    let change = terrane_state::Change { addr: intent.addr.clone(), action: "adopt".into(), after: Some(record), actor: actor.clone() };
+                    store.commit(&self.workspace, change).await.map(|_| ())
+                }
+                None => store.clear_intent(&self.workspace, &addr).await,
+            };
+            if let Err(e) = result {
+                diags.push(Diagnostic::error("terrane::state_write", format!("cannot resolve the interrupted change to {addr}")).detail(e.to_string()));
+            }
+        }
+        diags.into_result(adopted)
+    }
+
     /// Plans against refreshed state, reading data sources whose configuration is
     /// known between pure planning passes.
     pub async fn plan(&self, refreshed: &Refreshed, destroy: bool) -> Result<Plan, Diagnostics> {
