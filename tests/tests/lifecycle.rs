@@ -192,3 +192,16 @@ fn an_interrupted_create_is_adopted_not_repeated() {
     assert_eq!(w.run(&["state", "list"]).stdout, "local_file.f\n");
     w.run(&["plan", "-detailed-exitcode"]).code(0);
 }
+
+#[test]
+fn flags_take_terraform_and_gnu_spellings() {
+    let w = Workdir::new();
+    w.write("main.tf", "variable \"v\" { default = \"a\" }\nresource \"terraform_data\" \"d\" { input = var.v }\noutput \"v\" { value = terraform_data.d.output }\n");
+    w.run(&["apply", "--auto-approve", "--var=v=b"]).success().contains("v = \"b\"");
+    w.run(&["apply", "-auto-approve", "-var=v=c", "-parallelism=1"]).success().contains("v = \"c\"");
+    w.write("prod.tfvars", "v = \"d\"\n");
+    w.run(&["plan", "-var-file=prod.tfvars", "-detailed-exitcode"]).code(2).contains("\"c\" -> \"d\"");
+    // Later sources win: -var after -var-file.
+    w.run(&["plan", "-var-file", "prod.tfvars", "-var", "v=c", "-detailed-exitcode"]).code(0);
+    w.run_with_env(&["plan", "-detailed-exitcode"], &[("TF_VAR_v", "e")]).code(2).contains("\"c\" -> \"e\"");
+}
