@@ -374,7 +374,7 @@ fn print_outputs_after_apply(ctx: &Ctx, outputs: &BTreeMap<String, Value>) {
     }
     outln!("\n{}\n", ctx.style.green("Outputs:"));
     for (name, v) in outputs {
-        outln!("{name} = {}", render::value(v, 0));
+        outln!("{name} = {}", render::value_block(v, 0));
     }
 }
 
@@ -409,14 +409,7 @@ async fn show(ctx: &Ctx, json: bool) -> Outcome {
                 })
             })
             .collect();
-        let outputs: serde_json::Map<String, serde_json::Value> = state
-            .outputs
-            .values()
-            .map(|o| {
-                let value = if o.sensitive { serde_json::Value::Null } else { o.value.clone() };
-                (o.name.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": value }))
-            })
-            .collect();
+        let outputs = outputs_json(&state);
         let out = serde_json::json!({
             "format_version": "1.0",
             "serial": state.serial,
@@ -437,10 +430,22 @@ async fn show(ctx: &Ctx, json: bool) -> Outcome {
         outln!("\nOutputs:\n");
         for o in state.outputs.values() {
             let v = Value::from_json(&o.value).mark_if(o.sensitive);
-            outln!("{} = {}", o.name, render::value(&v, 0));
+            outln!("{} = {}", o.name, render::value_block(&v, 0));
         }
     }
     Ok(0)
+}
+
+/// Outputs as `{name: {sensitive, value}}`, sensitive values as null.
+fn outputs_json(state: &State) -> serde_json::Map<String, serde_json::Value> {
+    state
+        .outputs
+        .values()
+        .map(|o| {
+            let value = if o.sensitive { serde_json::Value::Null } else { o.value.clone() };
+            (o.name.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": value }))
+        })
+        .collect()
 }
 
 /// JSON of a value with every sensitive part replaced by null.
@@ -458,14 +463,7 @@ async fn output(ctx: &Ctx, name: Option<String>, json: bool, raw: bool) -> Outco
     match name {
         None => {
             if json {
-                let out: serde_json::Map<String, serde_json::Value> = state
-                    .outputs
-                    .values()
-                    .map(|o| {
-                        let value = if o.sensitive { serde_json::Value::Null } else { o.value.clone() };
-                        (o.name.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": value }))
-                    })
-                    .collect();
+                let out = outputs_json(&state);
                 outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
                 return Ok(0);
             }
@@ -475,7 +473,7 @@ async fn output(ctx: &Ctx, name: Option<String>, json: bool, raw: bool) -> Outco
             }
             for o in state.outputs.values() {
                 let v = Value::from_json(&o.value).mark_if(o.sensitive);
-                outln!("{} = {}", o.name, render::value(&v, 0));
+                outln!("{} = {}", o.name, render::value_block(&v, 0));
             }
             Ok(0)
         }
@@ -503,7 +501,7 @@ async fn output(ctx: &Ctx, name: Option<String>, json: bool, raw: bool) -> Outco
                 return Ok(0);
             }
             let v = Value::from_json(&o.value).mark_if(o.sensitive);
-            outln!("{}", render::value(&v, 0));
+            outln!("{}", render::value_block(&v, 0));
             if o.sensitive {
                 errln!("(use terrane output -raw {name} or -json {name} to read the value)");
             }

@@ -34,8 +34,15 @@ impl Style {
     }
 }
 
-/// A value as HCL-ish text; nested collections over several lines at `indent`.
+/// A value as HCL-ish text inside a plan line whose change symbol sits at `indent`.
 pub fn value(v: &Value, indent: usize) -> String {
+    value_block(v, indent + 2)
+}
+
+/// A value whose multi-line forms close at column `close` and nest items two further in.
+pub fn value_block(v: &Value, close: usize) -> String {
+    let pad = " ".repeat(close + 2);
+    let end = " ".repeat(close);
     match v {
         Value::Sensitive(_) => "(sensitive value)".into(),
         Value::Unknown => "(known after apply)".into(),
@@ -43,12 +50,11 @@ pub fn value(v: &Value, indent: usize) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => format_number(*n),
         Value::String(s) if s.contains('\n') => {
-            let pad = " ".repeat(indent + 4);
             let mut out = String::from("<<-EOT\n");
             for line in s.trim_end_matches('\n').split('\n') {
                 let _ = writeln!(out, "{pad}{line}");
             }
-            let _ = write!(out, "{}EOT", " ".repeat(indent + 2));
+            let _ = write!(out, "{end}EOT");
             out
         }
         Value::String(s) => quote(s),
@@ -56,12 +62,11 @@ pub fn value(v: &Value, indent: usize) -> String {
             if items.is_empty() {
                 return "[]".into();
             }
-            let pad = " ".repeat(indent + 4);
             let mut out = String::from("[\n");
             for item in items {
-                let _ = writeln!(out, "{pad}{},", value(item, indent + 4));
+                let _ = writeln!(out, "{pad}{},", value_block(item, close + 2));
             }
-            let _ = write!(out, "{}]", " ".repeat(indent + 2));
+            let _ = write!(out, "{end}]");
             out
         }
         Value::Map(m) => {
@@ -69,12 +74,11 @@ pub fn value(v: &Value, indent: usize) -> String {
                 return "{}".into();
             }
             let width = m.keys().map(|k| key(k).len()).max().unwrap_or(0);
-            let pad = " ".repeat(indent + 4);
             let mut out = String::from("{\n");
             for (k, item) in m {
-                let _ = writeln!(out, "{pad}{:width$} = {}", key(k), value(item, indent + 4));
+                let _ = writeln!(out, "{pad}{:width$} = {}", key(k), value_block(item, close + 2));
             }
-            let _ = write!(out, "{}}}", " ".repeat(indent + 2));
+            let _ = write!(out, "{end}}}");
             out
         }
     }
@@ -301,7 +305,7 @@ pub fn object(addr: &InstanceAddr, v: &Value) -> String {
         let width = m.iter().filter(|(_, x)| !x.is_null()).map(|(k, _)| k.len()).max().unwrap_or(0);
         for (k, x) in m {
             if !x.is_null() {
-                let _ = writeln!(out, "    {k:width$} = {}", value(x, 2));
+                let _ = writeln!(out, "    {k:width$} = {}", value_block(x, 4));
             }
         }
     }

@@ -357,13 +357,7 @@ impl Walker<'_, '_> {
 
     fn start_resource(&mut self, op: NodeIndex, index: usize, changes: Vec<usize>) -> Started {
         let r = &self.ctx.module.resources[index];
-        let expansion = if r.count.is_some() {
-            Expansion::Count
-        } else if r.for_each.is_some() {
-            Expansion::ForEach
-        } else {
-            Expansion::Single
-        };
+        let expansion = Expansion::of(r);
         let mut known = BTreeMap::new();
         let mut running = 0;
         let mut failed = false;

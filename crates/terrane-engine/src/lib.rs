@@ -265,13 +265,7 @@ impl Session {
                                 .at(&r.span),
                         ),
                     }
-                    let expansion = if r.count.is_some() {
-                        Expansion::Count
-                    } else if r.for_each.is_some() {
-                        Expansion::ForEach
-                    } else {
-                        Expansion::Single
-                    };
+                    let expansion = Expansion::of(r);
                     let mut rv = ResourceValues::new(expansion);
                     if expansion == Expansion::Single {
                         rv.instances.insert(terrane_core::InstanceKey::None, Value::Unknown);

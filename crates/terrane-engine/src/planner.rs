@@ -192,13 +192,7 @@ impl Planner<'_> {
             }
             return;
         }
-        let expanded = expand(r, &self.scope(&walk.values, Repetition::None)).and_then(|x| {
-            x.ok_or_else(|| {
-                let e = r.count.as_ref().or(r.for_each.as_ref()).map(|e| &e.span).unwrap_or(&r.span);
-                unknown_expansion(if r.count.is_some() { "count" } else { "for_each" }, e)
-            })
-        });
-        let (expansion, keys) = match expanded {
+        let (expansion, keys) = match self.expand_known(r, &walk.values) {
             Ok(x) => x,
             Err(d) => {
                 walk.diags.push(d);
@@ -287,6 +281,14 @@ impl Planner<'_> {
         walk.values.resources.insert(id, values);
     }
 
+    /// The instance keys, which planning needs known.
+    fn expand_known(&self, r: &Resource, values: &Values) -> Result<(Expansion, Keys), Diagnostic> {
+        expand(r, &self.scope(values, Repetition::None))?.ok_or_else(|| {
+            let e = r.count.as_ref().or(r.for_each.as_ref()).map_or(&r.span, |e| &e.span);
+            unknown_expansion(if r.count.is_some() { "count" } else { "for_each" }, e)
+        })
+    }
+
     fn check_orphans_kept(&self, raddr: &ResourceAddr, r: &Resource, walk: &mut Walk) {
         for addr in self.prior.instances.keys().filter(|a| &a.resource == raddr) {
             if !walk.visited.contains(addr) {
@@ -316,13 +318,7 @@ impl Planner<'_> {
             );
             return;
         };
-        let expanded = expand(r, &self.scope(&walk.values, Repetition::None)).and_then(|x| {
-            x.ok_or_else(|| {
-                let e = r.count.as_ref().or(r.for_each.as_ref()).map(|e| &e.span).unwrap_or(&r.span);
-                unknown_expansion(if r.count.is_some() { "count" } else { "for_each" }, e)
-            })
-        });
-        let (expansion, keys) = match expanded {
+        let (expansion, keys) = match self.expand_known(r, &walk.values) {
             Ok(x) => x,
             Err(d) => {
                 walk.diags.push(d);

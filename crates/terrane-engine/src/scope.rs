@@ -16,6 +16,19 @@ pub enum Expansion {
     ForEach,
 }
 
+impl Expansion {
+    /// What a resource's meta-arguments make of it.
+    pub fn of(r: &terrane_lang::Resource) -> Expansion {
+        if r.count.is_some() {
+            Expansion::Count
+        } else if r.for_each.is_some() {
+            Expansion::ForEach
+        } else {
+            Expansion::Single
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ResourceValues {
     pub expansion: Expansion,
