@@ -1,13 +1,15 @@
-//! State: what terrane manages. The model, the `StateStore` trait, and the SQLite
-//! store (embedded default). Every write is a small transaction that bumps the
+//! State: what terrane manages. The model, the `StateStore` trait, the SQLite
+//! store (embedded default) and the PostgreSQL store (for teams). Every write is a small transaction that bumps the
 //! serial and is journaled; nothing rewrites the whole state.
 
 mod model;
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
 
 pub use model::{Actor, Change, Intent, JournalEntry, LockInfo, OutputRecord, ResourceRecord, State, Status};
+pub use postgres::PostgresStore;
 pub use sqlite::{SqliteStore, LOCK_LEASE, LOCK_RENEW_EVERY};
 
 /// The persisted format this build reads and writes.

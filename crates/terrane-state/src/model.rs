@@ -47,6 +47,32 @@ pub struct ResourceRecord {
     pub create_token: Option<String>,
 }
 
+impl ResourceRecord {
+    /// A record from its stored columns, whichever store they come from.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_columns(
+        address: &str,
+        provider: String,
+        schema_version: i64,
+        attributes: &str,
+        sensitive_paths: &str,
+        dependencies: &str,
+        status: &str,
+        create_token: Option<String>,
+    ) -> Result<ResourceRecord, crate::StateError> {
+        Ok(ResourceRecord {
+            addr: address.parse::<InstanceAddr>().map_err(|e| crate::StateError::Data(e.to_string()))?,
+            provider,
+            schema_version: schema_version as u64,
+            attributes: serde_json::from_str(attributes)?,
+            sensitive_paths: serde_json::from_str(sensitive_paths)?,
+            dependencies: serde_json::from_str(dependencies)?,
+            status: Status::parse(status),
+            create_token,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputRecord {
     pub name: String,

@@ -7,9 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use terrane_core::InstanceAddr;
 
-use crate::model::{Actor, Change, Intent, JournalEntry, LockInfo, OutputRecord, ResourceRecord, State, Status};
+use crate::model::{Actor, Change, Intent, JournalEntry, LockInfo, OutputRecord, ResourceRecord, State};
 use crate::{StateError, StateStore, FORMAT_VERSION};
 
 /// How long a lock lives without renewal; a crashed holder's lock expires after this.
@@ -142,17 +141,16 @@ fn classify(path: &str, e: sqlx::Error) -> StateError {
 }
 
 fn decode_record(row: &sqlx::sqlite::SqliteRow) -> Result<ResourceRecord, StateError> {
-    let address: String = row.get("address");
-    Ok(ResourceRecord {
-        addr: address.parse::<InstanceAddr>().map_err(|e| StateError::Data(e.to_string()))?,
-        provider: row.get("provider"),
-        schema_version: row.get::<i64, _>("schema_version") as u64,
-        attributes: serde_json::from_str(row.get::<&str, _>("attributes"))?,
-        sensitive_paths: serde_json::from_str(row.get::<&str, _>("sensitive_paths"))?,
-        dependencies: serde_json::from_str(row.get::<&str, _>("dependencies"))?,
-        status: Status::parse(row.get::<&str, _>("status")),
-        create_token: row.get("create_token"),
-    })
+    ResourceRecord::from_columns(
+        row.get("address"),
+        row.get("provider"),
+        row.get("schema_version"),
+        row.get("attributes"),
+        row.get("sensitive_paths"),
+        row.get("dependencies"),
+        row.get("status"),
+        row.get("create_token"),
+    )
 }
 
 #[async_trait]

@@ -1,7 +1,10 @@
-//! The SQLite store through the `StateStore` trait: what the engine relies on.
+//! Both stores through the `StateStore` trait: every behaviour the engine relies
+//! on, checked against a SQLite file and a real PostgreSQL server alike.
+
+use std::future::Future;
 
 use terrane_core::InstanceAddr;
-use terrane_state::{Actor, Change, Intent, ResourceRecord, SqliteStore, StateError, StateStore, Status};
+use terrane_state::{Actor, Change, Intent, PostgresStore, ResourceRecord, SqliteStore, StateError, StateStore, Status};
 
 fn actor(run: &str) -> Actor {
     Actor { run_id: run.into(), user: "ci".into(), host: "runner-1".into() }
@@ -20,15 +23,33 @@ fn record(addr: &str, id: &str) -> ResourceRecord {
     }
 }
 
-async fn store() -> (tempfile::TempDir, SqliteStore) {
+/// Runs `scenario` against a fresh SQLite file and a fresh PostgreSQL schema.
+/// PostgreSQL comes from TERRANE_TEST_PG_URL (scripts/test starts one); without it
+/// the test fails rather than skipping.
+async fn on_both<F, Fut>(scenario: F)
+where
+    F: Fn(Box<dyn StateStore>) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("state.db"), true).await.unwrap();
-    (dir, store)
+    let sqlite = SqliteStore::open(&dir.path().join("state.db"), true).await.unwrap();
+    scenario(Box::new(sqlite)).await;
+    let url = std::env::var("TERRANE_TEST_PG_URL")
+        .expect("TERRANE_TEST_PG_URL is not set: run scripts/test, which starts PostgreSQL, or point it at a server");
+    let schema = format!("t_{}", uuid_like());
+    let pg = PostgresStore::open(&url, &schema).await.expect("connect to the test PostgreSQL");
+    scenario(Box::new(pg)).await;
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{:x}{:x}", nanos, std::process::id())
 }
 
 #[tokio::test]
 async fn each_commit_bumps_the_serial_and_is_journaled() {
-    let (_dir, store) = store().await;
+    on_both(|store| async move {
     let empty = store.load("default").await.unwrap();
     assert_eq!(empty.serial, 0);
     assert!(!empty.lineage.is_empty());
@@ -56,11 +77,13 @@ async fn each_commit_bumps_the_serial_and_is_journaled() {
     let actions: Vec<(u64, &str, &str)> = history.iter().map(|h| (h.serial, h.action.as_str(), h.run_id.as_str())).collect();
     assert_eq!(actions, vec![(1, "create", "r1"), (2, "update", "r2"), (3, "delete", "r3")]);
     assert_eq!(history[0].actor, "ci@runner-1");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn intents_survive_until_their_result_is_committed() {
-    let (_dir, store) = store().await;
+    on_both(|store| async move {
     let addr: InstanceAddr = "local_file.f".parse().unwrap();
     let intent = Intent {
         addr: addr.clone(),
@@ -77,11 +100,13 @@ async fn intents_survive_until_their_result_is_committed() {
         .await
         .unwrap();
     assert!(store.load("default").await.unwrap().intents.is_empty());
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_second_writer_is_told_who_holds_the_lock() {
-    let (_dir, store) = store().await;
+    on_both(|store| async move {
     let held = store.lock("default", "apply", &actor("r1")).await.unwrap();
     match store.lock("default", "destroy", &actor("r2")).await {
         Err(StateError::Locked(info)) => {
@@ -95,11 +120,13 @@ async fn a_second_writer_is_told_who_holds_the_lock() {
     store.renew_lock("default", &held.id).await.unwrap();
     store.unlock("default", &held.id).await.unwrap();
     store.lock("default", "destroy", &actor("r2")).await.unwrap();
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn workspaces_are_separate() {
-    let (_dir, store) = store().await;
+    on_both(|store| async move {
     let a: InstanceAddr = "null_resource.a".parse().unwrap();
     store
         .commit("default", Change { addr: a, action: "create".into(), after: Some(record("null_resource.a", "1")), actor: actor("r1") })
@@ -109,6 +136,8 @@ async fn workspaces_are_separate() {
     assert_eq!(other.serial, 0);
     assert!(other.resources.is_empty());
     assert_ne!(other.lineage, store.load("default").await.unwrap().lineage);
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -1,0 +1,404 @@
+//! The PostgreSQL store, for teams and CI runners that share state. The same
+//! tables as SQLite (`state-migrations/postgres/`), in a schema of their own; the
+//! workspace lock is a session advisory lock, so it dies with its holder's connection.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Row};
+use tokio::sync::Mutex;
+
+use crate::model::{Actor, Change, Intent, JournalEntry, LockInfo, OutputRecord, ResourceRecord, State};
+use crate::{StateError, StateStore, FORMAT_VERSION};
+
+const NOW: &str = "to_char(now() AT TIME ZONE 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+
+pub struct PostgresStore {
+    pool: PgPool,
+    schema: String,
+    /// The connection holding each workspace's advisory lock, by lock id.
+    held: Mutex<Vec<(String, String, PoolConnection<Postgres>)>>,
+}
+
+fn db(e: sqlx::Error) -> StateError {
+    StateError::Database(e.to_string())
+}
+
+/// The advisory lock key of a workspace in a schema.
+fn lock_key(schema: &str, workspace: &str) -> i64 {
+    // FNV-1a: stable across processes and builds, unlike std's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in schema.bytes().chain([0u8]).chain(workspace.bytes()) {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+impl PostgresStore {
+    /// Connects, creates the schema if needed, refuses a schema that holds someone
+    /// else's tables or a newer format, and runs migrations.
+    pub async fn open(url: &str, schema: &str) -> Result<PostgresStore, StateError> {
+        if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StateError::Database(format!("invalid schema name {schema:?}: use letters, digits and _")));
+        }
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StateError::Database(format!("invalid PostgreSQL URL: {e}")))?
+            .options([("search_path", schema)]);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .min_connections(0)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(|e| StateError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&pool).await.map_err(db)?;
+        let tables: Vec<String> = sqlx::query_scalar("SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1")
+            .bind(schema)
+            .fetch_all(&pool)
+            .await
+            .map_err(db)?;
+        let ours = tables.iter().any(|t| t == "terrane_meta");
+        if !tables.is_empty() && !ours {
+            return Err(StateError::NotTerrane { path: format!("PostgreSQL schema {schema}") });
+        }
+        if ours {
+            let version: Option<String> = sqlx::query_scalar("SELECT value FROM terrane_meta WHERE key = 'format_version'")
+                .fetch_optional(&pool)
+                .await
+                .map_err(db)?;
+            let found: u32 = version.and_then(|v| v.parse().ok()).unwrap_or(0);
+            if found > FORMAT_VERSION {
+                return Err(StateError::TooNew { path: format!("PostgreSQL schema {schema}"), found, supported: FORMAT_VERSION });
+            }
+        }
+        sqlx::migrate!("../../state-migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StateError::Database(format!("migrating schema {schema}: {e}")))?;
+        Ok(PostgresStore { pool, schema: schema.to_string(), held: Mutex::new(Vec::new()) })
+    }
+
+    async fn ensure_workspace(&self, workspace: &str) -> Result<(String, u64), StateError> {
+        sqlx::query(&format!(
+            "INSERT INTO workspaces (name, lineage, serial, created_at) VALUES ($1, $2, 0, {NOW}) ON CONFLICT (name) DO NOTHING"
+        ))
+        .bind(workspace)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        let row = sqlx::query("SELECT lineage, serial FROM workspaces WHERE name = $1")
+            .bind(workspace)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok((row.get(0), row.get::<i64, _>(1) as u64))
+    }
+}
+
+/// Bumps the workspace's serial inside `tx`, creating the workspace on first write.
+async fn next_serial(tx: &mut sqlx::Transaction<'_, Postgres>, workspace: &str) -> Result<i64, StateError> {
+    let serial: i64 = sqlx::query_scalar(&format!(
+        "INSERT INTO workspaces (name, lineage, serial, created_at) VALUES ($1, $2, 1, {NOW}) \
+         ON CONFLICT (name) DO UPDATE SET serial = workspaces.serial + 1 RETURNING serial"
+    ))
+    .bind(workspace)
+    .bind(uuid::Uuid::new_v4().to_string())
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(serial)
+}
+
+async fn journal(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    workspace: &str,
+    serial: i64,
+    actor: &Actor,
+    address: &str,
+    action: &str,
+    before: Option<String>,
+    after: Option<String>,
+) -> Result<(), StateError> {
+    sqlx::query(&format!(
+        "INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {NOW})"
+    ))
+    .bind(workspace)
+    .bind(serial)
+    .bind(&actor.run_id)
+    .bind(format!("{}@{}", actor.user, actor.host))
+    .bind(address)
+    .bind(action)
+    .bind(before)
+    .bind(after)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+#[async_trait]
+impl StateStore for PostgresStore {
+    async fn load(&self, workspace: &str) -> Result<State, StateError> {
+        let (lineage, serial) = self.ensure_workspace(workspace).await?;
+        let mut state = State { lineage, serial, ..State::default() };
+        let rows = sqlx::query(
+            "SELECT address, provider, schema_version, attributes, sensitive_paths, dependencies, status, create_token \
+             FROM resources WHERE workspace = $1",
+        )
+        .bind(workspace)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        for row in &rows {
+            let record = ResourceRecord::from_columns(
+                row.get(0),
+                row.get(1),
+                row.get(2),
+                row.get(3),
+                row.get(4),
+                row.get(5),
+                row.get(6),
+                row.get(7),
+            )?;
+            state.resources.insert(record.addr.clone(), record);
+        }
+        let rows = sqlx::query("SELECT name, value, sensitive FROM outputs WHERE workspace = $1")
+            .bind(workspace)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        for row in rows {
+            let name: String = row.get(0);
+            let value = serde_json::from_str(row.get::<&str, _>(1))?;
+            state.outputs.insert(name.clone(), OutputRecord { name, value, sensitive: row.get(2) });
+        }
+        let rows = sqlx::query("SELECT address, run_id, action, token, provider, planned FROM intents WHERE workspace = $1")
+            .bind(workspace)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        for row in rows {
+            let address: String = row.get(0);
+            state.intents.push(Intent {
+                addr: address.parse().map_err(|e: terrane_core::AddressError| StateError::Data(e.to_string()))?,
+                run_id: row.get(1),
+                action: row.get(2),
+                token: row.get(3),
+                provider: row.get(4),
+                planned: serde_json::from_str(row.get::<&str, _>(5))?,
+            });
+        }
+        Ok(state)
+    }
+
+    async fn lock(&self, workspace: &str, operation: &str, actor: &Actor) -> Result<LockInfo, StateError> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(lock_key(&self.schema, workspace))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        if !got {
+            let row = sqlx::query("SELECT id, operation, who, created_at FROM locks WHERE workspace = $1")
+                .bind(workspace)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?;
+            let info = match row {
+                Some(row) => LockInfo { id: row.get(0), operation: row.get(1), who: row.get(2), created_at: row.get(3) },
+                None => LockInfo { id: "unknown".into(), operation: "unknown".into(), who: "another session".into(), created_at: "just now".into() },
+            };
+            return Err(StateError::Locked(info));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let created_at: String = sqlx::query_scalar(&format!(
+            "INSERT INTO locks (workspace, id, operation, who, created_at) VALUES ($1, $2, $3, $4, {NOW}) \
+             ON CONFLICT (workspace) DO UPDATE SET id = $2, operation = $3, who = $4, created_at = EXCLUDED.created_at \
+             RETURNING created_at"
+        ))
+        .bind(workspace)
+        .bind(&id)
+        .bind(operation)
+        .bind(actor.who())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
+        self.held.lock().await.push((workspace.to_string(), id.clone(), conn));
+        Ok(LockInfo { id, operation: operation.to_string(), who: actor.who(), created_at })
+    }
+
+    async fn renew_lock(&self, _workspace: &str, lock_id: &str) -> Result<(), StateError> {
+        // The advisory lock lives as long as its connection: nothing to renew, only to check.
+        let held = self.held.lock().await;
+        if held.iter().any(|(_, id, _)| id == lock_id) {
+            Ok(())
+        } else {
+            Err(StateError::LockNotFound(lock_id.to_string()))
+        }
+    }
+
+    async fn unlock(&self, workspace: &str, lock_id: &str) -> Result<(), StateError> {
+        let mut held = self.held.lock().await;
+        if let Some(pos) = held.iter().position(|(w, id, _)| w == workspace && id == lock_id) {
+            let (_, _, mut conn) = held.remove(pos);
+            sqlx::query("DELETE FROM locks WHERE workspace = $1 AND id = $2")
+                .bind(workspace)
+                .bind(lock_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(lock_key(&self.schema, workspace))
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            return Ok(());
+        }
+        drop(held);
+        // Another process's lock: only its row can be cleared (force-unlock); the
+        // advisory lock itself goes when that process's connection does.
+        let done = sqlx::query("DELETE FROM locks WHERE workspace = $1 AND id = $2")
+            .bind(workspace)
+            .bind(lock_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StateError::LockNotFound(lock_id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn record_intent(&self, workspace: &str, intent: &Intent) -> Result<(), StateError> {
+        sqlx::query(&format!(
+            "INSERT INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, {NOW}) ON CONFLICT (workspace, address) DO UPDATE SET \
+             run_id = $3, action = $4, token = $5, provider = $6, planned = $7, created_at = EXCLUDED.created_at"
+        ))
+        .bind(workspace)
+        .bind(intent.addr.to_string())
+        .bind(&intent.run_id)
+        .bind(&intent.action)
+        .bind(&intent.token)
+        .bind(&intent.provider)
+        .bind(intent.planned.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn clear_intent(&self, workspace: &str, address: &str) -> Result<(), StateError> {
+        sqlx::query("DELETE FROM intents WHERE workspace = $1 AND address = $2")
+            .bind(workspace)
+            .bind(address)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn commit(&self, workspace: &str, change: Change) -> Result<u64, StateError> {
+        let address = change.addr.to_string();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let serial = next_serial(&mut tx, workspace).await?;
+        let before: Option<String> = sqlx::query_scalar("SELECT attributes FROM resources WHERE workspace = $1 AND address = $2")
+            .bind(workspace)
+            .bind(&address)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let after = match &change.after {
+            Some(record) => {
+                let attributes = record.attributes.to_string();
+                sqlx::query(
+                    "INSERT INTO resources (workspace, address, provider, schema_version, attributes, sensitive_paths, \
+                     dependencies, status, create_token, serial) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (workspace, address) DO UPDATE SET provider = $3, schema_version = $4, attributes = $5, \
+                     sensitive_paths = $6, dependencies = $7, status = $8, create_token = $9, serial = $10",
+                )
+                .bind(workspace)
+                .bind(&address)
+                .bind(&record.provider)
+                .bind(record.schema_version as i64)
+                .bind(&attributes)
+                .bind(serde_json::to_string(&record.sensitive_paths)?)
+                .bind(serde_json::to_string(&record.dependencies)?)
+                .bind(record.status.as_str())
+                .bind(&record.create_token)
+                .bind(serial)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                Some(attributes)
+            }
+            None => {
+                sqlx::query("DELETE FROM resources WHERE workspace = $1 AND address = $2")
+                    .bind(workspace)
+                    .bind(&address)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                None
+            }
+        };
+        journal(&mut tx, workspace, serial, &change.actor, &address, &change.action, before, after).await?;
+        sqlx::query("DELETE FROM intents WHERE workspace = $1 AND address = $2")
+            .bind(workspace)
+            .bind(&address)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(serial as u64)
+    }
+
+    async fn set_outputs(&self, workspace: &str, actor: &Actor, outputs: Vec<OutputRecord>) -> Result<u64, StateError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let serial = next_serial(&mut tx, workspace).await?;
+        sqlx::query("DELETE FROM outputs WHERE workspace = $1").bind(workspace).execute(&mut *tx).await.map_err(db)?;
+        for output in &outputs {
+            sqlx::query("INSERT INTO outputs (workspace, name, value, sensitive) VALUES ($1, $2, $3, $4)")
+                .bind(workspace)
+                .bind(&output.name)
+                .bind(output.value.to_string())
+                .bind(output.sensitive)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+        journal(&mut tx, workspace, serial, actor, "outputs", "outputs", None, Some(serde_json::to_string(&names)?)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(serial as u64)
+    }
+
+    async fn history(&self, workspace: &str) -> Result<Vec<JournalEntry>, StateError> {
+        let rows = sqlx::query(
+            "SELECT serial, run_id, actor, address, action, recorded_at FROM journal WHERE workspace = $1 ORDER BY serial",
+        )
+        .bind(workspace)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| JournalEntry {
+                serial: row.get::<i64, _>(0) as u64,
+                run_id: row.get(1),
+                actor: row.get(2),
+                address: row.get(3),
+                action: row.get(4),
+                recorded_at: row.get(5),
+            })
+            .collect())
+    }
+}
