@@ -28,6 +28,20 @@ fn stacks_of(pid: u32) -> String {
         .unwrap_or_else(|e| format!("(gdb unavailable: {e})"))
 }
 
+/// PostgreSQL for state tests: scripts/test starts one. Never skipped: without it the test fails.
+pub fn postgres_url() -> String {
+    std::env::var("TERRANE_TEST_PG_URL")
+        .expect("TERRANE_TEST_PG_URL is not set: run scripts/test, which starts PostgreSQL, or point it at a server")
+}
+
+/// A schema name no other test uses.
+pub fn fresh_schema(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{prefix}_{}_{:x}_{}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 /// The terrane binary under test: `TERRANE_BIN`, or the one built beside this test.
 pub fn bin() -> PathBuf {
     if let Some(path) = std::env::var_os("TERRANE_BIN") {
@@ -83,6 +97,24 @@ impl Run {
     }
 }
 
+/// A command started with `Workdir::start_until`.
+pub struct Background {
+    child: std::process::Child,
+    stdout: JoinHandle<String>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+impl Background {
+    pub fn finish(mut self) -> Run {
+        let status = self.child.wait().expect("wait for terrane");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: self.stdout.join().unwrap_or_default(),
+            stderr: self.stderr.map(|h| h.join().unwrap_or_default()).unwrap_or_default(),
+        }
+    }
+}
+
 pub struct Workdir {
     dir: tempfile::TempDir,
 }
@@ -126,17 +158,55 @@ impl Workdir {
         self.run_with_env(args, &[])
     }
 
-    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+    /// The command as a user would run it here: no inherited TF_VAR_/TERRANE_ settings.
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(bin());
         cmd.args(args).current_dir(self.path()).stdin(Stdio::null()).env("NO_COLOR", "1");
         for (key, _) in std::env::vars() {
-            if key.starts_with("TF_VAR_") || key.starts_with("TERRANE_") && key != "TERRANE_BIN" {
+            if key.starts_with("TF_VAR_") || key.starts_with("TF_WORKSPACE") || key.starts_with("TERRANE_") && key != "TERRANE_BIN" {
                 cmd.env_remove(key);
             }
         }
         for (k, v) in env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    /// Starts a command in the background and returns once it has printed `ready`.
+    pub fn start_until(&self, args: &[&str], env: &[(&str, &str)], ready: &str) -> Background {
+        let mut cmd = self.command(args, env);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start terrane");
+        let stderr = child.stderr.take().map(read_all);
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut seen = String::new();
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+                seen.push_str(&line);
+                seen.push('\n');
+                let _ = tx.send(line);
+            }
+            seen
+        });
+        let started = Instant::now();
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) if line.contains(ready) => break,
+                Ok(_) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if started.elapsed() < RUN_LIMIT => {}
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("terrane {} never printed {ready:?}", args.join(" "));
+                }
+            }
+        }
+        Background { child, stdout: reader, stderr }
+    }
+
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(args, env);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("run terrane");
         // Read the pipes on threads so a chatty child never blocks on a full pipe.

@@ -9,14 +9,14 @@ use terrane_core::{Diagnostic, Diagnostics, InstanceAddr, Value};
 use terrane_engine::{Plan, ProviderRegistry, Session};
 use terrane_lang::inputs::{collect_sources, resolve_variables, InputSource};
 use terrane_provider::Provider;
-use terrane_state::{Actor, SqliteStore, State, StateError, StateStore};
+use terrane_state::{Actor, State, StateError, StateStore};
 
 use crate::render::{self, Style};
 use crate::{Cli, Command, PlanArgs, StateCommand};
 
-const WORKSPACE: &str = "default";
+type Store = Arc<dyn StateStore>;
 
-enum Failure {
+pub enum Failure {
     Diags(Diagnostics),
     Message(String),
 }
@@ -44,12 +44,14 @@ impl From<StateError> for Failure {
     }
 }
 
-type Outcome = Result<u8, Failure>;
+pub type Outcome = Result<u8, Failure>;
 
-struct Ctx {
-    style: Style,
-    dir: PathBuf,
-    raw_args: Vec<String>,
+pub struct Ctx {
+    pub style: Style,
+    pub dir: PathBuf,
+    pub raw_args: Vec<String>,
+    /// The selected workspace.
+    pub workspace: String,
 }
 
 pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
@@ -62,7 +64,9 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
     let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none() && (cli.color || std::io::stdout().is_terminal());
     crate::diag::install_handler(color && std::io::stderr().is_terminal() || cli.color);
     init_logging();
-    let ctx = Ctx { style: Style { color }, dir: PathBuf::from("."), raw_args: raw_args.to_vec() };
+    let dir = PathBuf::from(".");
+    let workspace = crate::backend::selected_workspace(&dir);
+    let ctx = Ctx { style: Style { color }, dir, raw_args: raw_args.to_vec(), workspace };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -82,6 +86,9 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
             Command::Graph => graph(&ctx),
             Command::State(StateCommand::List) => state_list(&ctx).await,
             Command::State(StateCommand::Show { address }) => state_show(&ctx, &address).await,
+            Command::State(StateCommand::History) => crate::manage::history(&ctx).await,
+            Command::Workspace(command) => crate::manage::workspace(&ctx, command).await,
+            Command::ForceUnlock { lock_id, force } => crate::manage::force_unlock(&ctx, &lock_id, force).await,
         }
     });
     match result {
@@ -115,31 +122,14 @@ fn provider_factory(source: &str) -> Option<Arc<dyn Provider>> {
     }
 }
 
-fn state_path(ctx: &Ctx) -> Result<PathBuf, Failure> {
-    match std::env::var("TERRANE_STATE_URL") {
-        Ok(url) if !url.is_empty() => match url.strip_prefix("sqlite://") {
-            Some(path) => Ok(PathBuf::from(path)),
-            None => Err(Failure::Message(format!(
-                "TERRANE_STATE_URL {:?} is not supported: use sqlite://PATH",
-                url.split("://").next().unwrap_or("")
-            ))),
-        },
-        _ => Ok(ctx.dir.join(".terrane").join("state.db")),
-    }
+/// The state store; `None` when it does not exist yet and `create` is false.
+pub async fn open_store(ctx: &Ctx, create: bool) -> Result<Option<Store>, Failure> {
+    crate::backend::open(&crate::backend::resolve(&ctx.dir)?, create).await
 }
 
-/// The state store; `None` when it does not exist and `create` is false.
-async fn open_store(ctx: &Ctx, create: bool) -> Result<Option<Arc<SqliteStore>>, Failure> {
-    let path = state_path(ctx)?;
-    if !create && !path.exists() {
-        return Ok(None);
-    }
-    Ok(Some(Arc::new(SqliteStore::open(&path, create).await?)))
-}
-
-async fn load_state(ctx: &Ctx) -> Result<State, Failure> {
+pub async fn load_state(ctx: &Ctx) -> Result<State, Failure> {
     match open_store(ctx, false).await? {
-        Some(store) => Ok(store.load(WORKSPACE).await?),
+        Some(store) => Ok(store.load(&ctx.workspace).await?),
         None => Ok(State::default()),
     }
 }
@@ -192,14 +182,15 @@ fn session(ctx: &Ctx, state: &State) -> Result<Session, Failure> {
         return Err(diags.into());
     }
     let registry = registry.ok_or_else(|| Failure::Message("no providers".into()))?;
-    Ok(Session::new(module, registry, variables, WORKSPACE)?)
+    Ok(Session::new(module, registry, variables, &ctx.workspace)?)
 }
 
 async fn init(ctx: &Ctx) -> Outcome {
     let module = terrane_lang::load_module(&ctx.dir)?;
     let registry = ProviderRegistry::resolve(&module, Vec::new(), &provider_factory)?;
-    open_store(ctx, true).await?;
-    outln!("Initializing the state database at {}", state_path(ctx)?.display());
+    let backend = crate::backend::resolve(&ctx.dir)?;
+    crate::backend::open(&backend, true).await?;
+    outln!("Initializing state in the {backend}");
     for (key, _) in registry.instances() {
         outln!("- {key}: built in");
     }
@@ -211,7 +202,7 @@ fn validate(ctx: &Ctx, json: bool) -> Outcome {
     let result = terrane_lang::load_module(&ctx.dir).and_then(|module| {
         let registry = ProviderRegistry::resolve(&module, Vec::new(), &provider_factory)?;
         let variables = module.variables.keys().map(|k| (k.clone(), Value::Unknown)).collect();
-        let session = Session::new(module, registry, variables, WORKSPACE)?;
+        let session = Session::new(module, registry, variables, &ctx.workspace)?;
         let diags = session.validate();
         diags.into_result(())
     });
@@ -286,15 +277,17 @@ fn confirm(ctx: &Ctx, destroy: bool) -> Result<bool, Failure> {
 async fn apply(ctx: &Ctx, args: &PlanArgs, auto_approve: bool, parallelism: usize, destroy: bool) -> Outcome {
     let store = open_store(ctx, true).await?.ok_or_else(|| Failure::Message("no state store".into()))?;
     let actor = actor();
-    let lock = if args.lock { Some(store.lock(WORKSPACE, if destroy { "destroy" } else { "apply" }, &actor).await?) } else { None };
+    let operation = if destroy { "destroy" } else { "apply" };
+    let lock = if args.lock { Some(acquire_lock(ctx, &store, operation, &actor, args.lock_timeout.as_deref()).await?) } else { None };
     // Keep the lease alive for as long as the run lasts.
     let renewal = lock.as_ref().map(|l| {
         let store = store.clone();
         let id = l.id.clone();
+        let workspace = ctx.workspace.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(terrane_state::LOCK_RENEW_EVERY).await;
-                if store.renew_lock(WORKSPACE, &id).await.is_err() {
+                if store.renew_lock(&workspace, &id).await.is_err() {
                     break;
                 }
             }
@@ -305,7 +298,7 @@ async fn apply(ctx: &Ctx, args: &PlanArgs, auto_approve: bool, parallelism: usiz
         task.abort();
     }
     if let Some(lock) = lock {
-        if let Err(e) = store.unlock(WORKSPACE, &lock.id).await {
+        if let Err(e) = store.unlock(&ctx.workspace, &lock.id).await {
             errln!("Warning: could not release the state lock {}: {e}", lock.id);
         }
     }
@@ -318,22 +311,22 @@ async fn apply_locked(
     auto_approve: bool,
     parallelism: usize,
     destroy: bool,
-    store: Arc<SqliteStore>,
+    store: Store,
     actor: Actor,
 ) -> Outcome {
-    let mut state = store.load(WORKSPACE).await?;
+    let mut state = store.load(&ctx.workspace).await?;
     if !state.intents.is_empty() {
         // A previous run died mid-change: settle what it left before planning.
         let session = session(ctx, &state)?;
         let adopted = session.recover(&state, &*store, &actor).await?;
         outln!("Resolved {} interrupted change(s) from an earlier run; adopted {adopted} object(s).\n", state.intents.len());
-        state = store.load(WORKSPACE).await?;
+        state = store.load(&ctx.workspace).await?;
     }
     let (session, plan) = make_plan(ctx, args, destroy, state).await?;
     out!("{}", render::plan(ctx.style, &plan));
     if !plan.has_changes() && plan.drift.is_empty() {
         outln!("\n{} Resources: 0 added, 0 changed, 0 destroyed.", ctx.style.green(&ctx.style.bold("Apply complete!")));
-        print_outputs_after_apply(ctx, &state_outputs(&store).await?);
+        print_outputs_after_apply(ctx, &state_outputs(ctx, &store).await?);
         return Ok(0);
     }
     if !auto_approve && !confirm(ctx, destroy)? {
@@ -363,8 +356,8 @@ async fn apply_locked(
     Ok(0)
 }
 
-async fn state_outputs(store: &SqliteStore) -> Result<BTreeMap<String, Value>, Failure> {
-    let state = store.load(WORKSPACE).await?;
+async fn state_outputs(ctx: &Ctx, store: &Store) -> Result<BTreeMap<String, Value>, Failure> {
+    let state = store.load(&ctx.workspace).await?;
     Ok(state.outputs.into_iter().map(|(k, o)| (k, Value::from_json(&o.value).mark_if(o.sensitive))).collect())
 }
 
@@ -434,6 +427,53 @@ async fn show(ctx: &Ctx, json: bool) -> Outcome {
         }
     }
     Ok(0)
+}
+
+/// Takes the workspace lock, waiting up to `-lock-timeout` for another holder.
+async fn acquire_lock(ctx: &Ctx, store: &Store, operation: &str, actor: &Actor, timeout: Option<&str>) -> Result<terrane_state::LockInfo, Failure> {
+    let limit = match timeout {
+        Some(t) => parse_duration(t).ok_or_else(|| Failure::Message(format!("invalid -lock-timeout {t:?}: use a duration such as 30s or 2m")))?,
+        None => std::time::Duration::ZERO,
+    };
+    let started = std::time::Instant::now();
+    let mut announced = false;
+    loop {
+        match store.lock(&ctx.workspace, operation, actor).await {
+            Ok(info) => return Ok(info),
+            Err(StateError::Locked(holder)) if started.elapsed() < limit => {
+                if !announced {
+                    errln!("Acquiring state lock. The workspace is locked by {} ({} since {}); waiting up to {timeout}...", holder.who, holder.operation, holder.created_at, timeout = timeout.unwrap_or("0s"));
+                    announced = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// `30s`, `2m`, `1m30s`, `500ms`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    if let Ok(secs) = text.parse::<f64>() {
+        return (secs >= 0.0).then(|| std::time::Duration::from_secs_f64(secs));
+    }
+    let mut total = 0.0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let n_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let n: f64 = rest[..n_end].parse().ok()?;
+        rest = &rest[n_end..];
+        let u_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        total += n * match &rest[..u_end] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = &rest[u_end..];
+    }
+    Some(std::time::Duration::from_secs_f64(total))
 }
 
 /// Outputs as `{name: {sensitive, value}}`, sensitive values as null.

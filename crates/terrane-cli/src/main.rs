@@ -23,6 +23,7 @@ macro_rules! errln {
     }};
 }
 
+mod backend;
 mod commands;
 
 /// Planning allocates many small values; mimalloc spends far less time on them than glibc's malloc.
@@ -30,6 +31,7 @@ mod commands;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod diag;
+mod manage;
 mod progress;
 mod render;
 
@@ -74,6 +76,9 @@ pub struct PlanArgs {
     /// Hold the state lock while working (default true).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub lock: bool,
+    /// How long to wait for another run's lock, e.g. 30s (default: fail at once).
+    #[arg(long, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -137,6 +142,35 @@ pub enum Command {
     /// Inspect state.
     #[command(subcommand)]
     State(StateCommand),
+    /// Manage workspaces: separate states of one configuration.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Release a lock whose holder is gone. Needs the exact lock id.
+    ForceUnlock {
+        lock_id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkspaceCommand {
+    /// List workspaces; the selected one is marked with *.
+    List,
+    /// Print the selected workspace.
+    Show,
+    /// Create a workspace and select it.
+    New { name: String },
+    /// Select a workspace.
+    Select { name: String },
+    /// Delete a workspace and its state.
+    Delete {
+        name: String,
+        /// Delete even when it still manages resources (they are forgotten, not destroyed).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -145,6 +179,8 @@ pub enum StateCommand {
     List,
     /// Show one resource instance.
     Show { address: String },
+    /// List every recorded change to state, oldest first.
+    History,
 }
 
 /// Rewrites Terraform's single-dash long flags (`-auto-approve`, `-var=x`) to

@@ -237,6 +237,45 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
     diags.into_result(module)
 }
 
+/// Reads only the `terraform { backend "..." {} }` block of a module directory, so
+/// commands that manage state still work while the rest of the configuration is
+/// being fixed. Syntax errors still stop it: the backend could be in that file.
+pub fn load_backend(dir: &Path) -> Result<Option<Backend>, Diagnostics> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "tf")).collect())
+        .unwrap_or_default();
+    entries.sort();
+    let mut diags = Diagnostics::new();
+    let mut found = None;
+    for path in entries {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let file = SourceFile::new(display_name(dir, &name), text);
+        let body = match hcl_edit::parser::parse_body(&file.text) {
+            Ok(body) => body,
+            Err(err) => {
+                let offset = err.location().offset();
+                diags.push(
+                    Diagnostic::error("terrane::syntax", "invalid HCL syntax")
+                        .detail(err.message().to_string())
+                        .at(&Span::new(&file, offset..offset + 1)),
+                );
+                continue;
+            }
+        };
+        let mut decoder = Decoder { lower: Lowering { file: &file }, diags: &mut diags };
+        for block in body.blocks().filter(|b| b.ident.as_str() == "terraform") {
+            for inner in block.body.blocks().filter(|b| b.ident.as_str() == "backend") {
+                let decoded = decoder.block(inner);
+                if let Some(kind) = decoded.labels.first() {
+                    found = Some(Backend { kind: kind.clone(), body: decoded.body });
+                }
+            }
+        }
+    }
+    diags.into_result(found)
+}
+
 fn display_name(dir: &Path, name: &str) -> String {
     if dir == Path::new(".") || dir.as_os_str().is_empty() {
         name.to_string()

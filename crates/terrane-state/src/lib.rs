@@ -79,4 +79,10 @@ pub trait StateStore: Send + Sync {
     ) -> Result<u64, StateError>;
 
     async fn history(&self, workspace: &str) -> Result<Vec<JournalEntry>, StateError>;
+
+    /// Every workspace that has been written to, sorted by name.
+    async fn workspaces(&self) -> Result<Vec<String>, StateError>;
+
+    /// Removes a workspace with its resources, outputs, journal and intents.
+    async fn delete_workspace(&self, workspace: &str) -> Result<(), StateError>;
 }

@@ -381,6 +381,20 @@ impl StateStore for PostgresStore {
         Ok(serial as u64)
     }
 
+    async fn workspaces(&self) -> Result<Vec<String>, StateError> {
+        Ok(sqlx::query_scalar("SELECT name FROM workspaces ORDER BY name").fetch_all(&self.pool).await.map_err(db)?)
+    }
+
+    async fn delete_workspace(&self, workspace: &str) -> Result<(), StateError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for table in ["resources", "outputs", "journal", "intents", "locks"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE workspace = $1")).bind(workspace).execute(&mut *tx).await.map_err(db)?;
+        }
+        sqlx::query("DELETE FROM workspaces WHERE name = $1").bind(workspace).execute(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
     async fn history(&self, workspace: &str) -> Result<Vec<JournalEntry>, StateError> {
         let rows = sqlx::query(
             "SELECT serial, run_id, actor, address, action, recorded_at FROM journal WHERE workspace = $1 ORDER BY serial",

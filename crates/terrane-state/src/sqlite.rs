@@ -367,6 +367,20 @@ impl StateStore for SqliteStore {
         Ok(serial as u64)
     }
 
+    async fn workspaces(&self) -> Result<Vec<String>, StateError> {
+        Ok(sqlx::query_scalar("SELECT name FROM workspaces ORDER BY name").fetch_all(&self.pool).await?)
+    }
+
+    async fn delete_workspace(&self, workspace: &str) -> Result<(), StateError> {
+        let mut tx = self.pool.begin().await?;
+        for table in ["resources", "outputs", "journal", "intents", "locks"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE workspace = ?")).bind(workspace).execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM workspaces WHERE name = ?").bind(workspace).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn history(&self, workspace: &str) -> Result<Vec<JournalEntry>, StateError> {
         let rows = sqlx::query(
             "SELECT serial, run_id, actor, address, action, recorded_at FROM journal WHERE workspace = ? ORDER BY serial",

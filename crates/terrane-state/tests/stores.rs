@@ -147,3 +147,22 @@ async fn opening_without_create_does_not_make_a_file() {
     assert!(SqliteStore::open(&path, false).await.is_err());
     assert!(!path.exists());
 }
+
+#[tokio::test]
+async fn workspaces_are_listed_and_deleted_whole() {
+    on_both(|store| async move {
+        for ws in ["default", "staging"] {
+            let addr: InstanceAddr = "null_resource.a".parse().unwrap();
+            store
+                .commit(ws, Change { addr, action: "create".into(), after: Some(record("null_resource.a", "1")), actor: actor("r1") })
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.workspaces().await.unwrap(), vec!["default".to_string(), "staging".to_string()]);
+        store.delete_workspace("staging").await.unwrap();
+        assert_eq!(store.workspaces().await.unwrap(), vec!["default".to_string()]);
+        assert!(store.history("staging").await.unwrap().is_empty());
+        assert_eq!(store.load("default").await.unwrap().resources.len(), 1);
+    })
+    .await;
+}

@@ -1,0 +1,163 @@
+//! State a team can trust, on both stores: PostgreSQL through TERRANE_STATE_URL
+//! and the pg backend block, locks between concurrent runs, workspaces, history.
+
+use terrane_tests::{fresh_schema, postgres_url, Workdir};
+
+const SLOW: &str = r#"
+resource "time_sleep" "wait" {
+  create_duration = "3s"
+}
+resource "null_resource" "after" {
+  triggers = { waited = time_sleep.wait.id }
+}
+"#;
+
+/// The two stores, as the environment a run needs to use each.
+fn stores() -> Vec<(&'static str, Vec<(String, String)>)> {
+    vec![
+        ("sqlite", vec![]),
+        (
+            "postgres",
+            vec![
+                ("TERRANE_STATE_URL".to_string(), postgres_url()),
+                ("TERRANE_STATE_SCHEMA".to_string(), fresh_schema("lock")),
+            ],
+        ),
+    ]
+}
+
+fn env_of(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+#[test]
+fn a_second_apply_reports_the_lock_holder_and_changes_nothing() {
+    for (name, env) in stores() {
+        let w = Workdir::new();
+        w.write("main.tf", SLOW);
+        let env = env_of(&env);
+        let first = w.start_until(&["apply", "-auto-approve"], &env, "time_sleep.wait: Creating...");
+        let second = w.run_with_env(&["apply", "-auto-approve"], &env);
+        second.code(1).contains("the workspace is locked by").contains("(run ").contains("apply since");
+        assert!(!second.stdout.contains("Creating..."), "{name}: the second run must not change anything");
+        first.finish().success().contains("2 added");
+        w.run_with_env(&["plan", "-detailed-exitcode"], &env).code(0);
+    }
+}
+
+#[test]
+fn with_a_lock_timeout_the_second_apply_waits_then_runs() {
+    for (name, env) in stores() {
+        let w = Workdir::new();
+        w.write("main.tf", SLOW);
+        let env = env_of(&env);
+        let first = w.start_until(&["apply", "-auto-approve"], &env, "time_sleep.wait: Creating...");
+        let second = w.run_with_env(&["apply", "-auto-approve", "-lock-timeout=30s"], &env);
+        second.success().contains("Acquiring state lock");
+        first.finish().success();
+        assert!(second.stdout.contains("Resources: 0 added") || second.stdout.contains("No changes"), "{name}: {}", second.stdout);
+    }
+}
+
+#[test]
+fn postgres_state_through_the_environment() {
+    let schema = fresh_schema("env");
+    let url = postgres_url();
+    let env = [("TERRANE_STATE_URL", url.as_str()), ("TERRANE_STATE_SCHEMA", schema.as_str())];
+    let w = Workdir::copy_of("examples/quickstart");
+    w.run_with_env(&["init"], &env).success().contains(&format!("PostgreSQL schema {schema}")).lacks(&url);
+    w.run_with_env(&["apply", "-auto-approve"], &env).success().contains("5 added");
+    assert!(!w.path().join(".terrane/state.db").exists(), "nothing was written to SQLite");
+    w.run_with_env(&["plan", "-detailed-exitcode"], &env).code(0);
+    let list = w.run_with_env(&["state", "list"], &env);
+    assert_eq!(list.success().stdout.lines().count(), 5);
+    w.run_with_env(&["state", "history"], &env).success().contains("create").contains("local_file.config");
+    w.run_with_env(&["destroy", "-auto-approve"], &env).success().contains("5 destroyed");
+    assert_eq!(w.run_with_env(&["state", "list"], &env).stdout, "");
+}
+
+#[test]
+fn postgres_state_through_the_backend_block() {
+    let schema = fresh_schema("block");
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        &format!(
+            "terraform {{\n  backend \"pg\" {{\n    conn_str    = \"{}\"\n    schema_name = \"{schema}\"\n  }}\n}}\nresource \"null_resource\" \"a\" {{}}\n",
+            postgres_url()
+        ),
+    );
+    w.run(&["apply", "-auto-approve"]).success().contains("1 added");
+    assert!(!w.path().join(".terrane/state.db").exists());
+    assert_eq!(w.run(&["state", "list"]).stdout, "null_resource.a\n");
+    // The same state is visible through the environment.
+    let env = [("TERRANE_STATE_URL", postgres_url()), ("TERRANE_STATE_SCHEMA", schema)];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let other = Workdir::new();
+    other.write("main.tf", "resource \"null_resource\" \"a\" {}\n");
+    assert_eq!(other.run_with_env(&["state", "list"], &env).stdout, "null_resource.a\n");
+}
+
+#[test]
+fn workspaces_keep_separate_state() {
+    for (name, env) in stores() {
+        let w = Workdir::new();
+        w.write("main.tf", "resource \"terraform_data\" \"ws\" { input = terraform.workspace }\noutput \"ws\" { value = terraform_data.ws.output }\n");
+        let env = env_of(&env);
+        w.run_with_env(&["apply", "-auto-approve"], &env).success().contains("ws = \"default\"");
+        w.run_with_env(&["workspace", "new", "staging"], &env).success().contains("Created and switched to workspace \"staging\"");
+        w.run_with_env(&["workspace", "show"], &env).success().contains("staging");
+        w.run_with_env(&["apply", "-auto-approve"], &env).success().contains("1 added").contains("ws = \"staging\"");
+        let list = w.run_with_env(&["workspace", "list"], &env);
+        assert_eq!(list.success().stdout, "  default\n* staging\n", "{name}");
+        w.run_with_env(&["workspace", "delete", "staging"], &env).code(1).contains("is selected");
+        w.run_with_env(&["workspace", "select", "default"], &env).success();
+        w.run_with_env(&["workspace", "delete", "staging"], &env).code(1).contains("still manages 1 resource");
+        w.run_with_env(&["workspace", "delete", "-force", "staging"], &env).success();
+        w.run_with_env(&["workspace", "select", "staging"], &env).code(1).contains("does not exist");
+        w.run_with_env(&["output", "-raw", "ws"], &env).success();
+        assert_eq!(w.run_with_env(&["output", "-raw", "ws"], &env).stdout, "default", "{name}");
+    }
+}
+
+#[test]
+fn force_unlock_needs_the_exact_id() {
+    let w = Workdir::new();
+    w.write("main.tf", "resource \"null_resource\" \"a\" {}\n");
+    w.run(&["init"]).success();
+    // A holder that died without unlocking, with a lease far in the future.
+    w.sql("INSERT INTO locks (workspace, id, operation, who, created_at, expires_at) VALUES ('default', 'dead-lock-id', 'apply', 'ci@gone (run x)', 'earlier', 99999999999)");
+    w.run(&["apply", "-auto-approve"]).code(1).contains("locked by ci@gone (run x)").contains("lock id dead-lock-id");
+    w.run(&["force-unlock", "-force", "dead-lock"]).code(1).contains("no lock with id dead-lock");
+    w.run(&["force-unlock", "dead-lock-id"]).code(1).contains("-force");
+    w.run(&["force-unlock", "-force", "dead-lock-id"]).success().contains("unlocked");
+    w.run(&["apply", "-auto-approve"]).success().contains("1 added");
+}
+
+#[test]
+fn an_expired_lease_is_taken_over() {
+    let w = Workdir::new();
+    w.write("main.tf", "resource \"null_resource\" \"a\" {}\n");
+    w.run(&["init"]).success();
+    w.sql("INSERT INTO locks (workspace, id, operation, who, created_at, expires_at) VALUES ('default', 'expired', 'apply', 'ci@gone (run x)', 'long ago', 1)");
+    w.run(&["apply", "-auto-approve"]).success().contains("1 added");
+}
+
+#[test]
+fn history_lists_every_change_in_order() {
+    let w = Workdir::new();
+    w.write("main.tf", "variable \"v\" { default = \"1\" }\nresource \"terraform_data\" \"d\" { input = var.v }\n");
+    w.run(&["apply", "-auto-approve"]).success();
+    w.run(&["apply", "-auto-approve", "-var", "v=2"]).success();
+    w.run(&["destroy", "-auto-approve"]).success();
+    let history = w.run(&["state", "history"]);
+    let actions: Vec<&str> = history
+        .success()
+        .stdout
+        .lines()
+        .skip(1)
+        .filter(|l| l.ends_with("terraform_data.d"))
+        .map(|l| l.split_whitespace().nth(3).unwrap_or(""))
+        .collect();
+    assert_eq!(actions, vec!["create", "update", "delete"], "{}", history.stdout);
+}
