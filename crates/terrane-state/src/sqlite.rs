@@ -131,6 +131,17 @@ async fn next_serial(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &s
     Ok(1)
 }
 
+/// A lease whose holder ran on this host in a process that no longer exists is
+/// dead: SQLite state is local, so this is how a crashed run's lock is usually
+/// released at once instead of after the lease.
+fn holder_is_gone(host: &str, pid: i64, actor: &Actor) -> bool {
+    pid > 0
+        && host == actor.host
+        && pid != i64::from(std::process::id())
+        && cfg!(target_os = "linux")
+        && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
 fn classify(path: &str, e: sqlx::Error) -> StateError {
     let text = e.to_string();
     if text.contains("not a database") || text.contains("malformed") || text.contains("corrupt") {
@@ -193,29 +204,36 @@ impl StateStore for SqliteStore {
     async fn lock(&self, workspace: &str, operation: &str, actor: &Actor) -> Result<LockInfo, StateError> {
         let mut tx = self.pool.begin().await?;
         let held = sqlx::query(
-            "SELECT id, operation, who, created_at FROM locks WHERE workspace = ? AND expires_at > CAST(strftime('%s','now') AS INTEGER)",
+            "SELECT id, operation, who, created_at, host, pid FROM locks \
+             WHERE workspace = ? AND expires_at > CAST(strftime('%s','now') AS INTEGER)",
         )
         .bind(workspace)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = held {
-            return Err(StateError::Locked(LockInfo {
-                id: row.get(0),
-                operation: row.get(1),
-                who: row.get(2),
-                created_at: row.get(3),
-            }));
+            let host: String = row.get(4);
+            let pid: i64 = row.get(5);
+            if !holder_is_gone(&host, pid, actor) {
+                return Err(StateError::Locked(LockInfo {
+                    id: row.get(0),
+                    operation: row.get(1),
+                    who: row.get(2),
+                    created_at: row.get(3),
+                }));
+            }
         }
         let id = uuid::Uuid::new_v4().to_string();
         let info = sqlx::query(&format!(
-            "INSERT OR REPLACE INTO locks (workspace, id, operation, who, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, {NOW}, CAST(strftime('%s','now') AS INTEGER) + ?) RETURNING created_at"
+            "INSERT OR REPLACE INTO locks (workspace, id, operation, who, created_at, expires_at, host, pid) \
+             VALUES (?, ?, ?, ?, {NOW}, CAST(strftime('%s','now') AS INTEGER) + ?, ?, ?) RETURNING created_at"
         ))
         .bind(workspace)
         .bind(&id)
         .bind(operation)
         .bind(actor.who())
         .bind(LOCK_LEASE.as_secs() as i64)
+        .bind(&actor.host)
+        .bind(i64::from(std::process::id()))
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
