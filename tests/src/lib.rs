@@ -105,6 +105,12 @@ pub struct Background {
 }
 
 impl Background {
+    /// Sends a signal by name (`INT`, `KILL`...) as a user's terminal or CI would.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill").args([format!("-{name}"), self.child.id().to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
     pub fn finish(mut self) -> Run {
         let status = self.child.wait().expect("wait for terrane");
         Run {

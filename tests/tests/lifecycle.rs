@@ -205,3 +205,55 @@ fn flags_take_terraform_and_gnu_spellings() {
     w.run(&["plan", "-var-file", "prod.tfvars", "-var", "v=c", "-detailed-exitcode"]).code(0);
     w.run_with_env(&["plan", "-detailed-exitcode"], &[("TF_VAR_v", "e")]).code(2).contains("\"c\" -> \"e\"");
 }
+
+#[test]
+fn one_interrupt_finishes_running_work_and_starts_nothing_new() {
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        r#"
+resource "time_sleep" "first" { create_duration = "2s" }
+resource "time_sleep" "second" {
+  create_duration = "2s"
+  triggers        = { after = time_sleep.first.id }
+}
+"#,
+    );
+    let run = w.start_until(&["apply", "-auto-approve"], &[], "time_sleep.first: Creating...");
+    run.signal("INT");
+    let done = run.finish();
+    done.code(1)
+        .contains("Interrupt received")
+        .contains("time_sleep.first: Creation complete")
+        .contains("Interrupted. Resources: 1 added, 0 changed, 0 destroyed; 1 operation(s) were not started.")
+        .lacks("time_sleep.second: Creating...");
+    assert_eq!(w.run(&["state", "list"]).stdout, "time_sleep.first\n");
+    w.run(&["apply", "-auto-approve"]).success().contains("1 added").lacks("time_sleep.first: Creating...");
+}
+
+#[test]
+fn two_interrupts_exit_at_once_with_committed_state_intact() {
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        r#"
+resource "null_resource" "quick" {}
+resource "time_sleep" "slow" {
+  create_duration = "30s"
+  triggers        = { after = null_resource.quick.id }
+}
+"#,
+    );
+    let run = w.start_until(&["apply", "-auto-approve"], &[], "time_sleep.slow: Creating...");
+    let started = std::time::Instant::now();
+    run.signal("INT");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    run.signal("INT");
+    let done = run.finish();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "the second interrupt must not wait for the sleep");
+    done.code(130).contains("Two interrupts received");
+    // The quick resource was committed before; the slow one was cut off and is not in state.
+    assert_eq!(w.run(&["state", "list"]).stdout, "null_resource.quick\n");
+    w.write("main.tf", "resource \"null_resource\" \"quick\" {}\n");
+    w.run(&["plan", "-detailed-exitcode"]).code(0);
+}

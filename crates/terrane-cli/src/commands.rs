@@ -335,7 +335,21 @@ async fn apply_locked(
     }
     outln!();
     let observer = Arc::new(crate::progress::Progress { style: ctx.style, out: Mutex::new(std::io::stdout()) });
-    let report = session.apply(&plan, store.clone(), actor, parallelism, observer).await;
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let interrupts = tokio::spawn(watch_interrupts(cancel.clone()));
+    let report = session.apply(&plan, store.clone(), actor, parallelism, observer, cancel.clone()).await;
+    interrupts.abort();
+    if cancel.load(std::sync::atomic::Ordering::SeqCst) {
+        crate::diag::print(&report.diagnostics);
+        outln!(
+            "\nInterrupted. Resources: {} added, {} changed, {} destroyed; {} operation(s) were not started. Everything that finished is recorded in state.",
+            report.added,
+            report.changed,
+            report.destroyed,
+            report.not_started
+        );
+        return Ok(1);
+    }
     let verb = if destroy { "Destroy complete!" } else { "Apply complete!" };
     if report.diagnostics.has_errors() {
         crate::diag::print(&report.diagnostics);
@@ -427,6 +441,20 @@ async fn show(ctx: &Ctx, json: bool) -> Outcome {
         }
     }
     Ok(0)
+}
+
+/// First interrupt: start nothing new and let running calls finish and commit.
+/// Second: exit at once; state holds everything committed so far.
+async fn watch_interrupts(cancel: Arc<std::sync::atomic::AtomicBool>) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+    errln!("\nInterrupt received. Waiting for running operations to finish; nothing new will start. Interrupt again to exit at once.");
+    if tokio::signal::ctrl_c().await.is_ok() {
+        errln!("Two interrupts received. Exiting immediately; state holds every change committed so far.");
+        std::process::exit(130);
+    }
 }
 
 /// Takes the workspace lock, waiting up to `-lock-timeout` for another holder.

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,8 @@ pub struct ApplyContext<'a> {
     pub actor: Actor,
     pub parallelism: usize,
     pub observer: Arc<dyn Observer>,
+    /// Set on interrupt: start nothing new, let what runs finish and commit.
+    pub cancel: Arc<AtomicBool>,
 }
 
 #[derive(Debug, Default)]
@@ -68,7 +71,12 @@ pub struct ApplyReport {
     pub changed: usize,
     pub destroyed: usize,
     pub outputs: BTreeMap<String, Value>,
+    /// Operations not started because of an interrupt.
+    pub not_started: usize,
 }
+
+/// The result of a task that an interrupt stopped before it called its provider.
+const NOT_STARTED: &str = "not started: interrupted";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Op {
@@ -247,6 +255,17 @@ pub async fn apply(ctx: ApplyContext<'_>) -> ApplyReport {
     let mut done_ops: Vec<(NodeIndex, bool)> = Vec::new();
     loop {
         while let Some(op) = ready.pop_front() {
+            if ctx.cancel.load(Ordering::SeqCst) {
+                let changes_something = match ops[op] {
+                    Op::Destroy(_) => true,
+                    Op::Config(_) => changes_of.get(&op).is_some_and(|c| {
+                        c.iter().any(|i| !matches!(ctx.plan.changes[*i].action, Action::NoOp))
+                    }),
+                };
+                walker.report.not_started += usize::from(changes_something);
+                done_ops.push((op, false));
+                continue;
+            }
             let ok_so_far = !walker.blocked.contains(&op);
             let started = if ok_so_far { walker.start(op, ops[op], &changes_of) } else { Started::Failed };
             match started {
@@ -472,9 +491,13 @@ impl Walker<'_, '_> {
         let observer = self.ctx.observer.clone();
         let semaphore = self.semaphore.clone();
         let span = tracing::info_span!("resource", address = %change.addr, action = change.action.name());
+        let cancel = self.ctx.cancel.clone();
         self.tasks.spawn(
             async move {
                 let _permit = semaphore.acquire_owned().await;
+                if cancel.load(Ordering::SeqCst) {
+                    return Outcome { op, change: i, result: Err(NOT_STARTED.into()), counted: Counted::Nothing };
+                }
                 let (result, counted) = run_change(&*provider, &*store, &workspace, &actor, &*observer, &change, planned).await;
                 Outcome { op, change: i, result, counted }
             }
@@ -491,8 +514,12 @@ impl Walker<'_, '_> {
         let observer = self.ctx.observer.clone();
         let semaphore = self.semaphore.clone();
         let span = tracing::info_span!("resource", address = %change.addr, action = "delete");
+        let cancel = self.ctx.cancel.clone();
         self.tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
+            if cancel.load(Ordering::SeqCst) {
+                return Outcome { op, change: i, result: Err(NOT_STARTED.into()), counted: Counted::Nothing };
+            }
             let Some(provider) = provider else {
                 let message = format!("no provider {} to destroy {}", change.provider, change.addr);
                 return Outcome { op, change: i, result: Err(message), counted: Counted::Nothing };
@@ -521,6 +548,13 @@ impl Walker<'_, '_> {
                     entry.0.insert(change.addr.key.clone(), v);
                 }
                 true
+            }
+            Err(message) if message == NOT_STARTED => {
+                self.report.not_started += 1;
+                if let Some(entry) = self.instance_values.get_mut(&outcome.op) {
+                    entry.1 = true;
+                }
+                false
             }
             Err(message) => {
                 self.report.diagnostics.push(

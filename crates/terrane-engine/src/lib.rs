@@ -203,6 +203,7 @@ impl Session {
         actor: Actor,
         parallelism: usize,
         observer: Arc<dyn Observer>,
+        cancel: Arc<std::sync::atomic::AtomicBool>,
     ) -> ApplyReport {
         apply::apply(apply::ApplyContext {
             module: &self.module,
@@ -215,6 +216,7 @@ impl Session {
             actor,
             parallelism,
             observer,
+            cancel,
         })
         .await
     }
