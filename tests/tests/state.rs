@@ -161,3 +161,56 @@ fn history_lists_every_change_in_order() {
         .collect();
     assert_eq!(actions, vec!["create", "update", "delete"], "{}", history.stdout);
 }
+
+#[test]
+fn state_rm_forgets_and_state_mv_renames() {
+    let w = Workdir::new();
+    w.write("main.tf", "resource \"null_resource\" \"r\" { count = 2 }\nresource \"terraform_data\" \"old\" { input = \"x\" }\n");
+    w.run(&["apply", "-auto-approve"]).success().contains("3 added");
+    w.run(&["state", "rm", "null_resource.r"]).success().contains("Removed null_resource.r[0]").contains("Removed null_resource.r[1]");
+    assert_eq!(w.run(&["state", "list"]).stdout, "terraform_data.old\n");
+    w.run(&["state", "rm", "null_resource.nope"]).code(1).contains("null_resource.nope is not in state");
+
+    w.write("main.tf", "resource \"terraform_data\" \"renamed\" { input = \"x\" }\n");
+    w.run(&["plan", "-detailed-exitcode"]).code(2).contains("terraform_data.old will be destroyed");
+    w.run(&["state", "mv", "terraform_data.old", "terraform_data.renamed"]).success().contains("Moved terraform_data.old to terraform_data.renamed");
+    w.run(&["plan", "-detailed-exitcode"]).code(0);
+    w.run(&["state", "mv", "terraform_data.renamed", "null_resource.x"]).code(1).contains("cannot move a terraform_data to a null_resource");
+    w.run(&["state", "history"]).success().contains("forget").contains("move from terraform_data.old");
+}
+
+#[test]
+fn state_pull_writes_terraform_json_without_secrets() {
+    let w = Workdir::copy_of("examples/quickstart");
+    w.run(&["apply", "-auto-approve"]).success();
+    let secret = w.run(&["output", "-raw", "db_password"]).stdout.clone();
+    let pulled = w.run(&["state", "pull"]);
+    let json: serde_json::Value = serde_json::from_str(&pulled.success().stdout).expect("state pull prints JSON");
+    assert_eq!(json["version"], 4);
+    assert!(json["lineage"].as_str().is_some_and(|l| !l.is_empty()));
+    assert!(json["serial"].as_u64().is_some_and(|s| s > 0));
+    let resources = json["resources"].as_array().expect("resources");
+    let replicas = resources.iter().find(|r| r["name"] == "replica").expect("null_resource.replica");
+    assert_eq!(replicas["provider"], "provider[\"registry.terraform.io/hashicorp/null\"]");
+    assert_eq!(replicas["instances"].as_array().map(Vec::len), Some(2));
+    assert_eq!(replicas["instances"][1]["index_key"], 1);
+    let password = resources.iter().find(|r| r["type"] == "random_password").expect("random_password.db");
+    assert_eq!(password["instances"][0]["attributes"]["result"], serde_json::Value::Null);
+    assert!(!pulled.stdout.contains(&secret));
+    assert_eq!(json["outputs"]["db_password"]["sensitive"], true);
+    let revealed = w.run(&["state", "pull", "-include-sensitive"]);
+    assert!(revealed.success().stdout.contains(&secret), "asked for explicitly, the secret is included");
+}
+
+#[test]
+fn state_from_a_newer_terrane_is_refused_untouched() {
+    let w = Workdir::new();
+    w.write("main.tf", "resource \"null_resource\" \"a\" {}\n");
+    w.run(&["apply", "-auto-approve"]).success();
+    w.sql("UPDATE terrane_meta SET value = '99' WHERE key = 'format_version'");
+    let serial = w.state_serial();
+    for args in [&["plan"][..], &["apply", "-auto-approve"], &["state", "list"]] {
+        w.run(args).code(1).contains("was written by a newer terrane (format 99; this build reads up to 1)");
+    }
+    assert_eq!(w.state_serial(), serial);
+}

@@ -87,6 +87,9 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
             Command::State(StateCommand::List) => state_list(&ctx).await,
             Command::State(StateCommand::Show { address }) => state_show(&ctx, &address).await,
             Command::State(StateCommand::History) => crate::manage::history(&ctx).await,
+            Command::State(StateCommand::Rm { addresses }) => crate::manage::state_rm(&ctx, &addresses).await,
+            Command::State(StateCommand::Mv { source, destination }) => crate::manage::state_mv(&ctx, &source, &destination).await,
+            Command::State(StateCommand::Pull { include_sensitive }) => crate::manage::state_pull(&ctx, include_sensitive).await,
             Command::Workspace(command) => crate::manage::workspace(&ctx, command).await,
             Command::ForceUnlock { lock_id, force } => crate::manage::force_unlock(&ctx, &lock_id, force).await,
         }
@@ -245,7 +248,7 @@ async fn plan(ctx: &Ctx, args: &PlanArgs, detailed: bool, destroy: bool) -> Outc
     Ok(if detailed && plan.has_changes() { 2 } else { 0 })
 }
 
-fn actor() -> Actor {
+pub fn actor() -> Actor {
     let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -458,7 +461,7 @@ async fn watch_interrupts(cancel: Arc<std::sync::atomic::AtomicBool>) {
 }
 
 /// Takes the workspace lock, waiting up to `-lock-timeout` for another holder.
-async fn acquire_lock(ctx: &Ctx, store: &Store, operation: &str, actor: &Actor, timeout: Option<&str>) -> Result<terrane_state::LockInfo, Failure> {
+pub async fn acquire_lock(ctx: &Ctx, store: &Store, operation: &str, actor: &Actor, timeout: Option<&str>) -> Result<terrane_state::LockInfo, Failure> {
     let limit = match timeout {
         Some(t) => parse_duration(t).ok_or_else(|| Failure::Message(format!("invalid -lock-timeout {t:?}: use a duration such as 30s or 2m")))?,
         None => std::time::Duration::ZERO,

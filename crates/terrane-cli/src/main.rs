@@ -181,6 +181,19 @@ pub enum StateCommand {
     Show { address: String },
     /// List every recorded change to state, oldest first.
     History,
+    /// Forget instances without destroying them: `state rm ADDRESS...`.
+    Rm {
+        #[arg(required = true)]
+        addresses: Vec<String>,
+    },
+    /// Move instances to a new address, keeping the objects: `state mv SOURCE DESTINATION`.
+    Mv { source: String, destination: String },
+    /// Print the state in Terraform's JSON state format (version 4); sensitive values as null.
+    Pull {
+        /// Include sensitive values (the output is then as secret as the state).
+        #[arg(long)]
+        include_sensitive: bool,
+    },
 }
 
 /// Rewrites Terraform's single-dash long flags (`-auto-approve`, `-var=x`) to

@@ -1,11 +1,14 @@
-//! Commands that manage state rather than infrastructure: workspaces, locks, history.
+//! Commands that manage state rather than infrastructure: workspaces, locks,
+//! history, and moving, forgetting and exporting instances.
 
 use std::io::IsTerminal as _;
+use std::sync::Arc;
 
-use terrane_core::Diagnostic;
+use terrane_core::{Diagnostic, InstanceAddr, InstanceKey};
+use terrane_state::{Actor, Change, StateStore};
 
 use crate::backend::{select_workspace, valid_workspace_name, DEFAULT_WORKSPACE};
-use crate::commands::{open_store, Ctx, Failure, Outcome};
+use crate::commands::{acquire_lock, actor, open_store, Ctx, Failure, Outcome};
 use crate::WorkspaceCommand;
 
 fn fail(code: &'static str, summary: String, help: &str) -> Failure {
@@ -118,5 +121,97 @@ pub async fn history(ctx: &Ctx) -> Outcome {
     for e in entries {
         outln!("{:>6}  {:<24}  {:<24}  {:<20}  {}", e.serial, e.recorded_at, e.actor, e.action, e.address);
     }
+    Ok(0)
+}
+
+/// Instances an address names: one instance, or every instance of a resource.
+fn matching<'s>(state: &'s terrane_state::State, pattern: &str) -> Result<Vec<&'s InstanceAddr>, Failure> {
+    let parsed: InstanceAddr = pattern
+        .parse()
+        .map_err(|e: terrane_core::AddressError| Failure::Diags(Diagnostic::error("terrane::invalid_address", e.to_string()).into()))?;
+    let whole_resource = parsed.key == InstanceKey::None;
+    let found: Vec<&InstanceAddr> = state
+        .resources
+        .keys()
+        .filter(|a| if whole_resource { a.resource == parsed.resource } else { **a == parsed })
+        .collect();
+    if found.is_empty() {
+        return Err(fail("terrane::no_such_instance", format!("{pattern} is not in state"), "terrane state list shows the addresses in state"));
+    }
+    Ok(found)
+}
+
+/// Runs `change` holding the workspace lock.
+async fn locked<F, Fut>(ctx: &Ctx, operation: &str, change: F) -> Outcome
+where
+    F: FnOnce(Arc<dyn StateStore>, Actor) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    let Some(store) = open_store(ctx, false).await? else {
+        return Err(fail("terrane::no_state", "there is no state yet".into(), "apply a configuration first"));
+    };
+    let actor = actor();
+    let lock = acquire_lock(ctx, &store, operation, &actor, None).await?;
+    let result = change(store.clone(), actor).await;
+    if let Err(e) = store.unlock(&ctx.workspace, &lock.id).await {
+        errln!("Warning: could not release the state lock {}: {e}", lock.id);
+    }
+    result
+}
+
+pub async fn state_rm(ctx: &Ctx, patterns: &[String]) -> Outcome {
+    locked(ctx, "state rm", |store, actor| async move {
+        let state = store.load(&ctx.workspace).await?;
+        let mut targets = Vec::new();
+        for pattern in patterns {
+            targets.extend(matching(&state, pattern)?.into_iter().cloned());
+        }
+        for addr in &targets {
+            let change = Change { addr: addr.clone(), action: "forget".into(), after: None, actor: actor.clone() };
+            store.commit(&ctx.workspace, change).await?;
+            outln!("Removed {addr}");
+        }
+        outln!("Successfully removed {} resource instance(s). The objects still exist; terrane no longer manages them.", targets.len());
+        Ok(0)
+    })
+    .await
+}
+
+pub async fn state_mv(ctx: &Ctx, source: &str, destination: &str) -> Outcome {
+    locked(ctx, "state mv", |store, actor| async move {
+        let state = store.load(&ctx.workspace).await?;
+        let sources: Vec<InstanceAddr> = matching(&state, source)?.into_iter().cloned().collect();
+        let dest: InstanceAddr = destination
+            .parse()
+            .map_err(|e: terrane_core::AddressError| Failure::Diags(Diagnostic::error("terrane::invalid_address", e.to_string()).into()))?;
+        if dest.resource.type_name != sources[0].resource.type_name {
+            return Err(fail(
+                "terrane::state_mv_type",
+                format!("cannot move a {} to a {}", sources[0].resource.type_name, dest.resource.type_name),
+                "state mv renames; the resource type must stay the same",
+            ));
+        }
+        let moves: Vec<(InstanceAddr, InstanceAddr)> = if sources.len() == 1 && (dest.key != InstanceKey::None || sources[0].key == InstanceKey::None) {
+            vec![(sources[0].clone(), dest.clone())]
+        } else if dest.key == InstanceKey::None {
+            // A whole resource: every instance keeps its key under the new name.
+            sources.iter().map(|s| (s.clone(), dest.resource.instance(s.key.clone()))).collect()
+        } else {
+            return Err(fail("terrane::state_mv_many", format!("{source} has several instances; the destination must be a resource, not one instance"), "write the destination without an index"));
+        };
+        for (from, to) in &moves {
+            store.move_instance(&ctx.workspace, &from.to_string(), &to.to_string(), &actor).await?;
+            outln!("Moved {from} to {to}");
+        }
+        outln!("Successfully moved {} object(s).", moves.len());
+        Ok(0)
+    })
+    .await
+}
+
+pub async fn state_pull(ctx: &Ctx, include_sensitive: bool) -> Outcome {
+    let state = crate::commands::load_state(ctx).await?;
+    let json = terrane_state::tfstate::to_tfstate(&state, env!("CARGO_PKG_VERSION"), include_sensitive);
+    outln!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     Ok(0)
 }

@@ -5,6 +5,7 @@
 mod model;
 mod postgres;
 mod sqlite;
+pub mod tfstate;
 
 use async_trait::async_trait;
 
@@ -29,6 +30,10 @@ pub enum StateError {
     LockNotFound(String),
     #[error("the state has changed since it was read (serial {expected} expected, {found} found)")]
     Stale { expected: u64, found: u64 },
+    #[error("{0} is already in state")]
+    AddressTaken(String),
+    #[error("{0} is not in state")]
+    NoSuchInstance(String),
     #[error("state database error: {0}")]
     Database(String),
     #[error("invalid state data: {0}")]
@@ -79,6 +84,10 @@ pub trait StateStore: Send + Sync {
     ) -> Result<u64, StateError>;
 
     async fn history(&self, workspace: &str) -> Result<Vec<JournalEntry>, StateError>;
+
+    /// Moves one resource instance to a new address in one transaction (journaled,
+    /// serial bumped). Fails when `to` is already taken.
+    async fn move_instance(&self, workspace: &str, from: &str, to: &str, actor: &Actor) -> Result<u64, StateError>;
 
     /// Every workspace that has been written to, sorted by name.
     async fn workspaces(&self) -> Result<Vec<String>, StateError>;

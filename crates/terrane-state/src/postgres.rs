@@ -381,6 +381,34 @@ impl StateStore for PostgresStore {
         Ok(serial as u64)
     }
 
+    async fn move_instance(&self, workspace: &str, from: &str, to: &str, actor: &Actor) -> Result<u64, StateError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let taken: Option<String> = sqlx::query_scalar("SELECT address FROM resources WHERE workspace = $1 AND address = $2")
+            .bind(workspace)
+            .bind(to)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if taken.is_some() {
+            return Err(StateError::AddressTaken(to.to_string()));
+        }
+        let serial = next_serial(&mut tx, workspace).await?;
+        let moved = sqlx::query("UPDATE resources SET address = $1, serial = $2 WHERE workspace = $3 AND address = $4")
+            .bind(to)
+            .bind(serial)
+            .bind(workspace)
+            .bind(from)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if moved.rows_affected() == 0 {
+            return Err(StateError::NoSuchInstance(from.to_string()));
+        }
+        journal(&mut tx, workspace, serial, actor, to, &format!("move from {from}"), None, None).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(serial as u64)
+    }
+
     async fn workspaces(&self) -> Result<Vec<String>, StateError> {
         Ok(sqlx::query_scalar("SELECT name FROM workspaces ORDER BY name").fetch_all(&self.pool).await.map_err(db)?)
     }

@@ -385,6 +385,43 @@ impl StateStore for SqliteStore {
         Ok(serial as u64)
     }
 
+    async fn move_instance(&self, workspace: &str, from: &str, to: &str, actor: &Actor) -> Result<u64, StateError> {
+        let mut tx = self.pool.begin().await?;
+        let taken: Option<String> = sqlx::query_scalar("SELECT address FROM resources WHERE workspace = ? AND address = ?")
+            .bind(workspace)
+            .bind(to)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StateError::AddressTaken(to.to_string()));
+        }
+        let serial = next_serial(&mut tx, workspace).await?;
+        let moved = sqlx::query("UPDATE resources SET address = ?, serial = ? WHERE workspace = ? AND address = ?")
+            .bind(to)
+            .bind(serial)
+            .bind(workspace)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+        if moved.rows_affected() == 0 {
+            return Err(StateError::NoSuchInstance(from.to_string()));
+        }
+        sqlx::query(&format!(
+            "INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) \
+             VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, {NOW})"
+        ))
+        .bind(workspace)
+        .bind(serial)
+        .bind(&actor.run_id)
+        .bind(format!("{}@{}", actor.user, actor.host))
+        .bind(to)
+        .bind(format!("move from {from}"))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(serial as u64)
+    }
+
     async fn workspaces(&self) -> Result<Vec<String>, StateError> {
         Ok(sqlx::query_scalar("SELECT name FROM workspaces ORDER BY name").fetch_all(&self.pool).await?)
     }

@@ -166,3 +166,23 @@ async fn workspaces_are_listed_and_deleted_whole() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_instance_moves_atomically_and_never_over_another() {
+    on_both(|store| async move {
+        for addr in ["null_resource.a", "null_resource.b"] {
+            let a: InstanceAddr = addr.parse().unwrap();
+            store.commit("default", Change { addr: a, action: "create".into(), after: Some(record(addr, "1")), actor: actor("r1") }).await.unwrap();
+        }
+        let serial = store.move_instance("default", "null_resource.a", "null_resource.c[\"x\"]", &actor("r2")).await.unwrap();
+        assert_eq!(serial, 3);
+        let state = store.load("default").await.unwrap();
+        let addrs: Vec<String> = state.resources.keys().map(|a| a.to_string()).collect();
+        assert_eq!(addrs, vec!["null_resource.b", "null_resource.c[\"x\"]"]);
+        assert!(matches!(store.move_instance("default", "null_resource.b", "null_resource.c[\"x\"]", &actor("r3")).await, Err(StateError::AddressTaken(_))));
+        assert!(matches!(store.move_instance("default", "null_resource.zz", "null_resource.y", &actor("r3")).await, Err(StateError::NoSuchInstance(_))));
+        assert_eq!(store.load("default").await.unwrap().serial, 3, "failed moves write nothing");
+        assert_eq!(store.history("default").await.unwrap().last().unwrap().action, "move from null_resource.a");
+    })
+    .await;
+}
