@@ -214,3 +214,25 @@ fn state_from_a_newer_terrane_is_refused_untouched() {
     }
     assert_eq!(w.state_serial(), serial);
 }
+
+#[test]
+fn earlier_versions_can_be_shown_and_restored() {
+    for (name, env) in stores() {
+        let w = Workdir::new();
+        let env = env_of(&env);
+        w.write("main.tf", "variable \"v\" { default = \"one\" }\nresource \"terraform_data\" \"d\" { input = var.v }\noutput \"v\" { value = terraform_data.d.output }\n");
+        w.run_with_env(&["apply", "-auto-approve"], &env).success();
+        let first_version = w.run_with_env(&["state", "history"], &env).stdout.lines().last().and_then(|l| l.split_whitespace().next()).unwrap_or("0").to_string();
+        w.run_with_env(&["apply", "-auto-approve", "-var", "v=two"], &env).success();
+        w.run_with_env(&["state", "show", "terraform_data.d", "-version", &first_version], &env).success().contains("input  = \"one\"");
+        w.run_with_env(&["state", "show", "terraform_data.d"], &env).success().contains("input  = \"two\"");
+        w.run_with_env(&["state", "show", "terraform_data.d", "-version", "999"], &env).code(1).contains("there is no version 999");
+
+        w.run_with_env(&["state", "rollback", &first_version], &env).success().contains(&format!("Restored version {first_version}"));
+        w.run_with_env(&["state", "show", "terraform_data.d"], &env).success().contains("input  = \"one\"");
+        assert_eq!(w.run_with_env(&["output", "-raw", "v"], &env).stdout, "one", "{name}: outputs are restored too");
+        // The journal keeps everything, the rollback included.
+        w.run_with_env(&["state", "history"], &env).success().contains(&format!("rollback to {first_version}")).contains("update");
+        w.run_with_env(&["plan", "-detailed-exitcode", "-var", "v=two"], &env).code(2).contains("\"one\" -> \"two\"");
+    }
+}

@@ -85,7 +85,8 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
             Command::Output { name, json, raw } => output(&ctx, name, json, raw).await,
             Command::Graph => graph(&ctx),
             Command::State(StateCommand::List) => state_list(&ctx).await,
-            Command::State(StateCommand::Show { address }) => state_show(&ctx, &address).await,
+            Command::State(StateCommand::Show { address, version }) => state_show(&ctx, &address, version).await,
+            Command::State(StateCommand::Rollback { version }) => crate::manage::state_rollback(&ctx, version).await,
             Command::State(StateCommand::History) => crate::manage::history(&ctx).await,
             Command::State(StateCommand::Rm { addresses }) => crate::manage::state_rm(&ctx, &addresses).await,
             Command::State(StateCommand::Mv { source, destination }) => crate::manage::state_mv(&ctx, &source, &destination).await,
@@ -612,11 +613,17 @@ async fn state_list(ctx: &Ctx) -> Outcome {
     Ok(0)
 }
 
-async fn state_show(ctx: &Ctx, address: &str) -> Outcome {
+async fn state_show(ctx: &Ctx, address: &str, version: Option<u64>) -> Outcome {
     let addr: InstanceAddr = address
         .parse()
         .map_err(|e: terrane_core::AddressError| Failure::Diags(Diagnostic::error("terrane::invalid_address", e.to_string()).into()))?;
-    let state = load_state(ctx).await?;
+    let state = match version {
+        None => load_state(ctx).await?,
+        Some(serial) => match open_store(ctx, false).await? {
+            Some(store) => store.state_at(&ctx.workspace, serial).await?,
+            None => return Err(StateError::NoSuchVersion { asked: serial, latest: 0 }.into()),
+        },
+    };
     let typed = typed_state(&state);
     match typed.get(&addr) {
         Some(v) => {

@@ -177,8 +177,15 @@ pub enum WorkspaceCommand {
 pub enum StateCommand {
     /// List the resource instances in state.
     List,
-    /// Show one resource instance.
-    Show { address: String },
+    /// Show one resource instance, now or at an earlier version.
+    Show {
+        address: String,
+        /// The state version (serial) to show, from `state history`.
+        #[arg(long)]
+        version: Option<u64>,
+    },
+    /// Restore an earlier version of state as a new version; the journal keeps everything.
+    Rollback { version: u64 },
     /// List every recorded change to state, oldest first.
     History,
     /// Forget instances without destroying them: `state rm ADDRESS...`.

@@ -215,3 +215,18 @@ pub async fn state_pull(ctx: &Ctx, include_sensitive: bool) -> Outcome {
     outln!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     Ok(0)
 }
+
+pub async fn state_rollback(ctx: &Ctx, version: u64) -> Outcome {
+    locked(ctx, "state rollback", |store, actor| async move {
+        let old = store.state_at(&ctx.workspace, version).await?;
+        let snapshot = terrane_state::Snapshot {
+            resources: old.resources.into_values().collect(),
+            outputs: old.outputs.into_values().collect(),
+        };
+        let count = snapshot.resources.len();
+        let serial = store.restore(&ctx.workspace, &snapshot, &actor, &format!("rollback to {version}")).await?;
+        outln!("Restored version {version} ({count} resource instance(s)) as version {serial}. The objects themselves were not changed; run terrane plan to see how they differ.");
+        Ok(0)
+    })
+    .await
+}

@@ -9,7 +9,7 @@ pub mod tfstate;
 
 use async_trait::async_trait;
 
-pub use model::{Actor, Change, Intent, JournalEntry, LockInfo, OutputRecord, ResourceRecord, State, Status};
+pub use model::{move_action, Actor, Change, Intent, JournalEntry, JournalRow, LockInfo, OutputRecord, ResourceRecord, Snapshot, State, Status, SNAPSHOT_ADDRESS};
 pub use postgres::PostgresStore;
 pub use sqlite::{SqliteStore, LOCK_LEASE, LOCK_RENEW_EVERY};
 
@@ -30,6 +30,8 @@ pub enum StateError {
     LockNotFound(String),
     #[error("the state has changed since it was read (serial {expected} expected, {found} found)")]
     Stale { expected: u64, found: u64 },
+    #[error("there is no version {asked}: versions run from 1 to {latest}")]
+    NoSuchVersion { asked: u64, latest: u64 },
     #[error("{0} is already in state")]
     AddressTaken(String),
     #[error("{0} is not in state")]
@@ -88,6 +90,23 @@ pub trait StateStore: Send + Sync {
     /// Moves one resource instance to a new address in one transaction (journaled,
     /// serial bumped). Fails when `to` is already taken.
     async fn move_instance(&self, workspace: &str, from: &str, to: &str, actor: &Actor) -> Result<u64, StateError>;
+
+    /// Journal rows up to and including `serial`, in order.
+    async fn journal_rows(&self, workspace: &str, up_to: u64) -> Result<Vec<JournalRow>, StateError>;
+
+    /// Replaces every resource and output with `snapshot` as one new version,
+    /// journaled as a whole (`label` says why). Returns the new serial.
+    async fn restore(&self, workspace: &str, snapshot: &Snapshot, actor: &Actor, label: &str) -> Result<u64, StateError>;
+
+    /// The workspace's state as it was at version `serial`, rebuilt from the journal.
+    async fn state_at(&self, workspace: &str, serial: u64) -> Result<State, StateError> {
+        let current = self.load(workspace).await?;
+        if serial == 0 || serial > current.serial {
+            return Err(StateError::NoSuchVersion { asked: serial, latest: current.serial });
+        }
+        let rows = self.journal_rows(workspace, serial).await?;
+        State::replay(&current.lineage, &rows)
+    }
 
     /// Every workspace that has been written to, sorted by name.
     async fn workspaces(&self) -> Result<Vec<String>, StateError>;

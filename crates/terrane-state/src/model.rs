@@ -149,3 +149,66 @@ impl State {
         self.resources.is_empty() && self.outputs.is_empty()
     }
 }
+
+/// One journal row as replay needs it.
+#[derive(Debug, Clone)]
+pub struct JournalRow {
+    pub serial: u64,
+    pub address: String,
+    pub action: String,
+    /// The full record (resource rows), the outputs (`outputs` rows) or the whole
+    /// snapshot (`*` rows, written by a rollback); `None` when the row removes.
+    pub after: Option<String>,
+}
+
+/// What a rollback writes: every resource and output of the restored version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub resources: Vec<ResourceRecord>,
+    pub outputs: Vec<OutputRecord>,
+}
+
+pub const SNAPSHOT_ADDRESS: &str = "*";
+const MOVE_PREFIX: &str = "move from ";
+
+impl State {
+    /// The state as it was after the last of `rows` (which must be in serial order).
+    pub fn replay(lineage: &str, rows: &[JournalRow]) -> Result<State, crate::StateError> {
+        let mut state = State { lineage: lineage.to_string(), ..State::default() };
+        for row in rows {
+            state.serial = row.serial;
+            if row.address == SNAPSHOT_ADDRESS {
+                let snapshot: Snapshot = serde_json::from_str(row.after.as_deref().unwrap_or("{}"))?;
+                state.resources = snapshot.resources.into_iter().map(|r| (r.addr.clone(), r)).collect();
+                state.outputs = snapshot.outputs.into_iter().map(|o| (o.name.clone(), o)).collect();
+            } else if row.address == "outputs" && row.action == "outputs" {
+                let outputs: Vec<OutputRecord> = serde_json::from_str(row.after.as_deref().unwrap_or("[]"))?;
+                state.outputs = outputs.into_iter().map(|o| (o.name.clone(), o)).collect();
+            } else if let Some(from) = row.action.strip_prefix(MOVE_PREFIX) {
+                let from: InstanceAddr = from.parse().map_err(|e: terrane_core::AddressError| crate::StateError::Data(e.to_string()))?;
+                let to: InstanceAddr = row.address.parse().map_err(|e: terrane_core::AddressError| crate::StateError::Data(e.to_string()))?;
+                if let Some(mut record) = state.resources.remove(&from) {
+                    record.addr = to.clone();
+                    state.resources.insert(to, record);
+                }
+            } else {
+                let addr: InstanceAddr = row.address.parse().map_err(|e: terrane_core::AddressError| crate::StateError::Data(e.to_string()))?;
+                match &row.after {
+                    Some(json) => {
+                        let record: ResourceRecord = serde_json::from_str(json)?;
+                        state.resources.insert(addr, record);
+                    }
+                    None => {
+                        state.resources.remove(&addr);
+                    }
+                }
+            }
+        }
+        Ok(state)
+    }
+}
+
+/// The journal action of a move, which replay reads back.
+pub fn move_action(from: &str) -> String {
+    format!("{MOVE_PREFIX}{from}")
+}

@@ -11,7 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Row};
 use tokio::sync::Mutex;
 
-use crate::model::{Actor, Change, Intent, JournalEntry, LockInfo, OutputRecord, ResourceRecord, State};
+use crate::model::{Actor, Change, Intent, JournalEntry, JournalRow, LockInfo, OutputRecord, ResourceRecord, Snapshot, State, SNAPSHOT_ADDRESS};
 use crate::{StateError, StateStore, FORMAT_VERSION};
 
 const NOW: &str = "to_char(now() AT TIME ZONE 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
@@ -338,7 +338,7 @@ impl StateStore for PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
-                Some(attributes)
+                Some(serde_json::to_string(record)?)
             }
             None => {
                 sqlx::query("DELETE FROM resources WHERE workspace = $1 AND address = $2")
@@ -375,8 +375,7 @@ impl StateStore for PostgresStore {
                 .await
                 .map_err(db)?;
         }
-        let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
-        journal(&mut tx, workspace, serial, actor, "outputs", "outputs", None, Some(serde_json::to_string(&names)?)).await?;
+        journal(&mut tx, workspace, serial, actor, "outputs", "outputs", None, Some(serde_json::to_string(&outputs)?)).await?;
         tx.commit().await.map_err(db)?;
         Ok(serial as u64)
     }
@@ -404,7 +403,56 @@ impl StateStore for PostgresStore {
         if moved.rows_affected() == 0 {
             return Err(StateError::NoSuchInstance(from.to_string()));
         }
-        journal(&mut tx, workspace, serial, actor, to, &format!("move from {from}"), None, None).await?;
+        journal(&mut tx, workspace, serial, actor, to, &crate::model::move_action(from), None, None).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(serial as u64)
+    }
+
+    async fn journal_rows(&self, workspace: &str, up_to: u64) -> Result<Vec<JournalRow>, StateError> {
+        let rows = sqlx::query("SELECT serial, address, action, after FROM journal WHERE workspace = $1 AND serial <= $2 ORDER BY serial")
+            .bind(workspace)
+            .bind(up_to as i64)
+            .fetch_all(&self.pool)
+            .await.map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| JournalRow { serial: row.get::<i64, _>(0) as u64, address: row.get(1), action: row.get(2), after: row.get(3) })
+            .collect())
+    }
+
+    async fn restore(&self, workspace: &str, snapshot: &Snapshot, actor: &Actor, label: &str) -> Result<u64, StateError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let serial = next_serial(&mut tx, workspace).await?;
+        sqlx::query("DELETE FROM resources WHERE workspace = $1").bind(workspace).execute(&mut *tx).await.map_err(db)?;
+        sqlx::query("DELETE FROM outputs WHERE workspace = $1").bind(workspace).execute(&mut *tx).await.map_err(db)?;
+        for record in &snapshot.resources {
+            sqlx::query(
+                "INSERT INTO resources (workspace, address, provider, schema_version, attributes, sensitive_paths, \
+                 dependencies, status, create_token, serial) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(workspace)
+            .bind(record.addr.to_string())
+            .bind(&record.provider)
+            .bind(record.schema_version as i64)
+            .bind(record.attributes.to_string())
+            .bind(serde_json::to_string(&record.sensitive_paths)?)
+            .bind(serde_json::to_string(&record.dependencies)?)
+            .bind(record.status.as_str())
+            .bind(&record.create_token)
+            .bind(serial)
+            .execute(&mut *tx)
+            .await.map_err(db)?;
+        }
+        for output in &snapshot.outputs {
+            sqlx::query("INSERT INTO outputs (workspace, name, value, sensitive) VALUES ($1, $2, $3, $4)")
+                .bind(workspace)
+                .bind(&output.name)
+                .bind(output.value.to_string())
+                .bind(output.sensitive)
+                .execute(&mut *tx)
+                .await.map_err(db)?;
+        }
+        journal(&mut tx, workspace, serial, actor, SNAPSHOT_ADDRESS, label, None, Some(serde_json::to_string(snapshot)?)).await?;
         tx.commit().await.map_err(db)?;
         Ok(serial as u64)
     }

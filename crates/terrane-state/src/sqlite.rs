@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use crate::model::{Actor, Change, Intent, JournalEntry, LockInfo, OutputRecord, ResourceRecord, State};
+use crate::model::{Actor, Change, Intent, JournalEntry, JournalRow, LockInfo, OutputRecord, ResourceRecord, Snapshot, State, SNAPSHOT_ADDRESS};
 use crate::{StateError, StateStore, FORMAT_VERSION};
 
 /// How long a lock lives without renewal; a crashed holder's lock expires after this.
@@ -322,7 +322,7 @@ impl StateStore for SqliteStore {
                 .bind(serial)
                 .execute(&mut *tx)
                 .await?;
-                Some(attributes)
+                Some(serde_json::to_string(record)?)
             }
             None => {
                 sqlx::query("DELETE FROM resources WHERE workspace = ? AND address = ?")
@@ -369,7 +369,6 @@ impl StateStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
         sqlx::query(&format!(
             "INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) \
              VALUES (?, ?, ?, ?, 'outputs', 'outputs', NULL, ?, {NOW})"
@@ -378,7 +377,7 @@ impl StateStore for SqliteStore {
         .bind(serial)
         .bind(&actor.run_id)
         .bind(format!("{}@{}", actor.user, actor.host))
-        .bind(serde_json::to_string(&names)?)
+        .bind(serde_json::to_string(&outputs)?)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -415,7 +414,68 @@ impl StateStore for SqliteStore {
         .bind(&actor.run_id)
         .bind(format!("{}@{}", actor.user, actor.host))
         .bind(to)
-        .bind(format!("move from {from}"))
+        .bind(crate::model::move_action(from))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(serial as u64)
+    }
+
+    async fn journal_rows(&self, workspace: &str, up_to: u64) -> Result<Vec<JournalRow>, StateError> {
+        let rows = sqlx::query("SELECT serial, address, action, after FROM journal WHERE workspace = ? AND serial <= ? ORDER BY serial")
+            .bind(workspace)
+            .bind(up_to as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| JournalRow { serial: row.get::<i64, _>(0) as u64, address: row.get(1), action: row.get(2), after: row.get(3) })
+            .collect())
+    }
+
+    async fn restore(&self, workspace: &str, snapshot: &Snapshot, actor: &Actor, label: &str) -> Result<u64, StateError> {
+        let mut tx = self.pool.begin().await?;
+        let serial = next_serial(&mut tx, workspace).await?;
+        sqlx::query("DELETE FROM resources WHERE workspace = ?").bind(workspace).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM outputs WHERE workspace = ?").bind(workspace).execute(&mut *tx).await?;
+        for record in &snapshot.resources {
+            sqlx::query(
+                "INSERT INTO resources (workspace, address, provider, schema_version, attributes, sensitive_paths, \
+                 dependencies, status, create_token, serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(workspace)
+            .bind(record.addr.to_string())
+            .bind(&record.provider)
+            .bind(record.schema_version as i64)
+            .bind(record.attributes.to_string())
+            .bind(serde_json::to_string(&record.sensitive_paths)?)
+            .bind(serde_json::to_string(&record.dependencies)?)
+            .bind(record.status.as_str())
+            .bind(&record.create_token)
+            .bind(serial)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for output in &snapshot.outputs {
+            sqlx::query("INSERT INTO outputs (workspace, name, value, sensitive) VALUES (?, ?, ?, ?)")
+                .bind(workspace)
+                .bind(&output.name)
+                .bind(output.value.to_string())
+                .bind(i64::from(output.sensitive))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) \
+             VALUES (?, ?, ?, ?, ?, ?, NULL, ?, {NOW})"
+        ))
+        .bind(workspace)
+        .bind(serial)
+        .bind(&actor.run_id)
+        .bind(format!("{}@{}", actor.user, actor.host))
+        .bind(SNAPSHOT_ADDRESS)
+        .bind(label)
+        .bind(serde_json::to_string(snapshot)?)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
