@@ -2,7 +2,9 @@
 """terrane benchmarks: generates configurations, runs the release binary on them,
 and reports the median wall time and peak memory of each scenario.
 
-Usage: bench/bench.py [--quick] [--runs N] [--markdown FILE]
+Usage: bench/run [--quick] [--runs N] [--markdown FILE]
+(bench/run starts a throwaway PostgreSQL for the PostgreSQL scenarios and calls
+this script; bench/bench.py alone needs TERRANE_TEST_PG_URL for them.)
 """
 import argparse
 import os
@@ -33,10 +35,11 @@ def layered_config(resources, layer_size=100):
     return "".join(lines)
 
 
-def run(cmd, cwd, expect=(0,)):
+def run(cmd, cwd, expect=(0,), env=None):
     """Runs a command; returns (seconds, peak RSS in MB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=dict(os.environ, **(env or {})))
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
@@ -78,22 +81,37 @@ def main():
         os.makedirs(plan_dir)
         with open(os.path.join(plan_dir, "main.tf"), "w") as f:
             f.write(layered_config(plan_size))
-        prep = run([terrane, "apply", "-auto-approve", "-no-color"], plan_dir)
-        rows.append((f"apply from empty, {plan_size} resources (preparation, 1 run)", prep[0], prep[1], prep[0], prep[0], 1))
+        run([terrane, "apply", "-auto-approve", "-no-color"], plan_dir)
         samples = [run([terrane, "plan", "-detailed-exitcode", "-no-color"], plan_dir) for _ in range(runs)]
         med, mem, lo, hi = median_of(samples)
         rows.append((f"no-change plan, {plan_size} resources", med, mem, lo, hi, runs))
 
-        # Scenario 2: apply from empty state, a fresh directory each run.
-        samples = []
-        for i in range(runs):
-            d = os.path.join(scratch, f"apply{i}")
-            os.makedirs(d)
-            with open(os.path.join(d, "main.tf"), "w") as f:
-                f.write(layered_config(apply_size))
-            samples.append(run([terrane, "apply", "-auto-approve", "-no-color"], d))
-        med, mem, lo, hi = median_of(samples)
-        rows.append((f"apply from empty, {apply_size} resources", med, mem, lo, hi, runs))
+        # Scenario 2: apply from empty state, a fresh directory (or schema) each run,
+        # on each store: commit cost must grow in proportion to the resource count.
+        stores = [("SQLite", None)]
+        pg_url = os.environ.get("TERRANE_TEST_PG_URL")
+        if pg_url:
+            stores.append(("PostgreSQL", pg_url))
+        else:
+            print("TERRANE_TEST_PG_URL is not set: skipping the PostgreSQL scenarios (bench/run starts one)", file=sys.stderr)
+        sizes = [apply_size, plan_size]
+        for store, url in stores:
+            medians = {}
+            for size in sizes:
+                n = runs if size == apply_size else max(1, min(runs, 3))
+                samples = []
+                for i in range(n):
+                    d = os.path.join(scratch, f"apply-{store}-{size}-{i}")
+                    os.makedirs(d)
+                    with open(os.path.join(d, "main.tf"), "w") as f:
+                        f.write(layered_config(size))
+                    env = {"TERRANE_STATE_URL": url, "TERRANE_STATE_SCHEMA": f"bench_{size}_{i}_{os.getpid()}"} if url else None
+                    samples.append(run([terrane, "apply", "-auto-approve", "-no-color"], d, env=env))
+                med, mem, lo, hi = median_of(samples)
+                medians[size] = med
+                rows.append((f"apply from empty, {size} resources, {store}", med, mem, lo, hi, n))
+            ratio = medians[plan_size] / medians[apply_size]
+            rows.append((f"ratio {plan_size}/{apply_size} apply time, {store} (target < {plan_size // apply_size})", ratio, 0, ratio, ratio, 0))
 
     table = ["| scenario | median s | peak MB (median) | min s | max s | runs |", "|---|---:|---:|---:|---:|---:|"]
     for name, med, mem, lo, hi, n in rows:
