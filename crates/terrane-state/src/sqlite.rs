@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::sync::{mpsc, oneshot};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
@@ -21,6 +22,7 @@ const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    writes: mpsc::UnboundedSender<WriteJob>,
     path: PathBuf,
 }
 
@@ -53,9 +55,15 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| classify(&display, e))?;
-        let store = SqliteStore { pool, path: path.to_path_buf() };
+        let (writes, jobs) = mpsc::unbounded_channel();
+        tokio::spawn(writer(pool.clone(), jobs));
+        let store = SqliteStore { pool, writes, path: path.to_path_buf() };
         store.check_and_migrate().await?;
         Ok(store)
+    }
+
+    fn send(&self, job: WriteJob) -> Result<(), StateError> {
+        self.writes.send(job).map_err(|_| writer_gone())
     }
 
     pub fn path(&self) -> &Path {
@@ -150,6 +158,174 @@ fn classify(path: &str, e: sqlx::Error) -> StateError {
         StateError::Database(format!("{path}: {text}"))
     }
 }
+
+
+/// A write the writer task runs; its caller waits on `reply`.
+enum WriteJob {
+    Intent { workspace: String, intent: Intent, reply: oneshot::Sender<Result<(), StateError>> },
+    Commit { workspace: String, change: Change, reply: oneshot::Sender<Result<u64, StateError>> },
+}
+
+/// Most writes one transaction takes: enough to amortise a commit, few enough
+/// that no caller waits long.
+const MAX_BATCH: usize = 256;
+
+fn writer_gone() -> StateError {
+    StateError::Database("the state writer stopped".into())
+}
+
+/// Group commit: intents and results that arrive while a transaction is being
+/// written go together into the next one. Each caller still returns only after
+/// its own write is committed, so every resource is recorded as it lands.
+async fn writer(pool: SqlitePool, mut jobs: mpsc::UnboundedReceiver<WriteJob>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match write_batch(&pool, &batch).await {
+            Ok(serials) => {
+                for (job, serial) in batch.into_iter().zip(serials) {
+                    match job {
+                        WriteJob::Intent { reply, .. } => {
+                            let _ = reply.send(Ok(()));
+                        }
+                        WriteJob::Commit { reply, .. } => {
+                            let _ = reply.send(Ok(serial));
+                        }
+                    }
+                }
+            }
+            // One bad write must not fail its neighbours: retry each on its own.
+            Err(_) => {
+                for job in batch {
+                    match job {
+                        WriteJob::Intent { workspace, intent, reply } => {
+                            let result = async {
+                                let mut tx = pool.begin().await?;
+                                write_intent(&mut tx, &workspace, &intent).await?;
+                                tx.commit().await?;
+                                Ok(())
+                            }
+                            .await;
+                            let _ = reply.send(result);
+                        }
+                        WriteJob::Commit { workspace, change, reply } => {
+                            let result = async {
+                                let mut tx = pool.begin().await?;
+                                let serial = write_change(&mut tx, &workspace, &change).await?;
+                                tx.commit().await?;
+                                Ok(serial)
+                            }
+                            .await;
+                            let _ = reply.send(result);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes a batch in one transaction; each job's serial (0 for intents).
+async fn write_batch(pool: &SqlitePool, batch: &[WriteJob]) -> Result<Vec<u64>, StateError> {
+    let mut tx = pool.begin().await?;
+    let mut serials = Vec::with_capacity(batch.len());
+    for job in batch {
+        match job {
+            WriteJob::Intent { workspace, intent, .. } => {
+                write_intent(&mut tx, workspace, intent).await?;
+                serials.push(0);
+            }
+            WriteJob::Commit { workspace, change, .. } => serials.push(write_change(&mut tx, workspace, change).await?),
+        }
+    }
+    tx.commit().await?;
+    Ok(serials)
+}
+
+async fn write_intent(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &str, intent: &Intent) -> Result<(), StateError> {
+    sqlx::query(&format!(
+        "INSERT OR REPLACE INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, {NOW})"
+    ))
+    .bind(workspace)
+    .bind(intent.addr.to_string())
+    .bind(&intent.run_id)
+    .bind(&intent.action)
+    .bind(&intent.token)
+    .bind(&intent.provider)
+    .bind(intent.planned.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+
+async fn write_change(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &str, change: &Change) -> Result<u64, StateError> {
+    let address = change.addr.to_string();
+    let serial = next_serial(tx, workspace).await?;
+    let before: Option<String> =
+        sqlx::query_scalar("SELECT attributes FROM resources WHERE workspace = ? AND address = ?")
+            .bind(workspace)
+            .bind(&address)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let after_json = match &change.after {
+        Some(record) => {
+            let attributes = record.attributes.to_string();
+            sqlx::query(
+                "INSERT OR REPLACE INTO resources (workspace, address, provider, schema_version, attributes, \
+                 sensitive_paths, dependencies, status, create_token, serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(workspace)
+            .bind(&address)
+            .bind(&record.provider)
+            .bind(record.schema_version as i64)
+            .bind(&attributes)
+            .bind(serde_json::to_string(&record.sensitive_paths)?)
+            .bind(serde_json::to_string(&record.dependencies)?)
+            .bind(record.status.as_str())
+            .bind(&record.create_token)
+            .bind(serial)
+            .execute(&mut **tx)
+            .await?;
+            Some(serde_json::to_string(record)?)
+        }
+        None => {
+            sqlx::query("DELETE FROM resources WHERE workspace = ? AND address = ?")
+                .bind(workspace)
+                .bind(&address)
+                .execute(&mut **tx)
+                .await?;
+            None
+        }
+    };
+    sqlx::query(&format!(
+        "INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, {NOW})"
+    ))
+    .bind(workspace)
+    .bind(serial)
+    .bind(&change.actor.run_id)
+    .bind(format!("{}@{}", change.actor.user, change.actor.host))
+    .bind(&address)
+    .bind(&change.action)
+    .bind(before)
+    .bind(after_json)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM intents WHERE workspace = ? AND address = ?")
+        .bind(workspace)
+        .bind(&address)
+        .execute(&mut **tx)
+        .await?;
+    Ok(serial as u64)
+}
+
 
 fn decode_record(row: &sqlx::sqlite::SqliteRow) -> Result<ResourceRecord, StateError> {
     ResourceRecord::from_columns(
@@ -268,20 +444,9 @@ impl StateStore for SqliteStore {
     }
 
     async fn record_intent(&self, workspace: &str, intent: &Intent) -> Result<(), StateError> {
-        sqlx::query(&format!(
-            "INSERT OR REPLACE INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, {NOW})"
-        ))
-        .bind(workspace)
-        .bind(intent.addr.to_string())
-        .bind(&intent.run_id)
-        .bind(&intent.action)
-        .bind(&intent.token)
-        .bind(&intent.provider)
-        .bind(intent.planned.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let (reply, answer) = oneshot::channel();
+        self.send(WriteJob::Intent { workspace: workspace.to_string(), intent: intent.clone(), reply })?;
+        answer.await.map_err(|_| writer_gone())?
     }
 
     async fn clear_intent(&self, workspace: &str, address: &str) -> Result<(), StateError> {
@@ -294,66 +459,9 @@ impl StateStore for SqliteStore {
     }
 
     async fn commit(&self, workspace: &str, change: Change) -> Result<u64, StateError> {
-        let address = change.addr.to_string();
-        let mut tx = self.pool.begin().await?;
-        let serial = next_serial(&mut tx, workspace).await?;
-        let before: Option<String> =
-            sqlx::query_scalar("SELECT attributes FROM resources WHERE workspace = ? AND address = ?")
-                .bind(workspace)
-                .bind(&address)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let after_json = match &change.after {
-            Some(record) => {
-                let attributes = record.attributes.to_string();
-                sqlx::query(
-                    "INSERT OR REPLACE INTO resources (workspace, address, provider, schema_version, attributes, \
-                     sensitive_paths, dependencies, status, create_token, serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(workspace)
-                .bind(&address)
-                .bind(&record.provider)
-                .bind(record.schema_version as i64)
-                .bind(&attributes)
-                .bind(serde_json::to_string(&record.sensitive_paths)?)
-                .bind(serde_json::to_string(&record.dependencies)?)
-                .bind(record.status.as_str())
-                .bind(&record.create_token)
-                .bind(serial)
-                .execute(&mut *tx)
-                .await?;
-                Some(serde_json::to_string(record)?)
-            }
-            None => {
-                sqlx::query("DELETE FROM resources WHERE workspace = ? AND address = ?")
-                    .bind(workspace)
-                    .bind(&address)
-                    .execute(&mut *tx)
-                    .await?;
-                None
-            }
-        };
-        sqlx::query(&format!(
-            "INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, {NOW})"
-        ))
-        .bind(workspace)
-        .bind(serial)
-        .bind(&change.actor.run_id)
-        .bind(format!("{}@{}", change.actor.user, change.actor.host))
-        .bind(&address)
-        .bind(&change.action)
-        .bind(before)
-        .bind(after_json)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM intents WHERE workspace = ? AND address = ?")
-            .bind(workspace)
-            .bind(&address)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(serial as u64)
+        let (reply, answer) = oneshot::channel();
+        self.send(WriteJob::Commit { workspace: workspace.to_string(), change, reply })?;
+        answer.await.map_err(|_| writer_gone())?
     }
 
     async fn set_outputs(&self, workspace: &str, actor: &Actor, outputs: Vec<OutputRecord>) -> Result<u64, StateError> {
