@@ -1,5 +1,6 @@
 //! The embedded SQLite store (the default, at `.terrane/state.db`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -216,7 +217,8 @@ async fn writer(pool: SqlitePool, mut jobs: mpsc::UnboundedReceiver<WriteJob>) {
                         WriteJob::Commit { workspace, change, reply } => {
                             let result = async {
                                 let mut tx = pool.begin().await?;
-                                let serial = write_change(&mut tx, &workspace, &change).await?;
+                                let serial = next_serial(&mut tx, &workspace).await?;
+                                let serial = write_change(&mut tx, &workspace, &change, serial).await?;
                                 tx.commit().await?;
                                 Ok(serial)
                             }
@@ -234,13 +236,34 @@ async fn writer(pool: SqlitePool, mut jobs: mpsc::UnboundedReceiver<WriteJob>) {
 async fn write_batch(pool: &SqlitePool, batch: &[WriteJob]) -> Result<Vec<u64>, StateError> {
     let mut tx = pool.begin().await?;
     let mut serials = Vec::with_capacity(batch.len());
+    // Each change still gets its own serial; the workspace row is updated once.
+    let mut last: HashMap<&str, (i64, bool)> = HashMap::new();
     for job in batch {
         match job {
             WriteJob::Intent { workspace, intent, .. } => {
                 write_intent(&mut tx, workspace, intent).await?;
                 serials.push(0);
             }
-            WriteJob::Commit { workspace, change, .. } => serials.push(write_change(&mut tx, workspace, change).await?),
+            WriteJob::Commit { workspace, change, .. } => {
+                let serial = match last.get_mut(workspace.as_str()) {
+                    Some((serial, moved)) => {
+                        *serial += 1;
+                        *moved = true;
+                        *serial
+                    }
+                    None => {
+                        let serial = next_serial(&mut tx, workspace).await?;
+                        last.insert(workspace, (serial, false));
+                        serial
+                    }
+                };
+                serials.push(write_change(&mut tx, workspace, change, serial).await?);
+            }
+        }
+    }
+    for (workspace, (serial, moved)) in last {
+        if moved {
+            sqlx::query("UPDATE workspaces SET serial = ? WHERE name = ?").bind(serial).bind(workspace).execute(&mut *tx).await?;
         }
     }
     tx.commit().await?;
@@ -265,15 +288,11 @@ async fn write_intent(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &
 }
 
 
-async fn write_change(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &str, change: &Change) -> Result<u64, StateError> {
+/// Writes one change at `serial`. The journal's `after` holds the whole record, so
+/// any version can be rebuilt without the `before` column, which stays empty here.
+async fn write_change(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &str, change: &Change, serial: i64) -> Result<u64, StateError> {
     let address = change.addr.to_string();
-    let serial = next_serial(tx, workspace).await?;
-    let before: Option<String> =
-        sqlx::query_scalar("SELECT attributes FROM resources WHERE workspace = ? AND address = ?")
-            .bind(workspace)
-            .bind(&address)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let before: Option<String> = None;
     let after_json = match &change.after {
         Some(record) => {
             let attributes = record.attributes.to_string();
