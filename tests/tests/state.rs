@@ -236,3 +236,65 @@ fn earlier_versions_can_be_shown_and_restored() {
         w.run_with_env(&["plan", "-detailed-exitcode", "-var", "v=two"], &env).code(2).contains("\"one\" -> \"two\"");
     }
 }
+
+#[test]
+fn a_terraform_state_file_is_imported_and_plans_no_changes() {
+    let w = Workdir::copy_of("tests/fixtures/tfstate");
+    w.run(&["state", "import-tfstate", "terraform.tfstate"]).success().contains("Imported 5 resource instance(s)");
+    assert_eq!(
+        w.run(&["state", "list"]).stdout,
+        "null_resource.counted[0]\nnull_resource.counted[1]\nnull_resource.keyed[\"x\"]\nnull_resource.keyed[\"y\"]\nnull_resource.single\n"
+    );
+    w.run(&["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    w.run(&["state", "show", "null_resource.keyed[\"y\"]"]).success().contains("\"4444\"");
+    let pulled: serde_json::Value = serde_json::from_str(&w.run(&["state", "pull"]).stdout).unwrap();
+    assert_eq!(pulled["lineage"], "5d3b2c2e-8f8e-4a43-9f0a-3c1f2a9e7b10", "the imported state keeps its lineage");
+    // A workspace that already manages something is not overwritten.
+    w.run(&["state", "import-tfstate", "terraform.tfstate"]).code(1).contains("already manages 5 instance(s)");
+}
+
+#[test]
+fn state_push_checks_lineage_and_serial() {
+    let w = Workdir::new();
+    w.write("main.tf", "resource \"null_resource\" \"a\" {}\n");
+    w.run(&["apply", "-auto-approve"]).success();
+    let pulled = w.run(&["state", "pull"]).stdout.clone();
+    w.write("mine.tfstate", &pulled);
+    w.run(&["state", "push", "mine.tfstate"]).success().contains("Pushed mine.tfstate");
+
+    let foreign = terrane_tests::repo_root().join("tests/fixtures/tfstate/terraform.tfstate");
+    let serial = w.state_serial();
+    w.run(&["state", "push", foreign.to_str().unwrap()]).code(1).contains("has lineage 5d3b2c2e").contains("pass -force only");
+    assert_eq!(w.state_serial(), serial, "a refused push writes nothing");
+    w.run(&["apply", "-auto-approve", "-refresh=false"]).success();
+    // The file pulled earlier is now older than the state.
+    w.write("old.tfstate", &pulled);
+    w.sql("UPDATE workspaces SET serial = serial + 100");
+    w.run(&["state", "push", "old.tfstate"]).code(1).contains("older than this workspace's serial");
+    w.run(&["state", "push", "-force", "old.tfstate"]).success();
+}
+
+#[test]
+fn init_migrate_state_copies_sqlite_state_to_postgres() {
+    let schema = fresh_schema("migrate");
+    let w = Workdir::new();
+    w.write("main.tf", "resource \"null_resource\" \"a\" { count = 3 }\n");
+    w.run(&["apply", "-auto-approve"]).success();
+    w.run(&["workspace", "new", "staging"]).success();
+    w.run(&["apply", "-auto-approve"]).success();
+    let lineage = |w: &Workdir, env: &[(&str, &str)]| -> String {
+        let pulled: serde_json::Value = serde_json::from_str(&w.run_with_env(&["state", "pull"], env).stdout).unwrap();
+        pulled["lineage"].as_str().unwrap_or_default().to_string()
+    };
+    let before = lineage(&w, &[]);
+    let url = postgres_url();
+    let env = [("TERRANE_STATE_URL", url.as_str()), ("TERRANE_STATE_SCHEMA", schema.as_str())];
+    w.run_with_env(&["init", "-migrate-state"], &env)
+        .success()
+        .contains("Copied workspace \"default\" (3 instance(s))")
+        .contains("Copied workspace \"staging\" (3 instance(s))");
+    assert_eq!(w.run_with_env(&["state", "list"], &env).stdout.lines().count(), 3);
+    assert_eq!(lineage(&w, &env), before, "the migrated state keeps its lineage");
+    w.run_with_env(&["plan", "-detailed-exitcode"], &env).code(0);
+    w.run_with_env(&["init", "-migrate-state"], &env).code(1).contains("already has state");
+}

@@ -76,7 +76,13 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Init => init(&ctx).await,
+            Command::Init { migrate_state } => {
+                if migrate_state {
+                    crate::manage::migrate_state(&ctx).await
+                } else {
+                    init(&ctx).await
+                }
+            }
             Command::Validate { json } => validate(&ctx, json),
             Command::Plan { args, detailed_exitcode, destroy } => plan(&ctx, &args, detailed_exitcode, destroy).await,
             Command::Apply { args, auto_approve, parallelism } => apply(&ctx, &args, auto_approve, parallelism, false).await,
@@ -91,6 +97,8 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
             Command::State(StateCommand::Rm { addresses }) => crate::manage::state_rm(&ctx, &addresses).await,
             Command::State(StateCommand::Mv { source, destination }) => crate::manage::state_mv(&ctx, &source, &destination).await,
             Command::State(StateCommand::Pull { include_sensitive }) => crate::manage::state_pull(&ctx, include_sensitive).await,
+            Command::State(StateCommand::Push { file, force }) => crate::manage::state_push(&ctx, &file, force).await,
+            Command::State(StateCommand::ImportTfstate { file }) => crate::manage::import_tfstate(&ctx, &file).await,
             Command::Workspace(command) => crate::manage::workspace(&ctx, command).await,
             Command::ForceUnlock { lock_id, force } => crate::manage::force_unlock(&ctx, &lock_id, force).await,
         }

@@ -84,7 +84,11 @@ pub struct PlanArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Prepare the working directory: state database and providers.
-    Init,
+    Init {
+        /// Copy every workspace from the default SQLite state to the configured backend.
+        #[arg(long)]
+        migrate_state: bool,
+    },
     /// Check the configuration without touching state.
     Validate {
         /// Print the result as JSON.
@@ -195,6 +199,15 @@ pub enum StateCommand {
     },
     /// Move instances to a new address, keeping the objects: `state mv SOURCE DESTINATION`.
     Mv { source: String, destination: String },
+    /// Replace the state with a Terraform v4 JSON state (as `state pull` writes it).
+    Push {
+        file: std::path::PathBuf,
+        /// Push even when the lineage differs or the serial is older.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Bring a Terraform state file (terraform.tfstate, v4) into an empty workspace.
+    ImportTfstate { file: std::path::PathBuf },
     /// Print the state in Terraform's JSON state format (version 4); sensitive values as null.
     Pull {
         /// Include sensitive values (the output is then as secret as the state).

@@ -230,3 +230,100 @@ pub async fn state_rollback(ctx: &Ctx, version: u64) -> Outcome {
     })
     .await
 }
+
+fn read_tfstate(file: &std::path::Path) -> Result<terrane_state::State, Failure> {
+    let text = std::fs::read_to_string(file).map_err(|e| Failure::Message(format!("cannot read {}: {e}", file.display())))?;
+    terrane_state::tfstate::from_tfstate(&text).map_err(|e| fail("terrane::tfstate", format!("{}: {e}", file.display()), "pass a state file written by Terraform 0.12 or later, or by terrane state pull"))
+}
+
+fn snapshot_of(state: terrane_state::State) -> terrane_state::Snapshot {
+    terrane_state::Snapshot { resources: state.resources.into_values().collect(), outputs: state.outputs.into_values().collect() }
+}
+
+pub async fn state_push(ctx: &Ctx, file: &std::path::Path, force: bool) -> Outcome {
+    let incoming = read_tfstate(file)?;
+    locked(ctx, "state push", |store, actor| async move {
+        let current = store.load(&ctx.workspace).await?;
+        let fresh = current.serial == 0 && current.resources.is_empty();
+        if !fresh && incoming.lineage != current.lineage && !force {
+            return Err(fail(
+                "terrane::lineage",
+                format!("{} has lineage {}, but this workspace's state has lineage {}", file.display(), incoming.lineage, current.lineage),
+                "it is the state of another configuration; pass -force only if you mean to replace this one",
+            ));
+        }
+        if !fresh && incoming.serial < current.serial && !force {
+            return Err(fail(
+                "terrane::serial",
+                format!("{} is at serial {}, older than this workspace's serial {}", file.display(), incoming.serial, current.serial),
+                "pull the current state and apply your change to it, or pass -force to go back",
+            ));
+        }
+        let lineage = incoming.lineage.clone();
+        let serial = store.restore(&ctx.workspace, &snapshot_of(incoming), &actor, "push").await?;
+        if lineage != current.lineage {
+            store.set_lineage(&ctx.workspace, &lineage).await?;
+        }
+        outln!("Pushed {} as version {serial}.", file.display());
+        Ok(0)
+    })
+    .await
+}
+
+pub async fn import_tfstate(ctx: &Ctx, file: &std::path::Path) -> Outcome {
+    let incoming = read_tfstate(file)?;
+    let store = open_store(ctx, true).await?.ok_or_else(|| Failure::Message("no state store".into()))?;
+    let actor = actor();
+    let lock = acquire_lock(ctx, &store, "state import-tfstate", &actor, None).await?;
+    let result = async {
+        let current = store.load(&ctx.workspace).await?;
+        if !current.resources.is_empty() {
+            return Err(fail(
+                "terrane::not_empty",
+                format!("workspace {:?} already manages {} instance(s)", ctx.workspace, current.resources.len()),
+                "import into a new workspace: terrane workspace new NAME",
+            ));
+        }
+        let count = incoming.resources.len();
+        let lineage = incoming.lineage.clone();
+        let serial = store.restore(&ctx.workspace, &snapshot_of(incoming), &actor, "import-tfstate").await?;
+        store.set_lineage(&ctx.workspace, &lineage).await?;
+        outln!("Imported {count} resource instance(s) from {} as version {serial}; run terrane plan to compare them with the configuration.", file.display());
+        Ok(0)
+    }
+    .await;
+    let _ = store.unlock(&ctx.workspace, &lock.id).await;
+    result
+}
+
+/// Copies every workspace of the default SQLite state into the configured backend.
+pub async fn migrate_state(ctx: &Ctx) -> Outcome {
+    let target = crate::backend::resolve(&ctx.dir)?;
+    let source = crate::backend::Backend::Sqlite(ctx.dir.join(".terrane").join("state.db"));
+    if target == source {
+        return Err(fail("terrane::migrate_same", "the configured backend is the default SQLite state already".into(), "configure a pg backend or TERRANE_STATE_URL first"));
+    }
+    let Some(from) = crate::backend::open(&source, false).await? else {
+        return Err(fail("terrane::migrate_nothing", "there is no .terrane/state.db to migrate".into(), "nothing to do"));
+    };
+    let to = crate::backend::open(&target, true).await?.ok_or_else(|| Failure::Message("no target store".into()))?;
+    let actor = actor();
+    for workspace in from.workspaces().await? {
+        let state = from.load(&workspace).await?;
+        let existing = to.load(&workspace).await?;
+        if !existing.resources.is_empty() {
+            return Err(fail(
+                "terrane::migrate_conflict",
+                format!("workspace {workspace:?} already has state in the {target}"),
+                "migrate into an empty backend, or remove that workspace there first",
+            ));
+        }
+        let lineage = state.lineage.clone();
+        let count = state.resources.len();
+        to.restore(&workspace, &snapshot_of(state), &actor, "migrate-state").await?;
+        to.set_lineage(&workspace, &lineage).await?;
+        outln!("Copied workspace {workspace:?} ({count} instance(s)) to the {target}.");
+    }
+    outln!("State migrated. The old file .terrane/state.db is left as it was.");
+    Ok(0)
+}

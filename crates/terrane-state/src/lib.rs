@@ -98,6 +98,10 @@ pub trait StateStore: Send + Sync {
     /// journaled as a whole (`label` says why). Returns the new serial.
     async fn restore(&self, workspace: &str, snapshot: &Snapshot, actor: &Actor, label: &str) -> Result<u64, StateError>;
 
+    /// Makes `lineage` the workspace's lineage: a state brought in from elsewhere
+    /// keeps the identity it had there.
+    async fn set_lineage(&self, workspace: &str, lineage: &str) -> Result<(), StateError>;
+
     /// The workspace's state as it was at version `serial`, rebuilt from the journal.
     async fn state_at(&self, workspace: &str, serial: u64) -> Result<State, StateError> {
         let current = self.load(workspace).await?;

@@ -457,6 +457,12 @@ impl StateStore for PostgresStore {
         Ok(serial as u64)
     }
 
+    async fn set_lineage(&self, workspace: &str, lineage: &str) -> Result<(), StateError> {
+        self.load(workspace).await?;
+        sqlx::query("UPDATE workspaces SET lineage = $1 WHERE name = $2").bind(lineage).bind(workspace).execute(&self.pool).await.map_err(db)?;
+        Ok(())
+    }
+
     async fn workspaces(&self) -> Result<Vec<String>, StateError> {
         Ok(sqlx::query_scalar("SELECT name FROM workspaces ORDER BY name").fetch_all(&self.pool).await.map_err(db)?)
     }

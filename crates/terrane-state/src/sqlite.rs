@@ -609,6 +609,12 @@ impl StateStore for SqliteStore {
         Ok(serial as u64)
     }
 
+    async fn set_lineage(&self, workspace: &str, lineage: &str) -> Result<(), StateError> {
+        self.load(workspace).await?;
+        sqlx::query("UPDATE workspaces SET lineage = ? WHERE name = ?").bind(lineage).bind(workspace).execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn workspaces(&self) -> Result<Vec<String>, StateError> {
         Ok(sqlx::query_scalar("SELECT name FROM workspaces ORDER BY name").fetch_all(&self.pool).await?)
     }

@@ -125,3 +125,85 @@ pub fn to_tfstate(state: &State, terrane_version: &str, reveal_sensitive: bool) 
         "check_results": null,
     })
 }
+
+/// Terraform's provider address back to terrane's key: `registry.terraform.io/` is implied.
+fn provider_key(address: &str) -> String {
+    address.replacen("registry.terraform.io/", "", 1)
+}
+
+fn path_of(steps: &Json) -> Vec<PathStep> {
+    steps
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .filter_map(|step| match step["type"].as_str() {
+                    Some("get_attr") => step["value"].as_str().map(|s| PathStep::Attr(s.to_string())),
+                    Some("index") => match &step["value"]["value"] {
+                        Json::Number(n) => n.as_u64().map(|i| PathStep::Index(i as usize)),
+                        Json::String(s) => Some(PathStep::Attr(s.clone())),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A state in Terraform's v4 JSON format (from Terraform itself, or `state pull`).
+pub fn from_tfstate(text: &str) -> Result<State, crate::StateError> {
+    let bad = |why: &str| crate::StateError::Data(format!("not a Terraform v4 state file: {why}"));
+    let json: Json = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
+    if json["version"].as_u64() != Some(4) {
+        return Err(bad(&format!("version {} (terrane reads version 4)", json["version"])));
+    }
+    let mut state = State {
+        lineage: json["lineage"].as_str().ok_or_else(|| bad("no lineage"))?.to_string(),
+        serial: json["serial"].as_u64().unwrap_or(0),
+        ..State::default()
+    };
+    for resource in json["resources"].as_array().into_iter().flatten() {
+        let mode = if resource["mode"] == "data" { Mode::Data } else { Mode::Managed };
+        let module_path = match resource["module"].as_str() {
+            Some(m) => format!("{m}."),
+            None => String::new(),
+        };
+        let kind = if mode == Mode::Data { "data." } else { "" };
+        let type_name = resource["type"].as_str().ok_or_else(|| bad("a resource without a type"))?;
+        let name = resource["name"].as_str().ok_or_else(|| bad("a resource without a name"))?;
+        let provider = provider_key(resource["provider"].as_str().unwrap_or(""));
+        for instance in resource["instances"].as_array().into_iter().flatten() {
+            let key = match &instance["index_key"] {
+                Json::Number(n) => format!("[{n}]"),
+                Json::String(s) => format!("[{}]", serde_json::to_string(s).unwrap_or_default()),
+                _ => String::new(),
+            };
+            let address = format!("{module_path}{kind}{type_name}.{name}{key}");
+            let addr: terrane_core::InstanceAddr = address.parse().map_err(|e: terrane_core::AddressError| bad(&e.to_string()))?;
+            let record = crate::ResourceRecord {
+                addr: addr.clone(),
+                provider: provider.clone(),
+                schema_version: instance["schema_version"].as_u64().unwrap_or(0),
+                attributes: instance["attributes"].clone(),
+                sensitive_paths: instance["sensitive_attributes"].as_array().into_iter().flatten().map(path_of).collect(),
+                dependencies: instance["dependencies"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d.as_str().map(str::to_string))
+                    .collect(),
+                status: if instance["status"] == "tainted" { crate::Status::Tainted } else { crate::Status::Ready },
+                create_token: None,
+            };
+            state.resources.insert(addr, record);
+        }
+    }
+    for (name, output) in json["outputs"].as_object().into_iter().flatten() {
+        state.outputs.insert(
+            name.clone(),
+            crate::OutputRecord { name: name.clone(), value: output["value"].clone(), sensitive: output["sensitive"] == true },
+        );
+    }
+    Ok(state)
+}
