@@ -298,3 +298,68 @@ fn init_migrate_state_copies_sqlite_state_to_postgres() {
     w.run_with_env(&["plan", "-detailed-exitcode"], &env).code(0);
     w.run_with_env(&["init", "-migrate-state"], &env).code(1).contains("already has state");
 }
+
+fn raw_state_bytes(w: &Workdir) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for name in ["state.db", "state.db-wal"] {
+        if let Ok(b) = std::fs::read(w.path().join(".terrane").join(name)) {
+            bytes.extend(b);
+        }
+    }
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn encrypted_state_keeps_secrets_out_of_the_file_and_refuses_a_wrong_key() {
+    let w = Workdir::copy_of("examples/quickstart");
+    let k1 = [("TERRANE_STATE_KEY", "first passphrase")];
+    w.run_with_env(&["apply", "-auto-approve"], &k1).success();
+    let secret = w.run_with_env(&["output", "-raw", "db_password"], &k1).success().stdout.clone();
+    let raw = raw_state_bytes(&w);
+    assert!(!contains(&raw, &secret), "the password is in the database file");
+    assert!(!contains(&raw, "quickstart-dev-0"), "attribute values are in the database file");
+    w.run_with_env(&["plan", "-detailed-exitcode"], &k1).code(0);
+
+    let serial = w.state_serial();
+    w.run(&["plan"]).code(1).contains("the state is encrypted: set TERRANE_STATE_KEY");
+    w.run_with_env(&["apply", "-auto-approve"], &[("TERRANE_STATE_KEY", "wrong")]).code(1).contains("does not open this state");
+    assert_eq!(w.state_serial(), serial, "refused runs write nothing");
+
+    // Rotation: the new key opens it, the old one no longer does.
+    w.run_with_env(&["state", "rekey"], &[("TERRANE_STATE_KEY", "first passphrase"), ("TERRANE_STATE_NEW_KEY", "second passphrase")])
+        .success()
+        .contains("encrypted with the new key");
+    w.run_with_env(&["plan"], &k1).code(1).contains("does not open this state");
+    let k2 = [("TERRANE_STATE_KEY", "second passphrase")];
+    w.run_with_env(&["plan", "-detailed-exitcode"], &k2).code(0);
+    assert_eq!(w.run_with_env(&["output", "-raw", "db_password"], &k2).stdout, secret);
+    assert!(!contains(&raw_state_bytes(&w), &secret));
+}
+
+#[test]
+fn a_plain_state_is_sealed_whole_when_a_key_is_first_given() {
+    let w = Workdir::copy_of("examples/quickstart");
+    w.run(&["apply", "-auto-approve"]).success();
+    let secret = w.run(&["output", "-raw", "db_password"]).stdout.clone();
+    assert!(contains(&raw_state_bytes(&w), "quickstart-dev-0"), "without a key, state is plain");
+    let key = [("TERRANE_STATE_KEY", "now sealed")];
+    w.run_with_env(&["plan", "-detailed-exitcode"], &key).code(0);
+    let raw = raw_state_bytes(&w);
+    assert!(!contains(&raw, &secret) && !contains(&raw, "quickstart-dev-0"), "old plain pages remain");
+    w.run(&["state", "list"]).code(1).contains("the state is encrypted");
+    w.run_with_env(&["state", "history"], &key).success().contains("local_file.config");
+}
+
+#[test]
+fn postgres_refuses_a_key_rather_than_storing_plain_text() {
+    let schema = fresh_schema("key");
+    let url = postgres_url();
+    let w = Workdir::new();
+    w.write("main.tf", "resource \"null_resource\" \"a\" {}\n");
+    let env = [("TERRANE_STATE_URL", url.as_str()), ("TERRANE_STATE_SCHEMA", schema.as_str()), ("TERRANE_STATE_KEY", "k")];
+    w.run_with_env(&["apply", "-auto-approve"], &env).code(1).contains("not available for PostgreSQL state yet").lacks("Creating...");
+}

@@ -90,14 +90,16 @@ pub fn resolve(dir: &Path) -> Result<Backend, Failure> {
 
 /// Opens the store; `None` for a SQLite file that does not exist when `create` is false.
 pub async fn open(backend: &Backend, create: bool) -> Result<Option<Arc<dyn StateStore>>, Failure> {
+    // Never echoed anywhere: it is the passphrase the state is sealed with.
+    let key = std::env::var("TERRANE_STATE_KEY").ok().filter(|k| !k.is_empty());
     match backend {
         Backend::Sqlite(path) => {
             if !create && !path.exists() {
                 return Ok(None);
             }
-            Ok(Some(Arc::new(SqliteStore::open(path, create).await?)))
+            Ok(Some(Arc::new(SqliteStore::open(path, create, key.as_deref()).await?)))
         }
-        Backend::Postgres { url, schema } => Ok(Some(Arc::new(PostgresStore::open(url, schema).await?))),
+        Backend::Postgres { url, schema } => Ok(Some(Arc::new(PostgresStore::open(url, schema, key.as_deref()).await?))),
     }
 }
 

@@ -34,6 +34,8 @@ impl From<StateError> for Failure {
             StateError::Corrupt { .. } => "restore the file from a backup; terrane has not changed it",
             StateError::NotTerrane { .. } => "point TERRANE_STATE_URL at a terrane state database, or move this file away",
             StateError::TooNew { .. } => "use the newer terrane that wrote this state",
+            StateError::KeyRequired => "export TERRANE_STATE_KEY with the passphrase this state was encrypted with",
+            StateError::WrongKey => "check TERRANE_STATE_KEY; nothing was read or written",
             _ => "",
         };
         let mut d = Diagnostic::error("terrane::state", e.to_string());
@@ -99,6 +101,7 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
             Command::State(StateCommand::Pull { include_sensitive }) => crate::manage::state_pull(&ctx, include_sensitive).await,
             Command::State(StateCommand::Push { file, force }) => crate::manage::state_push(&ctx, &file, force).await,
             Command::State(StateCommand::ImportTfstate { file }) => crate::manage::import_tfstate(&ctx, &file).await,
+            Command::State(StateCommand::Rekey) => crate::manage::rekey(&ctx).await,
             Command::Workspace(command) => crate::manage::workspace(&ctx, command).await,
             Command::ForceUnlock { lock_id, force } => crate::manage::force_unlock(&ctx, &lock_id, force).await,
         }

@@ -206,6 +206,8 @@ pub enum StateCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Re-encrypt the state under TERRANE_STATE_NEW_KEY (TERRANE_STATE_KEY opens it now).
+    Rekey,
     /// Bring a Terraform state file (terraform.tfstate, v4) into an empty workspace.
     ImportTfstate { file: std::path::PathBuf },
     /// Print the state in Terraform's JSON state format (version 4); sensitive values as null.

@@ -327,3 +327,15 @@ pub async fn migrate_state(ctx: &Ctx) -> Outcome {
     outln!("State migrated. The old file .terrane/state.db is left as it was.");
     Ok(0)
 }
+
+pub async fn rekey(ctx: &Ctx) -> Outcome {
+    let Some(new_key) = std::env::var("TERRANE_STATE_NEW_KEY").ok().filter(|k| !k.is_empty()) else {
+        return Err(fail("terrane::rekey", "TERRANE_STATE_NEW_KEY is not set".into(), "export the new passphrase as TERRANE_STATE_NEW_KEY, and the current one as TERRANE_STATE_KEY"));
+    };
+    locked(ctx, "state rekey", |store, _actor| async move {
+        store.rekey(&new_key).await?;
+        outln!("The state is now encrypted with the new key. Use it as TERRANE_STATE_KEY from now on.");
+        Ok(0)
+    })
+    .await
+}

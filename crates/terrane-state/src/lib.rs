@@ -2,6 +2,7 @@
 //! store (embedded default) and the PostgreSQL store (for teams). Every write is a small transaction that bumps the
 //! serial and is journaled; nothing rewrites the whole state.
 
+pub mod crypto;
 mod model;
 mod postgres;
 mod sqlite;
@@ -36,6 +37,10 @@ pub enum StateError {
     AddressTaken(String),
     #[error("{0} is not in state")]
     NoSuchInstance(String),
+    #[error("the state is encrypted: set TERRANE_STATE_KEY to its passphrase")]
+    KeyRequired,
+    #[error("TERRANE_STATE_KEY does not open this state: it was encrypted with another key")]
+    WrongKey,
     #[error("state database error: {0}")]
     Database(String),
     #[error("invalid state data: {0}")]
@@ -111,6 +116,10 @@ pub trait StateStore: Send + Sync {
         let rows = self.journal_rows(workspace, serial).await?;
         State::replay(&current.lineage, &rows)
     }
+
+    /// Re-seals every stored value under a new passphrase (key rotation, or first
+    /// encryption of a plain state). Open the store again to use the new key.
+    async fn rekey(&self, new_key: &str) -> Result<(), StateError>;
 
     /// Every workspace that has been written to, sorted by name.
     async fn workspaces(&self) -> Result<Vec<String>, StateError>;

@@ -41,7 +41,11 @@ fn lock_key(schema: &str, workspace: &str) -> i64 {
 impl PostgresStore {
     /// Connects, creates the schema if needed, refuses a schema that holds someone
     /// else's tables or a newer format, and runs migrations.
-    pub async fn open(url: &str, schema: &str) -> Result<PostgresStore, StateError> {
+    pub async fn open(url: &str, schema: &str, key: Option<&str>) -> Result<PostgresStore, StateError> {
+        if key.is_some() {
+            // Refuse rather than store values in plain text that the user asked to seal.
+            return Err(StateError::Database("encryption at rest (TERRANE_STATE_KEY) is not available for PostgreSQL state yet".into()));
+        }
         if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(StateError::Database(format!("invalid schema name {schema:?}: use letters, digits and _")));
         }
@@ -461,6 +465,10 @@ impl StateStore for PostgresStore {
         self.load(workspace).await?;
         sqlx::query("UPDATE workspaces SET lineage = $1 WHERE name = $2").bind(lineage).bind(workspace).execute(&self.pool).await.map_err(db)?;
         Ok(())
+    }
+
+    async fn rekey(&self, _new_key: &str) -> Result<(), StateError> {
+        Err(StateError::Database("encryption at rest is not available for PostgreSQL state yet".into()))
     }
 
     async fn workspaces(&self) -> Result<Vec<String>, StateError> {

@@ -1,6 +1,7 @@
 //! The embedded SQLite store (the default, at `.terrane/state.db`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use crate::model::{Actor, Change, Intent, JournalEntry, JournalRow, LockInfo, OutputRecord, ResourceRecord, Snapshot, State, SNAPSHOT_ADDRESS};
+use crate::crypto::{self, conceal, reveal, Cipher};
 use crate::{StateError, StateStore, FORMAT_VERSION};
 
 /// How long a lock lives without renewal; a crashed holder's lock expires after this.
@@ -23,14 +25,16 @@ const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    cipher: Option<Arc<Cipher>>,
     writes: mpsc::UnboundedSender<WriteJob>,
     path: PathBuf,
 }
 
 impl SqliteStore {
-    /// Opens an existing state database, or creates it when `create` is set. A file
-    /// that is not a terrane state database is refused before anything is written.
-    pub async fn open(path: &Path, create: bool) -> Result<SqliteStore, StateError> {
+    /// Opens an existing state database, or creates it when `create` is set. With a
+    /// `key` (the passphrase from TERRANE_STATE_KEY) values are sealed at rest; an
+    /// unencrypted database is encrypted whole on first use with a key.
+    pub async fn open(path: &Path, create: bool, key: Option<&str>) -> Result<SqliteStore, StateError> {
         let display = path.display().to_string();
         if create {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -56,11 +60,15 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| classify(&display, e))?;
+        check_and_migrate(&pool, path).await?;
+        let cipher = setup_key(&pool, key).await?.map(Arc::new);
+        if cipher.is_some() {
+            // Deleted rows are overwritten, so sealed state leaves no plain remnants behind.
+            sqlx::query("PRAGMA secure_delete = ON").execute(&pool).await?;
+        }
         let (writes, jobs) = mpsc::unbounded_channel();
-        tokio::spawn(writer(pool.clone(), jobs));
-        let store = SqliteStore { pool, writes, path: path.to_path_buf() };
-        store.check_and_migrate().await?;
-        Ok(store)
+        tokio::spawn(writer(pool.clone(), cipher.clone(), jobs));
+        Ok(SqliteStore { pool, cipher, writes, path: path.to_path_buf() })
     }
 
     fn send(&self, job: WriteJob) -> Result<(), StateError> {
@@ -69,40 +77,6 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    async fn check_and_migrate(&self) -> Result<(), StateError> {
-        let display = self.path.display().to_string();
-        let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| classify(&display, e))?;
-        let check: String = sqlx::query_scalar("PRAGMA quick_check")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| classify(&display, e))?;
-        if check != "ok" {
-            return Err(StateError::Corrupt { path: display, detail: check });
-        }
-        let ours = tables.iter().any(|t| t == "terrane_meta");
-        if !tables.is_empty() && !ours {
-            return Err(StateError::NotTerrane { path: display });
-        }
-        if ours {
-            let version: Option<String> =
-                sqlx::query_scalar("SELECT value FROM terrane_meta WHERE key = 'format_version'")
-                    .fetch_optional(&self.pool)
-                    .await?;
-            let found: u32 = version.and_then(|v| v.parse().ok()).unwrap_or(0);
-            if found > FORMAT_VERSION {
-                return Err(StateError::TooNew { path: display, found, supported: FORMAT_VERSION });
-            }
-        }
-        sqlx::migrate!("../../state-migrations/sqlite")
-            .run(&self.pool)
-            .await
-            .map_err(|e| StateError::Database(format!("migrating {display}: {e}")))?;
-        Ok(())
     }
 
     async fn ensure_workspace(&self, workspace: &str) -> Result<(String, u64), StateError> {
@@ -121,6 +95,97 @@ impl SqliteStore {
             .await?;
         Ok((lineage, 0))
     }
+}
+
+/// Refuses a file that is not a terrane state database, or is corrupt or newer,
+/// before anything is written; then runs the migrations.
+async fn check_and_migrate(pool: &SqlitePool, path: &Path) -> Result<(), StateError> {
+    let display = path.display().to_string();
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| classify(&display, e))?;
+    let check: String = sqlx::query_scalar("PRAGMA quick_check")
+        .fetch_one(pool)
+        .await
+        .map_err(|e| classify(&display, e))?;
+    if check != "ok" {
+        return Err(StateError::Corrupt { path: display, detail: check });
+    }
+    let ours = tables.iter().any(|t| t == "terrane_meta");
+    if !tables.is_empty() && !ours {
+        return Err(StateError::NotTerrane { path: display });
+    }
+    if ours {
+        let version: Option<String> =
+            sqlx::query_scalar("SELECT value FROM terrane_meta WHERE key = 'format_version'")
+                .fetch_optional(pool)
+                .await?;
+        let found: u32 = version.and_then(|v| v.parse().ok()).unwrap_or(0);
+        if found > FORMAT_VERSION {
+            return Err(StateError::TooNew { path: display, found, supported: FORMAT_VERSION });
+        }
+    }
+    sqlx::migrate!("../../state-migrations/sqlite")
+        .run(pool)
+        .await
+        .map_err(|e| StateError::Database(format!("migrating {display}: {e}")))?;
+    Ok(())
+}
+
+
+/// Checks or sets up the state key: refuses a sealed state without the key or with
+/// a wrong one (nothing is written), and seals a plain state the first time a key is given.
+async fn setup_key(pool: &SqlitePool, key: Option<&str>) -> Result<Option<Cipher>, StateError> {
+    let check = meta(pool, "key_check").await?;
+    match (check, key) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(StateError::KeyRequired),
+        (Some(check), Some(key)) => {
+            let salt = crypto::decode(&meta(pool, "kdf_salt").await?.unwrap_or_default())?;
+            let cipher = Cipher::from_passphrase(key, &salt)?;
+            match cipher.open(&check) {
+                Ok(text) if text == crypto::KEY_CHECK => Ok(Some(cipher)),
+                _ => Err(StateError::WrongKey),
+            }
+        }
+        (None, Some(key)) => Ok(Some(reseal(pool, None, key).await?)),
+    }
+}
+
+async fn meta(pool: &SqlitePool, name: &str) -> Result<Option<String>, StateError> {
+    Ok(sqlx::query_scalar("SELECT value FROM terrane_meta WHERE key = ?").bind(name).fetch_optional(pool).await?)
+}
+
+/// Re-seals every stored value under a new passphrase (with a new salt) in one
+/// transaction: first encryption, and key rotation.
+async fn reseal(pool: &SqlitePool, old: Option<&Cipher>, new_key: &str) -> Result<Cipher, StateError> {
+    let salt = crypto::new_salt();
+    let new = Cipher::from_passphrase(new_key, &salt)?;
+    let mut tx = pool.begin().await?;
+    let columns: [(&str, &str); 5] =
+        [("resources", "attributes"), ("outputs", "value"), ("journal", "after"), ("journal", "before"), ("intents", "planned")];
+    for (table, column) in columns {
+        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(&format!("SELECT rowid, {column} FROM {table}")).fetch_all(&mut *tx).await?;
+        for (rowid, value) in rows {
+            let Some(value) = value else { continue };
+            let plain = crypto::reveal(old, &value)?;
+            sqlx::query(&format!("UPDATE {table} SET {column} = ? WHERE rowid = ?"))
+                .bind(new.seal(&plain))
+                .bind(rowid)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    for (name, value) in [("kdf_salt", crypto::encode(&salt)), ("key_check", new.seal(crypto::KEY_CHECK))] {
+        sqlx::query("INSERT OR REPLACE INTO terrane_meta (key, value) VALUES (?, ?)").bind(name).bind(value).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    // Old plain or old-key pages must not linger in the file or the WAL.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
+    sqlx::query("VACUUM").execute(pool).await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
+    Ok(new)
 }
 
 /// Bumps the workspace's serial inside `tx`, creating the workspace on first write.
@@ -178,7 +243,8 @@ fn writer_gone() -> StateError {
 /// Group commit: intents and results that arrive while a transaction is being
 /// written go together into the next one. Each caller still returns only after
 /// its own write is committed, so every resource is recorded as it lands.
-async fn writer(pool: SqlitePool, mut jobs: mpsc::UnboundedReceiver<WriteJob>) {
+async fn writer(pool: SqlitePool, cipher: Option<Arc<Cipher>>, mut jobs: mpsc::UnboundedReceiver<WriteJob>) {
+    let cipher = cipher.as_deref();
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -187,7 +253,7 @@ async fn writer(pool: SqlitePool, mut jobs: mpsc::UnboundedReceiver<WriteJob>) {
                 Err(_) => break,
             }
         }
-        match write_batch(&pool, &batch).await {
+        match write_batch(&pool, cipher, &batch).await {
             Ok(serials) => {
                 for (job, serial) in batch.into_iter().zip(serials) {
                     match job {
@@ -207,7 +273,7 @@ async fn writer(pool: SqlitePool, mut jobs: mpsc::UnboundedReceiver<WriteJob>) {
                         WriteJob::Intent { workspace, intent, reply } => {
                             let result = async {
                                 let mut tx = pool.begin().await?;
-                                write_intent(&mut tx, &workspace, &intent).await?;
+                                write_intent(&mut tx, cipher, &workspace, &intent).await?;
                                 tx.commit().await?;
                                 Ok(())
                             }
@@ -218,7 +284,7 @@ async fn writer(pool: SqlitePool, mut jobs: mpsc::UnboundedReceiver<WriteJob>) {
                             let result = async {
                                 let mut tx = pool.begin().await?;
                                 let serial = next_serial(&mut tx, &workspace).await?;
-                                let serial = write_change(&mut tx, &workspace, &change, serial).await?;
+                                let serial = write_change(&mut tx, cipher, &workspace, &change, serial).await?;
                                 tx.commit().await?;
                                 Ok(serial)
                             }
@@ -233,7 +299,7 @@ async fn writer(pool: SqlitePool, mut jobs: mpsc::UnboundedReceiver<WriteJob>) {
 }
 
 /// Writes a batch in one transaction; each job's serial (0 for intents).
-async fn write_batch(pool: &SqlitePool, batch: &[WriteJob]) -> Result<Vec<u64>, StateError> {
+async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJob]) -> Result<Vec<u64>, StateError> {
     let mut tx = pool.begin().await?;
     let mut serials = Vec::with_capacity(batch.len());
     // Each change still gets its own serial; the workspace row is updated once.
@@ -241,7 +307,7 @@ async fn write_batch(pool: &SqlitePool, batch: &[WriteJob]) -> Result<Vec<u64>, 
     for job in batch {
         match job {
             WriteJob::Intent { workspace, intent, .. } => {
-                write_intent(&mut tx, workspace, intent).await?;
+                write_intent(&mut tx, cipher, workspace, intent).await?;
                 serials.push(0);
             }
             WriteJob::Commit { workspace, change, .. } => {
@@ -257,7 +323,7 @@ async fn write_batch(pool: &SqlitePool, batch: &[WriteJob]) -> Result<Vec<u64>, 
                         serial
                     }
                 };
-                serials.push(write_change(&mut tx, workspace, change, serial).await?);
+                serials.push(write_change(&mut tx, cipher, workspace, change, serial).await?);
             }
         }
     }
@@ -270,7 +336,7 @@ async fn write_batch(pool: &SqlitePool, batch: &[WriteJob]) -> Result<Vec<u64>, 
     Ok(serials)
 }
 
-async fn write_intent(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &str, intent: &Intent) -> Result<(), StateError> {
+async fn write_intent(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, cipher: Option<&Cipher>, workspace: &str, intent: &Intent) -> Result<(), StateError> {
     sqlx::query(&format!(
         "INSERT OR REPLACE INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, {NOW})"
@@ -281,7 +347,7 @@ async fn write_intent(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &
     .bind(&intent.action)
     .bind(&intent.token)
     .bind(&intent.provider)
-    .bind(intent.planned.to_string())
+    .bind(conceal(cipher, &intent.planned.to_string()))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -290,12 +356,12 @@ async fn write_intent(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &
 
 /// Writes one change at `serial`. The journal's `after` holds the whole record, so
 /// any version can be rebuilt without the `before` column, which stays empty here.
-async fn write_change(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &str, change: &Change, serial: i64) -> Result<u64, StateError> {
+async fn write_change(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, cipher: Option<&Cipher>, workspace: &str, change: &Change, serial: i64) -> Result<u64, StateError> {
     let address = change.addr.to_string();
     let before: Option<String> = None;
     let after_json = match &change.after {
         Some(record) => {
-            let attributes = record.attributes.to_string();
+            let attributes = conceal(cipher, &record.attributes.to_string());
             sqlx::query(
                 "INSERT OR REPLACE INTO resources (workspace, address, provider, schema_version, attributes, \
                  sensitive_paths, dependencies, status, create_token, serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -312,7 +378,7 @@ async fn write_change(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &
             .bind(serial)
             .execute(&mut **tx)
             .await?;
-            Some(serde_json::to_string(record)?)
+            Some(conceal(cipher, &serde_json::to_string(record)?))
         }
         None => {
             sqlx::query("DELETE FROM resources WHERE workspace = ? AND address = ?")
@@ -346,12 +412,12 @@ async fn write_change(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &
 }
 
 
-fn decode_record(row: &sqlx::sqlite::SqliteRow) -> Result<ResourceRecord, StateError> {
+fn decode_record(row: &sqlx::sqlite::SqliteRow, cipher: Option<&Cipher>) -> Result<ResourceRecord, StateError> {
     ResourceRecord::from_columns(
         row.get("address"),
         row.get("provider"),
         row.get("schema_version"),
-        row.get("attributes"),
+        &reveal(cipher, row.get("attributes"))?,
         row.get("sensitive_paths"),
         row.get("dependencies"),
         row.get("status"),
@@ -366,7 +432,7 @@ impl StateStore for SqliteStore {
         let mut state = State { lineage, serial, ..State::default() };
         let rows = sqlx::query("SELECT * FROM resources WHERE workspace = ?").bind(workspace).fetch_all(&self.pool).await?;
         for row in &rows {
-            let record = decode_record(row)?;
+            let record = decode_record(row, self.cipher.as_deref())?;
             state.resources.insert(record.addr.clone(), record);
         }
         let rows = sqlx::query("SELECT name, value, sensitive FROM outputs WHERE workspace = ?")
@@ -375,7 +441,7 @@ impl StateStore for SqliteStore {
             .await?;
         for row in rows {
             let name: String = row.get(0);
-            let value = serde_json::from_str(row.get::<&str, _>(1))?;
+            let value = serde_json::from_str(&reveal(self.cipher.as_deref(), row.get::<&str, _>(1))?)?;
             state.outputs.insert(name.clone(), OutputRecord { name, value, sensitive: row.get::<i64, _>(2) != 0 });
         }
         let rows = sqlx::query("SELECT address, run_id, action, token, provider, planned FROM intents WHERE workspace = ?")
@@ -390,7 +456,7 @@ impl StateStore for SqliteStore {
                 action: row.get(2),
                 token: row.get(3),
                 provider: row.get(4),
-                planned: serde_json::from_str(row.get::<&str, _>(5))?,
+                planned: serde_json::from_str(&reveal(self.cipher.as_deref(), row.get::<&str, _>(5))?)?,
             });
         }
         Ok(state)
@@ -491,7 +557,7 @@ impl StateStore for SqliteStore {
             sqlx::query("INSERT INTO outputs (workspace, name, value, sensitive) VALUES (?, ?, ?, ?)")
                 .bind(workspace)
                 .bind(&output.name)
-                .bind(output.value.to_string())
+                .bind(conceal(self.cipher.as_deref(), &output.value.to_string()))
                 .bind(i64::from(output.sensitive))
                 .execute(&mut *tx)
                 .await?;
@@ -504,7 +570,7 @@ impl StateStore for SqliteStore {
         .bind(serial)
         .bind(&actor.run_id)
         .bind(format!("{}@{}", actor.user, actor.host))
-        .bind(serde_json::to_string(&outputs)?)
+        .bind(conceal(self.cipher.as_deref(), &serde_json::to_string(&outputs)?))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -556,8 +622,16 @@ impl StateStore for SqliteStore {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|row| JournalRow { serial: row.get::<i64, _>(0) as u64, address: row.get(1), action: row.get(2), after: row.get(3) })
-            .collect())
+            .map(|row| {
+                let after: Option<String> = row.get(3);
+                Ok(JournalRow {
+                    serial: row.get::<i64, _>(0) as u64,
+                    address: row.get(1),
+                    action: row.get(2),
+                    after: after.map(|a| reveal(self.cipher.as_deref(), &a)).transpose()?,
+                })
+            })
+            .collect::<Result<_, StateError>>()?)
     }
 
     async fn restore(&self, workspace: &str, snapshot: &Snapshot, actor: &Actor, label: &str) -> Result<u64, StateError> {
@@ -574,7 +648,7 @@ impl StateStore for SqliteStore {
             .bind(record.addr.to_string())
             .bind(&record.provider)
             .bind(record.schema_version as i64)
-            .bind(record.attributes.to_string())
+            .bind(conceal(self.cipher.as_deref(), &record.attributes.to_string()))
             .bind(serde_json::to_string(&record.sensitive_paths)?)
             .bind(serde_json::to_string(&record.dependencies)?)
             .bind(record.status.as_str())
@@ -587,7 +661,7 @@ impl StateStore for SqliteStore {
             sqlx::query("INSERT INTO outputs (workspace, name, value, sensitive) VALUES (?, ?, ?, ?)")
                 .bind(workspace)
                 .bind(&output.name)
-                .bind(output.value.to_string())
+                .bind(conceal(self.cipher.as_deref(), &output.value.to_string()))
                 .bind(i64::from(output.sensitive))
                 .execute(&mut *tx)
                 .await?;
@@ -602,7 +676,7 @@ impl StateStore for SqliteStore {
         .bind(format!("{}@{}", actor.user, actor.host))
         .bind(SNAPSHOT_ADDRESS)
         .bind(label)
-        .bind(serde_json::to_string(snapshot)?)
+        .bind(conceal(self.cipher.as_deref(), &serde_json::to_string(snapshot)?))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -613,6 +687,10 @@ impl StateStore for SqliteStore {
         self.load(workspace).await?;
         sqlx::query("UPDATE workspaces SET lineage = ? WHERE name = ?").bind(lineage).bind(workspace).execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn rekey(&self, new_key: &str) -> Result<(), StateError> {
+        reseal(&self.pool, self.cipher.as_deref(), new_key).await.map(|_| ())
     }
 
     async fn workspaces(&self) -> Result<Vec<String>, StateError> {

@@ -32,12 +32,12 @@ where
     Fut: Future<Output = ()>,
 {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(&dir.path().join("state.db"), true).await.unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("state.db"), true, None).await.unwrap();
     scenario(Box::new(sqlite)).await;
     let url = std::env::var("TERRANE_TEST_PG_URL")
         .expect("TERRANE_TEST_PG_URL is not set: run scripts/test, which starts PostgreSQL, or point it at a server");
     let schema = format!("t_{}", uuid_like());
-    let pg = PostgresStore::open(&url, &schema).await.expect("connect to the test PostgreSQL");
+    let pg = PostgresStore::open(&url, &schema, None).await.expect("connect to the test PostgreSQL");
     scenario(Box::new(pg)).await;
 }
 
@@ -144,7 +144,7 @@ async fn workspaces_are_separate() {
 async fn opening_without_create_does_not_make_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing.db");
-    assert!(SqliteStore::open(&path, false).await.is_err());
+    assert!(SqliteStore::open(&path, false, None).await.is_err());
     assert!(!path.exists());
 }
 
