@@ -254,12 +254,7 @@ pub fn load_backend(dir: &Path) -> Result<Option<Backend>, Diagnostics> {
         let body = match hcl_edit::parser::parse_body(&file.text) {
             Ok(body) => body,
             Err(err) => {
-                let offset = err.location().offset();
-                diags.push(
-                    Diagnostic::error("terrane::syntax", "invalid HCL syntax")
-                        .detail(err.message().to_string())
-                        .at(&Span::new(&file, offset..offset + 1)),
-                );
+                diags.push(syntax_error(&file, &err));
                 continue;
             }
         };
@@ -274,6 +269,14 @@ pub fn load_backend(dir: &Path) -> Result<Option<Backend>, Diagnostics> {
         }
     }
     diags.into_result(found)
+}
+
+/// hcl-edit's parse error as a diagnostic at the place it points to.
+pub(crate) fn syntax_error(file: &Arc<SourceFile>, err: &hcl_edit::parser::Error) -> Diagnostic {
+    let offset = err.location().offset();
+    Diagnostic::error("terrane::syntax", "invalid HCL syntax")
+        .detail(err.message().to_string())
+        .at(&Span::new(file, offset..offset + 1))
 }
 
 fn display_name(dir: &Path, name: &str) -> String {
@@ -291,13 +294,7 @@ pub fn parse_module(dir: &Path, sources: Vec<Arc<SourceFile>>, diags: &mut Diagn
         match hcl_edit::parser::parse_body(&file.text) {
             Ok(body) => Decoder { lower: Lowering { file: &file }, diags }.top_level(&body, &mut module),
             Err(err) => {
-                let offset = err.location().offset();
-                let span = Span::new(&file, offset..offset + 1);
-                diags.push(
-                    Diagnostic::error("terrane::syntax", "invalid HCL syntax")
-                        .detail(err.message().to_string())
-                        .at(&span),
-                );
+                diags.push(syntax_error(&file, &err));
             }
         }
         module.files.push(file);

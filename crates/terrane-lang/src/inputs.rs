@@ -176,12 +176,7 @@ fn read_tfvars(module: &Module, path: &Path, raw: &mut BTreeMap<String, Raw>, di
     let body = match hcl_edit::parser::parse_body(&file.text) {
         Ok(b) => b,
         Err(err) => {
-            let offset = err.location().offset();
-            diags.push(
-                Diagnostic::error("terrane::syntax", "invalid HCL syntax")
-                    .detail(err.message().to_string())
-                    .at(&Span::new(&file, offset..offset + 1)),
-            );
+            diags.push(crate::config::syntax_error(&file, &err));
             return;
         }
     };
