@@ -355,11 +355,31 @@ fn a_plain_state_is_sealed_whole_when_a_key_is_first_given() {
 }
 
 #[test]
-fn postgres_refuses_a_key_rather_than_storing_plain_text() {
+fn postgres_state_is_sealed_with_a_key_too() {
     let schema = fresh_schema("key");
     let url = postgres_url();
-    let w = Workdir::new();
-    w.write("main.tf", "resource \"null_resource\" \"a\" {}\n");
-    let env = [("TERRANE_STATE_URL", url.as_str()), ("TERRANE_STATE_SCHEMA", schema.as_str()), ("TERRANE_STATE_KEY", "k")];
-    w.run_with_env(&["apply", "-auto-approve"], &env).code(1).contains("not available for PostgreSQL state yet").lacks("Creating...");
+    let w = Workdir::copy_of("examples/quickstart");
+    let env = [("TERRANE_STATE_URL", url.as_str()), ("TERRANE_STATE_SCHEMA", schema.as_str()), ("TERRANE_STATE_KEY", "pg passphrase")];
+    w.run_with_env(&["apply", "-auto-approve"], &env).success();
+    let secret = w.run_with_env(&["output", "-raw", "db_password"], &env).success().stdout.clone();
+    let stored: Vec<String> = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let mut values: Vec<String> = sqlx::query_scalar(&format!("SELECT attributes FROM {schema}.resources")).fetch_all(&pool).await.unwrap();
+        values.extend(sqlx::query_scalar::<_, String>(&format!("SELECT value FROM {schema}.outputs")).fetch_all(&pool).await.unwrap());
+        values.extend(
+            sqlx::query_scalar::<_, Option<String>>(&format!("SELECT after FROM {schema}.journal")).fetch_all(&pool).await.unwrap().into_iter().flatten(),
+        );
+        pool.close().await;
+        values
+    });
+    assert!(stored.len() > 5);
+    for value in &stored {
+        assert!(value.starts_with("enc:v1:"), "a value is stored in plain text: {value}");
+        assert!(!value.contains(&secret));
+    }
+    let plain_env = [("TERRANE_STATE_URL", url.as_str()), ("TERRANE_STATE_SCHEMA", schema.as_str())];
+    w.run_with_env(&["plan"], &plain_env).code(1).contains("the state is encrypted");
+    let wrong = [("TERRANE_STATE_URL", url.as_str()), ("TERRANE_STATE_SCHEMA", schema.as_str()), ("TERRANE_STATE_KEY", "nope")];
+    w.run_with_env(&["plan"], &wrong).code(1).contains("does not open this state");
+    w.run_with_env(&["plan", "-detailed-exitcode"], &env).code(0);
 }

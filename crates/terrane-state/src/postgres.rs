@@ -12,12 +12,14 @@ use sqlx::{PgPool, Postgres, Row};
 use tokio::sync::Mutex;
 
 use crate::model::{Actor, Change, Intent, JournalEntry, JournalRow, LockInfo, OutputRecord, ResourceRecord, Snapshot, State, SNAPSHOT_ADDRESS};
+use crate::crypto::{self, conceal, reveal, Cipher};
 use crate::{StateError, StateStore, FORMAT_VERSION};
 
 const NOW: &str = "to_char(now() AT TIME ZONE 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 
 pub struct PostgresStore {
     pool: PgPool,
+    cipher: Option<Cipher>,
     schema: String,
     /// The connection holding each workspace's advisory lock, by lock id.
     held: Mutex<Vec<(String, String, PoolConnection<Postgres>)>>,
@@ -42,10 +44,7 @@ impl PostgresStore {
     /// Connects, creates the schema if needed, refuses a schema that holds someone
     /// else's tables or a newer format, and runs migrations.
     pub async fn open(url: &str, schema: &str, key: Option<&str>) -> Result<PostgresStore, StateError> {
-        if key.is_some() {
-            // Refuse rather than store values in plain text that the user asked to seal.
-            return Err(StateError::Database("encryption at rest (TERRANE_STATE_KEY) is not available for PostgreSQL state yet".into()));
-        }
+
         if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(StateError::Database(format!("invalid schema name {schema:?}: use letters, digits and _")));
         }
@@ -85,7 +84,8 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StateError::Database(format!("migrating schema {schema}: {e}")))?;
-        Ok(PostgresStore { pool, schema: schema.to_string(), held: Mutex::new(Vec::new()) })
+        let cipher = setup_key(&pool, key).await?;
+        Ok(PostgresStore { pool, cipher, schema: schema.to_string(), held: Mutex::new(Vec::new()) })
     }
 
     async fn ensure_workspace(&self, workspace: &str) -> Result<(String, u64), StateError> {
@@ -104,6 +104,61 @@ impl PostgresStore {
             .map_err(db)?;
         Ok((row.get(0), row.get::<i64, _>(1) as u64))
     }
+}
+
+/// Checks or sets up the state key, as the SQLite store does.
+async fn setup_key(pool: &PgPool, key: Option<&str>) -> Result<Option<Cipher>, StateError> {
+    let check = meta(pool, "key_check").await?;
+    match (check, key) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(StateError::KeyRequired),
+        (Some(check), Some(key)) => {
+            let salt = crypto::decode(&meta(pool, "kdf_salt").await?.unwrap_or_default())?;
+            let cipher = Cipher::from_passphrase(key, &salt)?;
+            match cipher.open(&check) {
+                Ok(text) if text == crypto::KEY_CHECK => Ok(Some(cipher)),
+                _ => Err(StateError::WrongKey),
+            }
+        }
+        (None, Some(key)) => Ok(Some(reseal(pool, None, key).await?)),
+    }
+}
+
+async fn meta(pool: &PgPool, name: &str) -> Result<Option<String>, StateError> {
+    sqlx::query_scalar("SELECT value FROM terrane_meta WHERE key = $1").bind(name).fetch_optional(pool).await.map_err(db)
+}
+
+/// Re-seals every stored value under a new passphrase in one transaction.
+async fn reseal(pool: &PgPool, old: Option<&Cipher>, new_key: &str) -> Result<Cipher, StateError> {
+    let salt = crypto::new_salt();
+    let new = Cipher::from_passphrase(new_key, &salt)?;
+    let mut tx = pool.begin().await.map_err(db)?;
+    let columns: [(&str, &str); 5] =
+        [("resources", "attributes"), ("outputs", "value"), ("journal", "after"), ("journal", "before"), ("intents", "planned")];
+    for (table, column) in columns {
+        let rows: Vec<(String, Option<String>)> =
+            sqlx::query_as(&format!("SELECT ctid::text, {column} FROM {table}")).fetch_all(&mut *tx).await.map_err(db)?;
+        for (ctid, value) in rows {
+            let Some(value) = value else { continue };
+            let plain = crypto::reveal(old, &value)?;
+            sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE ctid = $2::tid"))
+                .bind(new.seal(&plain))
+                .bind(ctid)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+    }
+    for (name, value) in [("kdf_salt", crypto::encode(&salt)), ("key_check", new.seal(crypto::KEY_CHECK))] {
+        sqlx::query("INSERT INTO terrane_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(new)
 }
 
 /// Bumps the workspace's serial inside `tx`, creating the workspace on first write.
@@ -166,7 +221,7 @@ impl StateStore for PostgresStore {
                 row.get(0),
                 row.get(1),
                 row.get(2),
-                row.get(3),
+                &reveal(self.cipher.as_ref(), row.get(3))?,
                 row.get(4),
                 row.get(5),
                 row.get(6),
@@ -181,7 +236,7 @@ impl StateStore for PostgresStore {
             .map_err(db)?;
         for row in rows {
             let name: String = row.get(0);
-            let value = serde_json::from_str(row.get::<&str, _>(1))?;
+            let value = serde_json::from_str(&reveal(self.cipher.as_ref(), row.get::<&str, _>(1))?)?;
             state.outputs.insert(name.clone(), OutputRecord { name, value, sensitive: row.get(2) });
         }
         let rows = sqlx::query("SELECT address, run_id, action, token, provider, planned FROM intents WHERE workspace = $1")
@@ -197,7 +252,7 @@ impl StateStore for PostgresStore {
                 action: row.get(2),
                 token: row.get(3),
                 provider: row.get(4),
-                planned: serde_json::from_str(row.get::<&str, _>(5))?,
+                planned: serde_json::from_str(&reveal(self.cipher.as_ref(), row.get::<&str, _>(5))?)?,
             });
         }
         Ok(state)
@@ -293,7 +348,7 @@ impl StateStore for PostgresStore {
         .bind(&intent.action)
         .bind(&intent.token)
         .bind(&intent.provider)
-        .bind(intent.planned.to_string())
+        .bind(conceal(self.cipher.as_ref(), &intent.planned.to_string()))
         .execute(&self.pool)
         .await
         .map_err(db)?;
@@ -314,15 +369,11 @@ impl StateStore for PostgresStore {
         let address = change.addr.to_string();
         let mut tx = self.pool.begin().await.map_err(db)?;
         let serial = next_serial(&mut tx, workspace).await?;
-        let before: Option<String> = sqlx::query_scalar("SELECT attributes FROM resources WHERE workspace = $1 AND address = $2")
-            .bind(workspace)
-            .bind(&address)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
+        // The journal's after holds the whole record; before stays empty.
+        let before: Option<String> = None;
         let after = match &change.after {
             Some(record) => {
-                let attributes = record.attributes.to_string();
+                let attributes = conceal(self.cipher.as_ref(), &record.attributes.to_string());
                 sqlx::query(
                     "INSERT INTO resources (workspace, address, provider, schema_version, attributes, sensitive_paths, \
                      dependencies, status, create_token, serial) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -342,7 +393,7 @@ impl StateStore for PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
-                Some(serde_json::to_string(record)?)
+                Some(conceal(self.cipher.as_ref(), &serde_json::to_string(record)?))
             }
             None => {
                 sqlx::query("DELETE FROM resources WHERE workspace = $1 AND address = $2")
@@ -373,13 +424,13 @@ impl StateStore for PostgresStore {
             sqlx::query("INSERT INTO outputs (workspace, name, value, sensitive) VALUES ($1, $2, $3, $4)")
                 .bind(workspace)
                 .bind(&output.name)
-                .bind(output.value.to_string())
+                .bind(conceal(self.cipher.as_ref(), &output.value.to_string()))
                 .bind(output.sensitive)
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
         }
-        journal(&mut tx, workspace, serial, actor, "outputs", "outputs", None, Some(serde_json::to_string(&outputs)?)).await?;
+        journal(&mut tx, workspace, serial, actor, "outputs", "outputs", None, Some(conceal(self.cipher.as_ref(), &serde_json::to_string(&outputs)?))).await?;
         tx.commit().await.map_err(db)?;
         Ok(serial as u64)
     }
@@ -420,8 +471,16 @@ impl StateStore for PostgresStore {
             .await.map_err(db)?;
         Ok(rows
             .into_iter()
-            .map(|row| JournalRow { serial: row.get::<i64, _>(0) as u64, address: row.get(1), action: row.get(2), after: row.get(3) })
-            .collect())
+            .map(|row| {
+                let after: Option<String> = row.get(3);
+                Ok(JournalRow {
+                    serial: row.get::<i64, _>(0) as u64,
+                    address: row.get(1),
+                    action: row.get(2),
+                    after: after.map(|a| reveal(self.cipher.as_ref(), &a)).transpose()?,
+                })
+            })
+            .collect::<Result<_, StateError>>()?)
     }
 
     async fn restore(&self, workspace: &str, snapshot: &Snapshot, actor: &Actor, label: &str) -> Result<u64, StateError> {
@@ -438,7 +497,7 @@ impl StateStore for PostgresStore {
             .bind(record.addr.to_string())
             .bind(&record.provider)
             .bind(record.schema_version as i64)
-            .bind(record.attributes.to_string())
+            .bind(conceal(self.cipher.as_ref(), &record.attributes.to_string()))
             .bind(serde_json::to_string(&record.sensitive_paths)?)
             .bind(serde_json::to_string(&record.dependencies)?)
             .bind(record.status.as_str())
@@ -451,12 +510,12 @@ impl StateStore for PostgresStore {
             sqlx::query("INSERT INTO outputs (workspace, name, value, sensitive) VALUES ($1, $2, $3, $4)")
                 .bind(workspace)
                 .bind(&output.name)
-                .bind(output.value.to_string())
+                .bind(conceal(self.cipher.as_ref(), &output.value.to_string()))
                 .bind(output.sensitive)
                 .execute(&mut *tx)
                 .await.map_err(db)?;
         }
-        journal(&mut tx, workspace, serial, actor, SNAPSHOT_ADDRESS, label, None, Some(serde_json::to_string(snapshot)?)).await?;
+        journal(&mut tx, workspace, serial, actor, SNAPSHOT_ADDRESS, label, None, Some(conceal(self.cipher.as_ref(), &serde_json::to_string(snapshot)?))).await?;
         tx.commit().await.map_err(db)?;
         Ok(serial as u64)
     }
@@ -467,8 +526,8 @@ impl StateStore for PostgresStore {
         Ok(())
     }
 
-    async fn rekey(&self, _new_key: &str) -> Result<(), StateError> {
-        Err(StateError::Database("encryption at rest is not available for PostgreSQL state yet".into()))
+    async fn rekey(&self, new_key: &str) -> Result<(), StateError> {
+        reseal(&self.pool, self.cipher.as_ref(), new_key).await.map(|_| ())
     }
 
     async fn workspaces(&self) -> Result<Vec<String>, StateError> {
