@@ -24,11 +24,13 @@ fn arg_err(index: usize, message: impl Into<String>) -> CallError {
 
 /// Every function name, for "did you mean" hints.
 pub const NAMES: &[&str] = &[
-    "abs", "alltrue", "anytrue", "base64decode", "base64encode", "basename", "can", "ceil", "chomp", "coalesce",
+    "abs", "abspath", "alltrue", "anytrue", "base64decode", "base64encode", "basename", "can", "ceil", "chomp",
+    "chunklist", "cidrhost", "cidrnetmask", "cidrsubnet", "cidrsubnets", "coalesce",
     "coalescelist", "compact", "concat", "contains", "dirname", "distinct", "element", "endswith", "file",
-    "fileexists", "flatten", "floor", "format", "formatlist", "join", "jsondecode", "jsonencode", "keys", "length",
-    "lookup", "lower", "max", "md5", "merge", "min", "nonsensitive", "one", "range", "regex", "regexall", "replace",
-    "reverse", "sensitive",
+    "fileexists", "flatten", "floor", "format", "formatlist", "indent", "index", "join", "jsondecode", "jsonencode",
+    "keys", "length", "lookup", "lower", "max", "md5", "merge", "min", "nonsensitive", "one", "parseint", "pow",
+    "range", "regex", "regexall", "replace", "reverse", "sensitive", "setintersection", "setsubtract", "setunion",
+    "slice", "transpose", "urlencode",
     "sha1", "sha256", "signum", "sort", "split", "startswith", "strcontains", "substr", "sum", "title", "tobool",
     "tolist", "tomap", "tonumber", "toset", "tostring", "trim", "trimprefix", "trimspace", "trimsuffix", "try",
     "upper", "values", "zipmap",
@@ -464,7 +466,142 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: &Path) -> Result<Value> {
             }
             Ok(Value::Number(total))
         }
+        "index" => {
+            arity(a, 2, Some(2))?;
+            let items = list_arg(a, 0)?;
+            items
+                .iter()
+                .position(|v| v == &a[1])
+                .map(|i| Value::Number(i as f64))
+                .ok_or_else(|| CallError::Failed("item not found".into()))
+        }
+        "slice" => {
+            arity(a, 3, Some(3))?;
+            let items = list_arg(a, 0)?;
+            let (start, end) = (number_arg(a, 1)?, number_arg(a, 2)?);
+            if start < 0.0 || end > items.len() as f64 || start > end || start.fract() != 0.0 || end.fract() != 0.0 {
+                return Err(CallError::Failed(format!(
+                    "invalid slice [{}:{}] of a list of {} elements",
+                    format_number(start),
+                    format_number(end),
+                    items.len()
+                )));
+            }
+            Ok(Value::List(items[start as usize..end as usize].to_vec()))
+        }
+        "setunion" | "setintersection" | "setsubtract" => {
+            arity(a, if name == "setsubtract" { 2 } else { 1 }, if name == "setsubtract" { Some(2) } else { None })?;
+            let sets: Vec<Vec<Value>> = (0..a.len()).map(|i| list_arg(a, i)).collect::<Result<_>>()?;
+            let first = sets[0].clone();
+            let out: Vec<Value> = match name {
+                "setunion" => sets.into_iter().flatten().collect(),
+                "setintersection" => first.into_iter().filter(|v| sets[1..].iter().all(|s| s.contains(v))).collect(),
+                _ => first.into_iter().filter(|v| !sets[1].contains(v)).collect(),
+            };
+            Ok(Value::set(out))
+        }
+        "transpose" => {
+            arity(a, 1, Some(1))?;
+            let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+            for (k, v) in map_arg(a, 0)? {
+                let (Value::List(items) | Value::Set(items)) = v else {
+                    return Err(arg_err(0, "transpose needs a map of lists of strings"));
+                };
+                for item in items {
+                    out.entry(string_arg(&[item], 0)?).or_default().push(Value::String(k.clone()));
+                }
+            }
+            Ok(Value::Map(out.into_iter().map(|(k, v)| (k, Value::List(v))).collect()))
+        }
+        "chunklist" => {
+            arity(a, 2, Some(2))?;
+            let items = list_arg(a, 0)?;
+            let size = number_arg(a, 1)?;
+            if size < 0.0 || size.fract() != 0.0 {
+                return Err(arg_err(1, "the chunk size must be a whole number of 0 or more"));
+            }
+            if size == 0.0 {
+                return Ok(Value::List(vec![Value::List(items)]));
+            }
+            Ok(Value::List(items.chunks(size as usize).map(|c| Value::List(c.to_vec())).collect()))
+        }
+        "indent" => {
+            arity(a, 2, Some(2))?;
+            let spaces = " ".repeat(number_arg(a, 0)?.max(0.0) as usize);
+            let text = string_arg(a, 1)?;
+            Ok(Value::String(text.replace('\n', &format!("\n{spaces}"))))
+        }
+        "urlencode" => str_map(a, |s| {
+            let mut out = String::new();
+            for b in s.bytes() {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                    out.push(char::from(b));
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            out
+        }),
+        "abspath" => {
+            arity(a, 1, Some(1))?;
+            let path = std::path::PathBuf::from(string_arg(a, 0)?);
+            let abs = if path.is_absolute() { path } else { std::env::current_dir().map(|d| d.join(path)).map_err(|e| CallError::Failed(e.to_string()))? };
+            Ok(Value::String(abs.display().to_string()))
+        }
+        "cidrsubnet" => {
+            arity(a, 3, Some(3))?;
+            crate::netfuncs::cidrsubnet(&string_arg(a, 0)?, number_arg(a, 1)?, number_arg(a, 2)?).map(Value::String).map_err(CallError::Failed)
+        }
+        "cidrhost" => {
+            arity(a, 2, Some(2))?;
+            crate::netfuncs::cidrhost(&string_arg(a, 0)?, number_arg(a, 1)?).map(Value::String).map_err(CallError::Failed)
+        }
+        "cidrnetmask" => {
+            arity(a, 1, Some(1))?;
+            crate::netfuncs::cidrnetmask(&string_arg(a, 0)?).map(Value::String).map_err(CallError::Failed)
+        }
+        "cidrsubnets" => {
+            arity(a, 1, None)?;
+            let newbits: Vec<f64> = (1..a.len()).map(|i| number_arg(a, i)).collect::<Result<_>>()?;
+            crate::netfuncs::cidrsubnets(&string_arg(a, 0)?, &newbits)
+                .map(|v| Value::List(v.into_iter().map(Value::String).collect()))
+                .map_err(CallError::Failed)
+        }
         // Numbers.
+        "pow" => {
+            arity(a, 2, Some(2))?;
+            Ok(Value::Number(number_arg(a, 0)?.powf(number_arg(a, 1)?)))
+        }
+        "parseint" => {
+            arity(a, 2, Some(2))?;
+            let base = number_arg(a, 1)?;
+            if !(2.0..=62.0).contains(&base) || base.fract() != 0.0 {
+                return Err(arg_err(1, "the base must be a whole number between 2 and 62"));
+            }
+            let text = string_arg(a, 0)?;
+            let (negative, digits) = match text.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, text.strip_prefix('+').unwrap_or(&text)),
+            };
+            if digits.is_empty() {
+                return Err(arg_err(0, format!("cannot parse {text:?} as a base {} integer", base as u32)));
+            }
+            let mut n: f64 = 0.0;
+            for c in digits.chars() {
+                let d = match c {
+                    '0'..='9' => c as u32 - '0' as u32,
+                    'a'..='z' => c as u32 - 'a' as u32 + 10,
+                    'A'..='Z' if base <= 36.0 => c as u32 - 'A' as u32 + 10,
+                    'A'..='Z' => c as u32 - 'A' as u32 + 36,
+                    _ => u32::MAX,
+                };
+                if f64::from(d) >= base {
+                    return Err(arg_err(0, format!("cannot parse {text:?} as a base {} integer", base as u32)));
+                }
+                n = n * base + f64::from(d);
+            }
+            Ok(Value::Number(if negative { -n } else { n }))
+        }
         "min" | "max" => {
             arity(a, 1, None)?;
             let nums: Vec<f64> = (0..a.len()).map(|i| number_arg(a, i)).collect::<Result<_>>()?;

@@ -7,6 +7,7 @@ pub mod config;
 pub mod eval;
 pub mod functions;
 pub mod inputs;
+mod netfuncs;
 pub mod typeexpr;
 
 pub use ast::{Expr, ExprKind, RefTarget, Reference, Traverser};

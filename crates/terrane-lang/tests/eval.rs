@@ -227,3 +227,55 @@ fn type_and_encoding_functions() {
         ("nosuch(1)", "error: there is no function named \"nosuch\""),
     ]);
 }
+
+#[test]
+fn network_functions() {
+    check(&[
+        ("cidrsubnet(\"10.0.0.0/16\", 8, 2)", "\"10.0.2.0/24\""),
+        ("cidrsubnet(\"10.1.2.0/24\", 4, 15)", "\"10.1.2.240/28\""),
+        ("cidrsubnet(\"fd00:fd12:3456:7890::/56\", 16, 162)", "\"fd00:fd12:3456:7800:a200::/72\""),
+        ("cidrsubnet(\"10.0.0.0/16\", 8, 256)", "error: call to cidrsubnet failed: prefix extension of 8 does not accommodate a subnet numbered 256"),
+        ("cidrsubnet(\"10.0.0.0/30\", 4, 0)", "error: call to cidrsubnet failed: insufficient address space to extend prefix of 30 by 4"),
+        ("cidrsubnet(\"10.0.0.300/16\", 8, 0)", "error: call to cidrsubnet failed: invalid CIDR address \"10.0.0.300/16\""),
+        ("cidrhost(\"10.12.112.0/20\", 16)", "\"10.12.112.16\""),
+        ("cidrhost(\"10.12.112.0/20\", 268)", "\"10.12.113.12\""),
+        ("cidrhost(\"10.12.112.0/20\", -1)", "\"10.12.127.255\""),
+        ("cidrhost(\"10.0.0.0/30\", 4)", "error: call to cidrhost failed: prefix of 30 does not accommodate a host numbered 4"),
+        ("cidrnetmask(\"172.16.0.0/12\")", "\"255.240.0.0\""),
+        ("cidrsubnets(\"10.1.0.0/16\", 4, 4, 8, 4)", "[\"10.1.0.0/20\", \"10.1.16.0/20\", \"10.1.32.0/24\", \"10.1.48.0/20\"]"),
+        ("cidrsubnets(\"10.0.0.0/30\", 1, 1, 1)", "error: call to cidrsubnets failed: argument 4: not enough remaining address space for a subnet with a prefix of 31 bits"),
+    ]);
+}
+
+#[test]
+fn more_collection_and_number_functions() {
+    check(&[
+        ("index([\"a\", \"b\", \"c\"], \"b\")", "1"),
+        ("index([\"a\"], \"z\")", "error: call to index failed: item not found"),
+        ("slice([\"a\", \"b\", \"c\", \"d\"], 1, 3)", "[\"b\", \"c\"]"),
+        ("slice([\"a\"], 0, 2)", "error: call to slice failed: invalid slice [0:2] of a list of 1 elements"),
+        ("setunion([\"a\", \"b\"], [\"b\", \"c\"])", "[\"a\", \"b\", \"c\"]"),
+        ("setintersection([\"a\", \"b\"], [\"b\", \"c\"])", "[\"b\"]"),
+        ("setsubtract([\"a\", \"b\", \"c\"], [\"a\", \"c\"])", "[\"b\"]"),
+        ("transpose({a = [\"1\", \"2\"], b = [\"2\", \"3\"]})", "{1 = [\"a\"], 2 = [\"a\", \"b\"], 3 = [\"b\"]}"),
+        ("chunklist([\"a\", \"b\", \"c\"], 2)", "[[\"a\", \"b\"], [\"c\"]]"),
+        ("indent(2, \"a\\nb\")", "\"a\\n  b\""),
+        ("urlencode(\"Hello World/?\")", "\"Hello%20World%2F%3F\""),
+        ("pow(2, 10)", "1024"),
+        ("parseint(\"FF\", 16)", "255"),
+        ("parseint(\"-1010\", 2)", "-10"),
+        ("parseint(\"12\", 2)", "error: invalid function argument: parseint: cannot parse \"12\" as a base 2 integer"),
+        ("parseint(\"1\", 1)", "error: invalid function argument: parseint: the base must be a whole number between 2 and 62"),
+    ]);
+}
+
+#[test]
+fn network_functions_at_the_edges_of_the_address_space() {
+    check(&[
+        ("cidrsubnets(\"::/0\", 1, 1)", "[\"::/1\", \"8000::/1\"]"),
+        ("cidrsubnets(\"::/0\", 1, 1, 1)", "error: call to cidrsubnets failed: argument 4: not enough remaining address space for a subnet with a prefix of 1 bits"),
+        ("cidrhost(\"::/0\", -1)", "\"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\""),
+        ("cidrsubnet(\"0.0.0.0/0\", 32, 4294967295)", "\"255.255.255.255/32\""),
+        ("cidrnetmask(\"0.0.0.0/0\")", "\"0.0.0.0\""),
+    ]);
+}

@@ -71,6 +71,7 @@ const PIECES: &[&str] = &[
     "!", "&&", "||", "/", "%", "<<EOT\n", "\nEOT\n", "<<-X\n", "#", "//", "/*", "*/", "\n", " ", "\\", "for", "in", "if",
     "null", "true", "1e309", "-0", "0x", "9999999999999999999999", "é", "\u{0}", "var.", "local.", "[0]", "[\"k\"]", "[-1]",
     "tolist(", "format(\"%", "%d", "substr(\"ab\", 5, -9)", "range(1e9)", "regex(\"(\", \"x\")", "element([], 1)",
+    "cidrsubnet(\"::/0\", 128, 1e40)", "cidrhost(\"10.0.0.0/8\", -1e40)", "cidrsubnets(\"::/0\", 1, 127, 128)", "parseint(\"zz\", 62)",
 ];
 
 fn mutate(seed: &str, rng: &mut Lcg) -> String {
