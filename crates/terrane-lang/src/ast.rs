@@ -221,33 +221,58 @@ impl Lowering<'_> {
         }
     }
 
+    /// The parts of a whole template (a `templatefile` file).
+    pub fn template_parts(&self, t: &Template) -> Vec<TemplatePart> {
+        self.template(t)
+    }
+
     fn template(&self, t: &Template) -> Vec<TemplatePart> {
+        self.template_trimmed(t, false, false)
+    }
+
+    /// A template body; `trim_first`/`trim_last` come from `~` strip markers on the
+    /// directive tags around it.
+    fn template_trimmed(&self, t: &Template, trim_first: bool, trim_last: bool) -> Vec<TemplatePart> {
         let elements: Vec<&Element> = t.iter().collect();
         let mut parts = Vec::with_capacity(elements.len());
         for (i, el) in elements.iter().enumerate() {
             match el {
                 Element::Literal(lit) => {
                     let mut text: &str = lit.value();
-                    if i > 0 && strip_after(elements[i - 1]) {
+                    if (i > 0 && strip_after(elements[i - 1])) || (i == 0 && trim_first) {
                         text = text.trim_start();
                     }
-                    if i + 1 < elements.len() && strip_before(elements[i + 1]) {
+                    if (i + 1 < elements.len() && strip_before(elements[i + 1])) || (i + 1 == elements.len() && trim_last) {
                         text = text.trim_end();
                     }
                     parts.push(TemplatePart::Literal(text.to_string()));
                 }
                 Element::Interpolation(interp) => parts.push(TemplatePart::Interpolation(self.expr(&interp.expr))),
                 Element::Directive(d) => match d.as_ref() {
-                    ht::Directive::If(dir) => parts.push(TemplatePart::If {
-                        cond: self.expr(&dir.if_expr.cond_expr),
-                        then: self.template(&dir.if_expr.template),
-                        otherwise: dir.else_expr.as_ref().map(|e| self.template(&e.template)).unwrap_or_default(),
-                    }),
+                    ht::Directive::If(dir) => {
+                        let then_end = match &dir.else_expr {
+                            Some(e) => e.strip.strip_start(),
+                            None => dir.endif_expr.strip.strip_start(),
+                        };
+                        parts.push(TemplatePart::If {
+                            cond: self.expr(&dir.if_expr.cond_expr),
+                            then: self.template_trimmed(&dir.if_expr.template, dir.if_expr.strip.strip_end(), then_end),
+                            otherwise: dir
+                                .else_expr
+                                .as_ref()
+                                .map(|e| self.template_trimmed(&e.template, e.strip.strip_end(), dir.endif_expr.strip.strip_start()))
+                                .unwrap_or_default(),
+                        })
+                    }
                     ht::Directive::For(dir) => parts.push(TemplatePart::For {
                         key_var: dir.for_expr.key_var.as_ref().map(|k| k.as_str().to_string()),
                         value_var: dir.for_expr.value_var.as_str().to_string(),
                         collection: self.expr(&dir.for_expr.collection_expr),
-                        body: self.template(&dir.for_expr.template),
+                        body: self.template_trimmed(
+                            &dir.for_expr.template,
+                            dir.for_expr.strip.strip_end(),
+                            dir.endfor_expr.strip.strip_start(),
+                        ),
                     }),
                 },
             }

@@ -270,6 +270,7 @@ impl Evaluator<'_> {
                     None => err("terrane::function_call", "try needs at least one argument", span),
                 });
             }
+            "templatefile" => return self.templatefile(args, span),
             "can" => {
                 let [arg] = args else {
                     return Err(err("terrane::function_call", "can takes exactly one argument", span));
@@ -320,6 +321,39 @@ impl Evaluator<'_> {
                 .detail(message)
                 .at(span),
         })
+    }
+
+    /// `templatefile(path, vars)`: the file is a template whose bare names are the
+    /// keys of `vars`; nothing else from the calling module is in scope.
+    fn templatefile(&mut self, args: &[Expr], span: &Span) -> Result<Value, Diagnostic> {
+        let [path_expr, vars_expr] = args else {
+            return Err(err("terrane::function_call", "templatefile takes a path and a map of variables", span));
+        };
+        let path = self.eval(path_expr)?;
+        let vars = self.eval(vars_expr)?;
+        if !path.is_wholly_known() || !vars.is_wholly_known() {
+            return Ok(Value::Unknown);
+        }
+        let Some(path) = path.as_str().map(str::to_string) else {
+            return Err(err("terrane::function_call", "templatefile's path must be a string", &path_expr.span));
+        };
+        let (vars, marked) = vars.into_unmarked();
+        let Value::Map(vars) = vars else {
+            return Err(err("terrane::function_call", "templatefile's variables must be a map or object", &vars_expr.span));
+        };
+        let full = self.scope.base_dir().join(&path);
+        let text = std::fs::read_to_string(&full)
+            .map_err(|e| err("terrane::function_call", format!("cannot read template {path}: {e}"), &path_expr.span))?;
+        let file = terrane_core::SourceFile::new(full.display().to_string(), text);
+        let template = hcl_edit::parser::parse_template(&file.text).map_err(|e| crate::config::syntax_error(&file, &e))?;
+        let lowering = crate::ast::Lowering { file: &file };
+        let expr = Expr {
+            kind: ExprKind::Template(lowering.template_parts(&template)),
+            span: Span::new(&file, 0..file.text.len()),
+        };
+        let scope = TemplateScope { dir: self.scope.base_dir().to_path_buf() };
+        let result = eval_with(&expr, &scope, vars.into_iter().collect())?;
+        Ok(result.mark_if(marked))
     }
 
     fn for_expr(&mut self, f: &ForExpr, span: &Span) -> Result<Value, Diagnostic> {
@@ -507,6 +541,23 @@ impl Evaluator<'_> {
 struct TemplateState {
     unknown: bool,
     sensitive: bool,
+}
+
+/// What a template file sees besides its variables: nothing.
+struct TemplateScope {
+    dir: std::path::PathBuf,
+}
+
+impl Scope for TemplateScope {
+    fn resolve(&self, root: &str, _steps: &[Traverser], span: &Span) -> Result<(Value, usize), Diagnostic> {
+        Err(Diagnostic::error("terrane::template_variable", format!("the template refers to {root:?}, which is not in its variables"))
+            .at(span)
+            .help("pass it in templatefile's second argument"))
+    }
+
+    fn base_dir(&self) -> &Path {
+        &self.dir
+    }
 }
 
 /// `.name` on a value.

@@ -30,7 +30,7 @@ pub const NAMES: &[&str] = &[
     "fileexists", "flatten", "floor", "format", "formatlist", "indent", "index", "join", "jsondecode", "jsonencode",
     "keys", "length", "lookup", "lower", "max", "md5", "merge", "min", "nonsensitive", "one", "parseint", "pow",
     "range", "regex", "regexall", "replace", "reverse", "sensitive", "setintersection", "setsubtract", "setunion",
-    "slice", "transpose", "urlencode",
+    "slice", "templatefile", "transpose", "urlencode",
     "sha1", "sha256", "signum", "sort", "split", "startswith", "strcontains", "substr", "sum", "title", "tobool",
     "tolist", "tomap", "tonumber", "toset", "tostring", "trim", "trimprefix", "trimspace", "trimsuffix", "try",
     "upper", "values", "zipmap",

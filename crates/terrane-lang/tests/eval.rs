@@ -279,3 +279,16 @@ fn network_functions_at_the_edges_of_the_address_space() {
         ("cidrnetmask(\"0.0.0.0/0\")", "\"0.0.0.0\""),
     ]);
 }
+
+#[test]
+fn templatefile_renders_with_its_own_variables_only() {
+    check(&[
+        (
+            "templatefile(\"tests/fixtures/greeting.tftpl\", { name = \"web\", ports = [80, 443] })",
+            "\"Hello, web!\\nlisten 80\\nlisten 443\\n\"",
+        ),
+        ("templatefile(\"tests/fixtures/leaky.tftpl\", {})", "error: the template refers to \"var\", which is not in its variables"),
+        ("templatefile(\"tests/fixtures/missing.tftpl\", {})", "error: cannot read template tests/fixtures/missing.tftpl: No such file or directory (os error 2)"),
+        ("templatefile(\"tests/fixtures/greeting.tftpl\", { name = var.secret, ports = [] })", "(sensitive value)"),
+    ]);
+}
