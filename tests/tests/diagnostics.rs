@@ -175,3 +175,16 @@ fn a_database_that_is_not_terranes_is_refused_and_left_as_it_was() {
     w.run(&["apply", "-auto-approve"]).code(1).contains("is not a terrane state database");
     assert_eq!(tables(&path), vec!["invoices".to_string()], "terrane must not add its tables");
 }
+
+#[test]
+fn a_required_variable_without_a_value_fails_without_a_terminal() {
+    let w = Workdir::new();
+    w.write("main.tf", "variable \"region\" {\n  type = string\n}\nresource \"terraform_data\" \"a\" {\n  input = var.region\n}\n");
+    for args in [&["plan"][..], &["apply", "-auto-approve"]] {
+        w.run(args).code(1).contains("main.tf:1:1").contains("no value for required variable \"region\"").contains("TF_VAR_region");
+    }
+    assert_eq!(w.state_serial().unwrap_or(0), 0);
+    // validate checks the configuration, not the inputs, as in Terraform.
+    w.run(&["validate"]).success();
+    w.run_with_env(&["plan"], &[("TF_VAR_region", "eu-west-1")]).success().contains("\"eu-west-1\"");
+}

@@ -257,3 +257,31 @@ resource "time_sleep" "slow" {
     w.write("main.tf", "resource \"null_resource\" \"quick\" {}\n");
     w.run(&["plan", "-detailed-exitcode"]).code(0);
 }
+
+#[test]
+fn on_a_terminal_a_required_variable_is_prompted_for() {
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        "variable \"region\" {\n  type        = string\n  description = \"Where to deploy\"\n}\nresource \"terraform_data\" \"a\" {\n  input = var.region\n}\n",
+    );
+    // util-linux's `script` gives terrane a real terminal; the answer arrives on it.
+    let command = format!("NO_COLOR=1 {} plan", terrane_tests::bin().display());
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(w.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run script (util-linux)");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"eu-north-1\n").expect("answer the prompt");
+    }
+    let out = child.wait_with_output().expect("wait for script");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(text.contains("var.region\n  Where to deploy\n\n  Enter a value:"), "{text}");
+    assert!(text.contains("+ input  = \"eu-north-1\""), "{text}");
+}

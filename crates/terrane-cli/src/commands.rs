@@ -177,9 +177,35 @@ fn flag_inputs(raw_args: &[String]) -> Vec<InputSource> {
 fn session(ctx: &Ctx, state: &State) -> Result<Session, Failure> {
     let module = terrane_lang::load_module(&ctx.dir)?;
     let env: Vec<(String, String)> = std::env::vars().collect();
-    let sources = collect_sources(&ctx.dir, &env, flag_inputs(&ctx.raw_args));
+    let mut sources = collect_sources(&ctx.dir, &env, flag_inputs(&ctx.raw_args));
     let mut diags = Diagnostics::new();
-    let variables = match resolve_variables(&module, &sources) {
+    let mut resolved = resolve_variables(&module, &sources);
+    if let Err(d) = &resolved {
+        // On a terminal, ask for required variables nobody set, as Terraform does;
+        // in CI (no terminal) they stay errors.
+        let missing: Vec<String> = d
+            .iter()
+            .filter(|x| x.code == "terrane::missing_variable")
+            .filter_map(|x| module.variables.values().find(|v| Some(&v.span) == x.span.as_ref()).map(|v| v.name.clone()))
+            .collect();
+        if !missing.is_empty() && std::io::stdin().is_terminal() {
+            for name in &missing {
+                let var = &module.variables[name];
+                out!("var.{name}\n");
+                if let Some(description) = &var.description {
+                    out!("  {description}\n");
+                }
+                out!("\n  Enter a value: ");
+                let _ = std::io::stdout().flush();
+                let mut answer = String::new();
+                let _ = std::io::stdin().lock().read_line(&mut answer);
+                outln!();
+                sources.push(InputSource::Flag(format!("{name}={}", answer.trim_end_matches(['\n', '\r']))));
+            }
+            resolved = resolve_variables(&module, &sources);
+        }
+    }
+    let variables = match resolved {
         Ok(v) => v,
         Err(d) => {
             diags.extend(d);
