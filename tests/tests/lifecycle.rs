@@ -285,3 +285,37 @@ fn on_a_terminal_a_required_variable_is_prompted_for() {
     assert!(text.contains("var.region\n  Where to deploy\n\n  Enter a value:"), "{text}");
     assert!(text.contains("+ input  = \"eu-north-1\""), "{text}");
 }
+
+#[test]
+fn moved_blocks_rename_without_recreating() {
+    let w = Workdir::new();
+    w.write("main.tf", "resource \"terraform_data\" \"old\" { input = \"keep me\" }\nresource \"null_resource\" \"many\" { count = 2 }\n");
+    w.run(&["apply", "-auto-approve"]).success();
+    let id_before = w.run(&["state", "show", "terraform_data.old"]).stdout.lines().find(|l| l.trim_start().starts_with("id ")).unwrap_or_default().to_string();
+    w.write(
+        "main.tf",
+        r#"
+resource "terraform_data" "new" { input = "keep me" }
+moved {
+  from = terraform_data.old
+  to   = terraform_data.new
+}
+resource "null_resource" "renamed" { count = 2 }
+moved {
+  from = null_resource.many
+  to   = null_resource.renamed
+}
+"#,
+    );
+    w.run(&["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# terraform_data.old has moved to terraform_data.new")
+        .contains("# null_resource.many[1] has moved to null_resource.renamed[1]")
+        .contains("Plan: 0 to add, 0 to change, 0 to destroy.");
+    w.run(&["apply", "-auto-approve"]).success().lacks("Creating...").lacks("Destroying...");
+    assert_eq!(w.run(&["state", "list"]).stdout, "null_resource.renamed[0]\nnull_resource.renamed[1]\nterraform_data.new\n");
+    let id_after = w.run(&["state", "show", "terraform_data.new"]).stdout.lines().find(|l| l.trim_start().starts_with("id ")).unwrap_or_default().to_string();
+    assert_eq!(id_before, id_after, "the object is the same one");
+    w.run(&["plan", "-detailed-exitcode"]).code(0);
+    w.run(&["state", "history"]).success().contains("move from terraform_data.old");
+}

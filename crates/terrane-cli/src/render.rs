@@ -248,6 +248,16 @@ pub fn plan(style: Style, plan: &Plan) -> String {
     }
     let visible: Vec<&ResourceChange> = plan.changes.iter().filter(|c| !matches!(c.action, Action::NoOp)).collect();
     let output_changes: Vec<_> = plan.outputs.iter().filter(|o| o.changed()).collect();
+    for (from, to) in &plan.moves {
+        let _ = writeln!(out, "  # {from} has moved to {to}");
+    }
+    if !plan.moves.is_empty() {
+        out.push('\n');
+    }
+    if visible.is_empty() && output_changes.is_empty() && !plan.moves.is_empty() {
+        let _ = writeln!(out, "{} 0 to add, 0 to change, 0 to destroy.", style.bold("Plan:"));
+        return out;
+    }
     if visible.is_empty() && output_changes.is_empty() {
         let _ = writeln!(out, "{}", style.green(&style.bold("No changes.") ) + &style.bold(" Your infrastructure matches the configuration."));
         let _ = writeln!(out, "\nterrane has compared your real infrastructure against your configuration and found no differences, so no changes are needed.");

@@ -133,6 +133,14 @@ pub async fn apply(ctx: ApplyContext<'_>) -> ApplyReport {
     let mut report = ApplyReport::default();
     let workspace = ctx.plan.workspace.clone();
 
+    // Renames from moved blocks come first: the changes below use the new addresses.
+    for (from, to) in &ctx.plan.moves {
+        if let Err(e) = ctx.store.move_instance(&workspace, &from.to_string(), &to.to_string(), &ctx.actor).await {
+            report.diagnostics.push(Diagnostic::error("terrane::state_write", format!("cannot move {from} to {to}")).detail(e.to_string()));
+            return report;
+        }
+    }
+
     // Objects refresh found gone, with nothing planned for them, leave state now.
     let planned_addrs: HashSet<&InstanceAddr> = ctx.plan.changes.iter().map(|c| &c.addr).collect();
     for drift in &ctx.plan.drift {

@@ -153,6 +153,9 @@ impl Session {
     /// Plans against refreshed state, reading data sources whose configuration is
     /// known between pure planning passes.
     pub async fn plan(&self, refreshed: &Refreshed, destroy: bool) -> Result<Plan, Diagnostics> {
+        let mut moved = refreshed.clone();
+        moved.apply_moves(&self.module.moves);
+        let refreshed = &moved;
         let mut data_results: HashMap<terrane_core::InstanceAddr, Value> = HashMap::new();
         loop {
             let planner = planner::Planner {

@@ -91,6 +91,8 @@ pub struct Plan {
     pub changes: Vec<ResourceChange>,
     pub outputs: Vec<OutputChange>,
     pub drift: Vec<Drift>,
+    /// Instances renamed by `moved` blocks, applied to state before anything else.
+    pub moves: Vec<(InstanceAddr, InstanceAddr)>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -124,5 +126,6 @@ impl Plan {
             Action::NoOp | Action::Read => false,
             Action::Create | Action::Update | Action::Replace { .. } | Action::Delete | Action::Forget => true,
         }) || self.outputs.iter().any(OutputChange::changed)
+            || !self.moves.is_empty()
     }
 }

@@ -152,6 +152,7 @@ impl Planner<'_> {
                 changes: walk.changes,
                 outputs,
                 drift: self.prior.drift.clone(),
+                moves: self.prior.moves.clone(),
             },
             pending_reads: walk.pending,
         })

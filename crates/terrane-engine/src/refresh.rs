@@ -28,6 +28,36 @@ pub struct Refreshed {
     pub instances: BTreeMap<InstanceAddr, PriorInstance>,
     pub outputs: BTreeMap<String, Value>,
     pub drift: Vec<Drift>,
+    /// `moved` renames already applied to `instances` (from, to).
+    pub moves: Vec<(InstanceAddr, InstanceAddr)>,
+}
+
+impl Refreshed {
+    /// Applies `moved` blocks: an instance at `from` (or every instance of a
+    /// resource, keeping keys) is known at `to` from now on. Moves whose source is
+    /// gone, or whose destination is taken, do nothing, as in Terraform.
+    pub fn apply_moves(&mut self, moves: &[terrane_lang::config::Move]) {
+        for m in moves {
+            let whole = m.from.key == terrane_core::InstanceKey::None && m.to.key == terrane_core::InstanceKey::None;
+            let sources: Vec<InstanceAddr> = self
+                .instances
+                .keys()
+                .filter(|a| if whole { a.resource == m.from.resource } else { **a == m.from })
+                .cloned()
+                .collect();
+            for from in sources {
+                let to = if whole { m.to.resource.instance(from.key.clone()) } else { m.to.clone() };
+                if self.instances.contains_key(&to) {
+                    continue;
+                }
+                if let Some(mut instance) = self.instances.remove(&from) {
+                    instance.record.addr = to.clone();
+                    self.instances.insert(to.clone(), instance);
+                    self.moves.push((from, to));
+                }
+            }
+        }
+    }
 }
 
 /// A stored record as a typed value with its sensitive marks restored.

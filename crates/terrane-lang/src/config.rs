@@ -186,6 +186,15 @@ pub struct Module {
     pub locals: IndexMap<String, Local>,
     pub resources: Vec<Resource>,
     pub outputs: IndexMap<String, Output>,
+    /// `moved { from = ..., to = ... }`: renames that keep the object.
+    pub moves: Vec<Move>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub from: terrane_core::InstanceAddr,
+    pub to: terrane_core::InstanceAddr,
+    pub span: Span,
 }
 
 impl Module {
@@ -435,7 +444,48 @@ impl Decoder<'_, '_> {
                         }
                     }
                 }
-                "module" | "moved" | "import" | "check" => {
+                "moved" => {
+                    self.no_labels(&block, "moved");
+                    let addr = |name: &str, this: &mut Self| -> Option<terrane_core::InstanceAddr> {
+                        let Some(attr) = block.body.attr(name) else {
+                            this.diags.push(
+                                Diagnostic::error("terrane::missing_attribute", format!("a moved block needs {name}")).at(&block.type_span),
+                            );
+                            return None;
+                        };
+                        match attr.expr.span.text().parse::<terrane_core::InstanceAddr>() {
+                            Ok(a) if a.resource.module.is_root() => Some(a),
+                            Ok(_) => {
+                                this.diags.push(
+                                    Diagnostic::error("terrane::unsupported", "moves into or out of modules are not supported yet")
+                                        .at(&attr.expr.span),
+                                );
+                                None
+                            }
+                            Err(e) => {
+                                this.diags.push(
+                                    Diagnostic::error("terrane::invalid_address", format!("{name} must be a resource address"))
+                                        .detail(e.reason)
+                                        .at(&attr.expr.span),
+                                );
+                                None
+                            }
+                        }
+                    };
+                    let from = addr("from", self);
+                    let to = addr("to", self);
+                    if let (Some(from), Some(to)) = (from, to) {
+                        if from.resource.type_name != to.resource.type_name {
+                            self.diags.push(
+                                Diagnostic::error("terrane::invalid_move", format!("cannot move {from} to {to}: the resource type must stay the same"))
+                                    .at(&block.span),
+                            );
+                        } else {
+                            module.moves.push(Move { from, to, span: block.span.clone() });
+                        }
+                    }
+                }
+                "module" | "import" | "check" => {
                     self.diags.push(
                         Diagnostic::error("terrane::unsupported_block", format!("{} blocks are not supported yet", block.type_name))
                             .at(&block.type_span),
