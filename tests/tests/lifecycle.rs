@@ -319,3 +319,41 @@ moved {
     w.run(&["plan", "-detailed-exitcode"]).code(0);
     w.run(&["state", "history"]).success().contains("move from terraform_data.old");
 }
+
+#[test]
+fn preconditions_stop_the_plan_and_checks_only_warn() {
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        r#"
+variable "replicas" { default = 1 }
+resource "null_resource" "r" {
+  count = var.replicas
+  lifecycle {
+    precondition {
+      condition     = var.replicas <= 3
+      error_message = "At most 3 replicas are allowed."
+    }
+  }
+}
+check "enough_replicas" {
+  assert {
+    condition     = var.replicas >= 2
+    error_message = "Production wants at least 2 replicas."
+  }
+}
+"#,
+    );
+    w.run(&["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("check \"enough_replicas\" failed")
+        .contains("Production wants at least 2 replicas.")
+        .contains("main.tf:14:21");
+    w.run(&["apply", "-auto-approve", "-var", "replicas=2"]).success().lacks("enough_replicas");
+    w.run(&["plan", "-var", "replicas=5"])
+        .code(1)
+        .contains("precondition of null_resource.r failed")
+        .contains("At most 3 replicas are allowed.")
+        .contains("main.tf:7:23");
+    assert_eq!(w.run(&["state", "list"]).stdout.lines().count(), 2);
+}

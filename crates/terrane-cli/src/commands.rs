@@ -283,6 +283,7 @@ async fn plan(ctx: &Ctx, args: &PlanArgs, detailed: bool, destroy: bool) -> Outc
     let state = load_state(ctx).await?;
     let (_, plan) = make_plan(ctx, args, destroy, state).await?;
     out!("{}", render::plan(ctx.style, &plan));
+    crate::diag::print(&Diagnostics(plan.warnings.clone()));
     Ok(if detailed && plan.has_changes() { 2 } else { 0 })
 }
 
@@ -365,6 +366,7 @@ async fn apply_locked(
     }
     let (session, plan) = make_plan(ctx, args, destroy, state).await?;
     out!("{}", render::plan(ctx.style, &plan));
+    crate::diag::print(&Diagnostics(plan.warnings.clone()));
     if !plan.has_changes() && plan.drift.is_empty() {
         outln!("\n{} Resources: 0 added, 0 changed, 0 destroyed.", ctx.style.green(&ctx.style.bold("Apply complete!")));
         print_outputs_after_apply(ctx, &state_outputs(ctx, &store).await?);

@@ -91,6 +91,8 @@ pub struct Plan {
     pub changes: Vec<ResourceChange>,
     pub outputs: Vec<OutputChange>,
     pub drift: Vec<Drift>,
+    /// Failed `check` assertions: shown, never fatal.
+    pub warnings: Vec<terrane_core::Diagnostic>,
     /// Instances renamed by `moved` blocks, applied to state before anything else.
     pub moves: Vec<(InstanceAddr, InstanceAddr)>,
 }

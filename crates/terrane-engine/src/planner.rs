@@ -141,6 +141,7 @@ impl Planner<'_> {
         if walk.diags.has_errors() {
             return Err(walk.diags);
         }
+        let warnings = if self.destroy { Vec::new() } else { self.checks(&walk.values) };
         walk.changes.sort_by(|a, b| a.addr.cmp(&b.addr));
         Ok(PlanOutcome {
             plan: Plan {
@@ -153,6 +154,7 @@ impl Planner<'_> {
                 outputs,
                 drift: self.prior.drift.clone(),
                 moves: self.prior.moves.clone(),
+                warnings,
             },
             pending_reads: walk.pending,
         })
@@ -209,6 +211,7 @@ impl Planner<'_> {
             walk.visited.insert(addr.clone());
             let scope = self.scope(&walk.values, Repetition::from_key(&instance_key, each_value.as_ref()));
             let mut diags = Diagnostics::new();
+            self.preconditions(r, &scope, &mut diags);
             let mut config = decode_body(&r.body, &schema.schema, &scope, &format!("resource {:?}", r.type_name), &mut diags);
             for e in provider.validate(&r.type_name, &config) {
                 diags.push(attr_diagnostic(r, &e.path, &e.message));
@@ -288,6 +291,53 @@ impl Planner<'_> {
             let e = r.count.as_ref().or(r.for_each.as_ref()).map_or(&r.span, |e| &e.span);
             unknown_expansion(if r.count.is_some() { "count" } else { "for_each" }, e)
         })
+    }
+
+    /// `check` assertions that are known to be false, as warnings.
+    fn checks(&self, values: &Values) -> Vec<Diagnostic> {
+        let scope = self.scope(values, Repetition::None);
+        let mut out = Vec::new();
+        for check in &self.module.checks {
+            for assert in &check.asserts {
+                match eval(&assert.condition, &scope) {
+                    Ok(v) if v.as_bool() == Some(false) => {
+                        let message = eval(&assert.error_message, &scope)
+                            .ok()
+                            .and_then(|m| if m.is_sensitive() { None } else { m.as_str().map(str::to_string) })
+                            .unwrap_or_else(|| "the assertion is false".into());
+                        out.push(
+                            Diagnostic::warning("terrane::check_failed", format!("check {:?} failed", check.name))
+                                .detail(message)
+                                .at(&assert.condition.span),
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(d) => out.push(Diagnostic { severity: terrane_core::Severity::Warning, ..d }),
+                }
+            }
+        }
+        out
+    }
+
+    /// Preconditions of a resource, checked before it is planned.
+    fn preconditions(&self, r: &Resource, scope: &dyn terrane_lang::Scope, diags: &mut Diagnostics) {
+        for pre in &r.lifecycle.preconditions {
+            match eval(&pre.condition, scope) {
+                Ok(v) if v.as_bool() == Some(false) => {
+                    let message = eval(&pre.error_message, scope)
+                        .ok()
+                        .and_then(|m| if m.is_sensitive() { None } else { m.as_str().map(str::to_string) })
+                        .unwrap_or_else(|| "the condition is false".into());
+                    diags.push(
+                        Diagnostic::error("terrane::precondition_failed", format!("precondition of {} failed", r.display_addr()))
+                            .detail(message)
+                            .at(&pre.condition.span),
+                    );
+                }
+                Ok(_) => {}
+                Err(d) => diags.push(d),
+            }
+        }
     }
 
     fn check_orphans_kept(&self, raddr: &ResourceAddr, r: &Resource, walk: &mut Walk) {

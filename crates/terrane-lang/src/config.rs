@@ -126,6 +126,22 @@ pub struct Lifecycle {
     pub prevent_destroy: bool,
     pub ignore_changes: IgnoreChanges,
     pub replace_triggered_by: Vec<Expr>,
+    /// Checked before the resource is planned; a false condition stops the plan.
+    pub preconditions: Vec<Condition>,
+}
+
+/// `condition` and `error_message`, as in validation, precondition and assert blocks.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub condition: Expr,
+    pub error_message: Expr,
+}
+
+/// A `check` block: assertions reported as warnings, never stopping a run.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub asserts: Vec<Condition>,
 }
 
 #[derive(Debug, Clone)]
@@ -188,6 +204,7 @@ pub struct Module {
     pub outputs: IndexMap<String, Output>,
     /// `moved { from = ..., to = ... }`: renames that keep the object.
     pub moves: Vec<Move>,
+    pub checks: Vec<Check>,
 }
 
 #[derive(Debug, Clone)]
@@ -485,7 +502,23 @@ impl Decoder<'_, '_> {
                         }
                     }
                 }
-                "module" | "import" | "check" => {
+                "check" => {
+                    if let Some([name]) = self.labels::<1>(&block, "check", "NAME") {
+                        let mut asserts = Vec::new();
+                        for inner in &block.body.blocks {
+                            match inner.type_name.as_str() {
+                                "assert" => asserts.extend(self.condition(inner)),
+                                "data" => self.diags.push(
+                                    Diagnostic::error("terrane::unsupported", "scoped data sources in check blocks are not supported yet")
+                                        .at(&inner.type_span),
+                                ),
+                                _ => self.unexpected_block(inner, "check"),
+                            }
+                        }
+                        module.checks.push(Check { name, asserts });
+                    }
+                }
+                "module" | "import" => {
                     self.diags.push(
                         Diagnostic::error("terrane::unsupported_block", format!("{} blocks are not supported yet", block.type_name))
                             .at(&block.type_span),
@@ -780,6 +813,19 @@ impl Decoder<'_, '_> {
         }
     }
 
+    fn condition(&mut self, block: &Block) -> Option<Condition> {
+        match (block.body.attr("condition"), block.body.attr("error_message")) {
+            (Some(c), Some(m)) => Some(Condition { condition: c.expr.clone(), error_message: m.expr.clone() }),
+            _ => {
+                self.diags.push(
+                    Diagnostic::error("terrane::missing_attribute", format!("a {} block needs condition and error_message", block.type_name))
+                        .at(&block.type_span),
+                );
+                None
+            }
+        }
+    }
+
     fn lifecycle(&mut self, block: &Block) -> Lifecycle {
         const ALLOWED: &[&str] =
             &["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by"];
@@ -816,8 +862,14 @@ impl Decoder<'_, '_> {
             }
         }
         for inner in &block.body.blocks {
-            if inner.type_name != "precondition" && inner.type_name != "postcondition" {
-                self.unexpected_block(inner, "lifecycle");
+            match inner.type_name.as_str() {
+                "precondition" => {
+                    if let Some(c) = self.condition(inner) {
+                        lc.preconditions.push(c);
+                    }
+                }
+                "postcondition" => {}
+                _ => self.unexpected_block(inner, "lifecycle"),
             }
         }
         lc
