@@ -52,6 +52,30 @@ impl Cipher {
     }
 }
 
+/// What opening a store with (or without) a key comes to.
+pub enum KeySetup<'k> {
+    Plain,
+    Open(Cipher),
+    /// A plain state and a key: everything must be sealed under this passphrase now.
+    SealWith(&'k str),
+}
+
+/// Decides from the stored key check and salt; refuses a sealed state without its key.
+pub fn key_setup<'k>(check: Option<String>, salt: Option<String>, key: Option<&'k str>) -> Result<KeySetup<'k>, StateError> {
+    match (check, key) {
+        (None, None) => Ok(KeySetup::Plain),
+        (Some(_), None) => Err(StateError::KeyRequired),
+        (None, Some(key)) => Ok(KeySetup::SealWith(key)),
+        (Some(check), Some(key)) => {
+            let cipher = Cipher::from_passphrase(key, &decode(&salt.unwrap_or_default())?)?;
+            match cipher.open(&check) {
+                Ok(text) if text == KEY_CHECK => Ok(KeySetup::Open(cipher)),
+                _ => Err(StateError::WrongKey),
+            }
+        }
+    }
+}
+
 pub fn is_sealed(stored: &str) -> bool {
     stored.starts_with(SEALED)
 }

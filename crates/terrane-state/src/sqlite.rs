@@ -137,19 +137,11 @@ async fn check_and_migrate(pool: &SqlitePool, path: &Path) -> Result<(), StateEr
 /// Checks or sets up the state key: refuses a sealed state without the key or with
 /// a wrong one (nothing is written), and seals a plain state the first time a key is given.
 async fn setup_key(pool: &SqlitePool, key: Option<&str>) -> Result<Option<Cipher>, StateError> {
-    let check = meta(pool, "key_check").await?;
-    match (check, key) {
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(StateError::KeyRequired),
-        (Some(check), Some(key)) => {
-            let salt = crypto::decode(&meta(pool, "kdf_salt").await?.unwrap_or_default())?;
-            let cipher = Cipher::from_passphrase(key, &salt)?;
-            match cipher.open(&check) {
-                Ok(text) if text == crypto::KEY_CHECK => Ok(Some(cipher)),
-                _ => Err(StateError::WrongKey),
-            }
-        }
-        (None, Some(key)) => Ok(Some(reseal(pool, None, key).await?)),
+    let (check, salt) = (meta(pool, "key_check").await?, meta(pool, "kdf_salt").await?);
+    match crypto::key_setup(check, salt, key)? {
+        crypto::KeySetup::Plain => Ok(None),
+        crypto::KeySetup::Open(cipher) => Ok(Some(cipher)),
+        crypto::KeySetup::SealWith(key) => Ok(Some(reseal(pool, None, key).await?)),
     }
 }
 
