@@ -91,6 +91,27 @@ pub struct Intent {
     pub planned: serde_json::Value,
 }
 
+impl Intent {
+    /// An intent from its stored columns (`planned` already revealed), whichever store.
+    pub(crate) fn from_columns(
+        address: &str,
+        run_id: String,
+        action: String,
+        token: String,
+        provider: String,
+        planned: &str,
+    ) -> Result<Intent, crate::StateError> {
+        Ok(Intent {
+            addr: address.parse().map_err(|e: terrane_core::AddressError| crate::StateError::Data(e.to_string()))?,
+            run_id,
+            action,
+            token,
+            provider,
+            planned: serde_json::from_str(planned)?,
+        })
+    }
+}
+
 /// Who is writing: recorded in locks and the journal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Actor {

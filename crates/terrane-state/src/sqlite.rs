@@ -441,15 +441,8 @@ impl StateStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         for row in rows {
-            let address: String = row.get(0);
-            state.intents.push(Intent {
-                addr: address.parse().map_err(|e: terrane_core::AddressError| StateError::Data(e.to_string()))?,
-                run_id: row.get(1),
-                action: row.get(2),
-                token: row.get(3),
-                provider: row.get(4),
-                planned: serde_json::from_str(&reveal(self.cipher.as_deref(), row.get::<&str, _>(5))?)?,
-            });
+            let planned = reveal(self.cipher.as_deref(), row.get::<&str, _>(5))?;
+            state.intents.push(Intent::from_columns(row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), &planned)?);
         }
         Ok(state)
     }
