@@ -89,6 +89,7 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
             Command::Plan { args, detailed_exitcode, destroy } => plan(&ctx, &args, detailed_exitcode, destroy).await,
             Command::Apply { args, auto_approve, parallelism } => apply(&ctx, &args, auto_approve, parallelism, false).await,
             Command::Destroy { args, auto_approve, parallelism } => apply(&ctx, &args, auto_approve, parallelism, true).await,
+            Command::Import { address, id, lock_timeout, .. } => import(&ctx, &address, &id, lock_timeout.as_deref()).await,
             Command::Show { json } => show(&ctx, json).await,
             Command::Output { name, json, raw } => output(&ctx, name, json, raw).await,
             Command::Graph => graph(&ctx),
@@ -132,6 +133,8 @@ fn init_logging() {
 fn provider_factory(source: &str) -> Option<Arc<dyn Provider>> {
     if terrane_provider_local::SOURCES.contains(&source) {
         Some(Arc::new(terrane_provider_local::LocalProvider::new()))
+    } else if terrane_provider_aws::SOURCES.contains(&source) {
+        Some(Arc::new(terrane_provider_aws::AwsProvider::new()))
     } else {
         None
     }
@@ -287,6 +290,40 @@ async fn plan(ctx: &Ctx, args: &PlanArgs, detailed: bool, destroy: bool) -> Outc
     Ok(if detailed && plan.has_changes() { 2 } else { 0 })
 }
 
+async fn import(ctx: &Ctx, address: &str, id: &str, lock_timeout: Option<&str>) -> Outcome {
+    let addr: InstanceAddr = address
+        .parse()
+        .map_err(|e: terrane_core::AddressError| Failure::Diags(Diagnostic::error("terrane::invalid_address", e.to_string()).into()))?;
+    let store = open_store(ctx, true).await?.ok_or_else(|| Failure::Message("no state store".into()))?;
+    let actor = actor();
+    let lock = acquire_lock(ctx, &store, "import", &actor, lock_timeout).await?;
+    let result = async {
+        let state = store.load(&ctx.workspace).await?;
+        if state.resources.contains_key(&addr) {
+            return Err(Failure::Diags(
+                Diagnostic::error("terrane::import", format!("{addr} is already managed"))
+                    .help(format!("remove it from state first (terrane state rm {addr}) to import another object into it"))
+                    .into(),
+            ));
+        }
+        let session = session(ctx, &state)?;
+        session.configure_providers().await?;
+        outln!("{addr}: Importing from ID {id:?}...");
+        let record = session.import(&addr, id).await?;
+        let change = terrane_state::Change { addr: addr.clone(), action: "import".into(), after: Some(record), actor: actor.clone() };
+        store.commit(&ctx.workspace, change).await?;
+        outln!("{addr}: Import prepared!");
+        outln!("\n{}", ctx.style.green("Import successful!"));
+        outln!("\nThe object is now in terrane state; a plan shows any difference from the configuration.");
+        Ok(0)
+    }
+    .await;
+    if let Err(e) = store.unlock(&ctx.workspace, &lock.id).await {
+        errln!("Warning: could not release the state lock {}: {e}", lock.id);
+    }
+    result
+}
+
 pub fn actor() -> Actor {
     let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -360,6 +397,7 @@ async fn apply_locked(
     if !state.intents.is_empty() {
         // A previous run died mid-change: settle what it left before planning.
         let session = session(ctx, &state)?;
+        session.configure_providers().await?;
         let adopted = session.recover(&state, &*store, &actor).await?;
         outln!("Resolved {} interrupted change(s) from an earlier run; adopted {adopted} object(s).\n", state.intents.len());
         state = store.load(&ctx.workspace).await?;

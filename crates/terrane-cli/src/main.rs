@@ -126,6 +126,18 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         parallelism: usize,
     },
+    /// Bring an existing object under management at ADDRESS (which the configuration declares).
+    Import {
+        #[command(flatten)]
+        inputs: InputArgs,
+        /// How long to wait for another run's lock, e.g. 30s (default: fail at once).
+        #[arg(long, value_name = "DURATION")]
+        lock_timeout: Option<String>,
+        /// The resource instance address, e.g. aws_vpc.main or aws_subnet.public[0].
+        address: String,
+        /// The object's id as its provider knows it, e.g. vpc-0123456789abcdef0.
+        id: String,
+    },
     /// Show the current state.
     Show {
         #[arg(long)]

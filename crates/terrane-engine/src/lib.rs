@@ -225,6 +225,38 @@ impl Session {
     }
 
     /// Checks every block against its schema without state or variable values.
+    /// Reads an existing object into a state record for `addr`, as `terrane import`
+    /// does: the address must name a managed resource of the configuration.
+    pub async fn import(&self, addr: &terrane_core::InstanceAddr, id: &str) -> Result<terrane_state::ResourceRecord, Diagnostics> {
+        let fail = |message: String, help: &str| Diagnostics::from(Diagnostic::error("terrane::import", message).help(help));
+        if !addr.resource.module.is_root() || addr.resource.mode != Mode::Managed {
+            return Err(fail(format!("cannot import into {addr}"), "import into a managed resource of the root module"));
+        }
+        let Some(resource) = self.module.resource(Mode::Managed, &addr.resource.type_name, &addr.resource.name) else {
+            return Err(fail(
+                format!("{} is not in the configuration", addr.resource),
+                "add a resource block for it first, then import the existing object into it",
+            ));
+        };
+        let key = self.registry.key_for(&self.module, resource);
+        let provider = self.registry.get(&key).ok_or_else(|| fail(format!("no provider for {key}"), "check required_providers"))?;
+        let schema_version = provider.schema().resources.get(&addr.resource.type_name).map_or(0, |s| s.version);
+        let value = provider.import(&addr.resource.type_name, id).await.map_err(|e| {
+            Diagnostics::from(Diagnostic::error("terrane::import", format!("cannot import {addr} from id {id:?}")).detail(e.to_string()))
+        })?;
+        let (plain, sensitive_paths) = value.unmark_deep();
+        Ok(terrane_state::ResourceRecord {
+            addr: addr.clone(),
+            provider: key.to_string(),
+            schema_version,
+            attributes: plain.to_json(),
+            sensitive_paths,
+            dependencies: Vec::new(),
+            status: terrane_state::Status::Ready,
+            create_token: None,
+        })
+    }
+
     pub fn validate(&self) -> Diagnostics {
         let mut diags = Diagnostics::new();
         let mut values = Values {

@@ -257,6 +257,23 @@ impl Planner<'_> {
             if matches!(action, Action::Replace { .. }) && !resp.requires_replace.is_empty() && prior.is_some_and(|p| p.tainted) {
                 resp.requires_replace.clear();
             }
+            if matches!(action, Action::Replace { .. }) {
+                // The replacement is a new object: plan its create, as apply will,
+                // so nothing of the old object's computed values carries over.
+                let fresh = provider.plan(PlanRequest {
+                    type_name: &r.type_name,
+                    prior: None,
+                    config: &config,
+                    proposed: proposed_new(&schema.schema, None, &config),
+                });
+                match fresh {
+                    Ok(fresh) => resp.planned = mark_schema_sensitive(&schema.schema, fresh.planned),
+                    Err(e) => {
+                        walk.diags.push(Diagnostic::error("terrane::provider_plan", format!("{addr}: the provider could not plan it")).detail(e.to_string()).at(&r.span));
+                        continue;
+                    }
+                }
+            }
             if matches!(action, Action::Replace { .. }) && r.lifecycle.prevent_destroy {
                 walk.diags.push(prevent_destroy(&addr, &r.span));
             }

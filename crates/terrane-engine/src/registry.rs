@@ -70,7 +70,7 @@ impl ProviderRegistry {
                     Diagnostic::error("terrane::unknown_provider", format!("no provider for {source:?}"))
                         .detail(format!("{} needs the provider {source}, which this build of terrane does not include", resource.display_addr()))
                         .at(&resource.span)
-                        .help("terrane includes hashicorp/null, hashicorp/random, hashicorp/local, hashicorp/time and terraform_data"),
+                        .help("terrane includes hashicorp/aws, hashicorp/null, hashicorp/random, hashicorp/local, hashicorp/time and terraform_data"),
                 ),
             }
         }

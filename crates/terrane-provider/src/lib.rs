@@ -21,7 +21,7 @@ pub enum ProviderError {
     Invalid(String),
     #[error("unknown {kind} type {name:?}")]
     UnknownType { kind: &'static str, name: String },
-    #[error("{service} error: {message}")]
+    #[error("{service} error {code}: {message}")]
     Api { service: String, code: String, message: String },
     #[error("credentials rejected ({source_name}): {message}")]
     Credentials { source_name: String, message: String },
@@ -141,8 +141,9 @@ pub fn plan_with_schema(schema: &Schema, req: &PlanRequest<'_>) -> PlanResponse 
         }
         let proposed_null = planned.get(name).is_none_or(Value::is_null);
         // On create, attributes only the provider sets are unknown; optional ones
-        // keep a default the provider filled in.
-        if proposed_null || (creating && !attr.optional) {
+        // keep a default the provider filled in. On update the proposed value is
+        // the prior one, null included: a provider that changes it says so itself.
+        if creating && (proposed_null || !attr.optional) {
             planned.insert(name.clone(), Value::Unknown);
         }
     }

@@ -1,0 +1,195 @@
+//! The configured provider: SDK clients, default tags, and how AWS errors become
+//! provider errors.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use terrane_core::Value;
+use terrane_provider::ProviderError;
+
+use crate::attrs::{blocks, boolean, int, string, string_map};
+
+/// The tag that carries a create's idempotency token where the API has no ClientToken.
+pub const TOKEN_TAG: &str = "terrane:token";
+
+/// Codes AWS answers with when the credential itself is at fault: retrying cannot help.
+const CREDENTIAL_CODES: &[&str] = &[
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+];
+
+pub struct Aws {
+    pub ec2: aws_sdk_ec2::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub region: String,
+    pub account_id: String,
+    pub default_tags: BTreeMap<String, String>,
+    /// Where the credentials came from, for messages about rejected ones.
+    pub credential_source: String,
+}
+
+impl Aws {
+    pub async fn connect(config: &Value) -> Result<Aws, ProviderError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = string(config, "region") {
+            loader = loader.region(Region::new(region));
+        }
+        if let Some(profile) = string(config, "profile") {
+            loader = loader.profile_name(profile);
+        }
+        let access_key = string(config, "access_key");
+        let secret_key = string(config, "secret_key");
+        let credential_source = match (access_key, secret_key) {
+            (Some(access), Some(secret)) => {
+                let credentials = Credentials::new(access, secret, string(config, "token"), None, "provider-block");
+                loader = loader.credentials_provider(credentials);
+                "access_key and secret_key in the provider block".to_string()
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ProviderError::Invalid("access_key and secret_key must be set together".into()));
+            }
+            (None, None) => describe_credential_chain(config),
+        };
+        let attempts = int(config, "max_retries").map_or(8, |n| n.max(0) as u32 + 1);
+        loader = loader
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(attempts)
+                    .with_initial_backoff(Duration::from_millis(200))
+                    .with_max_backoff(Duration::from_secs(20)),
+            )
+            // Bounds each call with all its retries, so a throttled run ends.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_timeout(Duration::from_secs(300))
+                    .build(),
+            );
+        let sdk = loader.load().await;
+        let region = sdk
+            .region()
+            .map(|r| r.to_string())
+            .ok_or_else(|| ProviderError::Invalid("no AWS region: set region in the provider block, or AWS_REGION".into()))?;
+        let endpoint = |service: &str| blocks(config, "endpoints").first().and_then(|b| string(b, service));
+        let mut ec2 = aws_sdk_ec2::config::Builder::from(&sdk);
+        if let Some(url) = endpoint("ec2") {
+            ec2 = ec2.endpoint_url(url);
+        }
+        let mut s3 = aws_sdk_s3::config::Builder::from(&sdk);
+        if let Some(url) = endpoint("s3") {
+            s3 = s3.endpoint_url(url);
+        }
+        let path_style_env = std::env::var("AWS_S3_USE_PATH_STYLE").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+        if boolean(config, "s3_use_path_style").unwrap_or(path_style_env) {
+            s3 = s3.force_path_style(true);
+        }
+        let mut sts = aws_sdk_sts::config::Builder::from(&sdk);
+        if let Some(url) = endpoint("sts") {
+            sts = sts.endpoint_url(url);
+        }
+        let default_tags =
+            blocks(config, "default_tags").first().map(|b| string_map(b, "tags")).unwrap_or_default();
+        let mut aws = Aws {
+            ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            region,
+            account_id: String::new(),
+            default_tags,
+            credential_source,
+        };
+        let skip_validation = boolean(config, "skip_credentials_validation").unwrap_or(false);
+        let skip_account = boolean(config, "skip_requesting_account_id").unwrap_or(false);
+        if !skip_validation || !skip_account {
+            let who = aws.sts.get_caller_identity().send().await.map_err(|e| aws.error("sts", e))?;
+            aws.account_id = who.account().unwrap_or_default().to_string();
+        }
+        Ok(aws)
+    }
+
+    /// An AWS error as a provider error: rejected credentials say where they came from.
+    pub fn error<E>(&self, service: &str, err: SdkError<E, HttpResponse>) -> ProviderError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let code = err.code().unwrap_or_default().to_string();
+        let message = err.message().map(str::to_string).unwrap_or_else(|| DisplayErrorContext(&err).to_string());
+        if CREDENTIAL_CODES.contains(&code.as_str()) || message.contains("no credentials") || message.contains("failed to load credentials") {
+            return ProviderError::Credentials { source_name: self.credential_source.clone(), message: format!("{code}: {message}") };
+        }
+        ProviderError::Api { service: service.to_string(), code, message }
+    }
+
+    /// The tags to send: default tags, overridden by the resource's own.
+    pub fn tags_all(&self, tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut all = self.default_tags.clone();
+        all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
+    }
+
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!("arn:aws:{service}:{}:{}:{resource}", self.region, self.account_id)
+    }
+}
+
+fn describe_credential_chain(config: &Value) -> String {
+    if let Some(profile) = string(config, "profile") {
+        return format!("profile {profile:?} in the shared AWS config");
+    }
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        return "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment".into();
+    }
+    if let Some(profile) = std::env::var_os("AWS_PROFILE") {
+        return format!("profile {:?} (AWS_PROFILE) in the shared AWS config", profile.to_string_lossy());
+    }
+    "the SDK's default credential chain".into()
+}
+
+/// True for the "does not exist" answers of EC2 and S3.
+pub fn is_not_found(err: &ProviderError) -> bool {
+    match err {
+        ProviderError::Api { code, .. } => {
+            code.ends_with(".NotFound") || code.ends_with("NotFound") || code == "NoSuchBucket" || code == "NoSuchKey"
+                || code == "InvalidGroup.NotFound" || code == "404"
+        }
+        _ => false,
+    }
+}
+
+/// Runs `call` until it stops answering "not found", for an object that was just
+/// created and that AWS may not show everywhere yet. Only for new objects: an
+/// existing one that is not found is gone.
+pub async fn retry_new<T, F, Fut>(mut call: F) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match call().await {
+            Err(e) if is_not_found(&e) && tokio::time::Instant::now() + delay < deadline => {
+                let jitter = rand::random_range(0..=delay.as_millis() as u64 / 2);
+                tokio::time::sleep(delay + Duration::from_millis(jitter)).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
+}

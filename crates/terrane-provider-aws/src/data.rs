@@ -1,0 +1,433 @@
+//! Data sources: `aws_caller_identity`, `aws_region`, `aws_availability_zones`,
+//! `aws_ami`, `aws_vpc`, `aws_subnets`, `aws_security_group`, and
+//! `aws_iam_policy_document` (computed here, as Terraform does, without a call).
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::Filter;
+use terrane_core::{Type, Value};
+use terrane_provider::{AttributeSchema as A, BlockSchema, Nesting, ProviderError, Schema};
+
+use crate::attrs::{blocks, boolean, string, string_list, string_map, strings, Obj};
+use crate::client::Aws;
+use crate::ec2::{filter, tag_map};
+use crate::kind::DataKind;
+
+fn filter_block() -> BlockSchema {
+    BlockSchema {
+        nesting: Nesting::Set,
+        min_items: 0,
+        max_items: None,
+        force_new: false,
+        body: Schema::new().attr("name", A::required(Type::String)).attr("values", A::required(Type::set(Type::String))),
+    }
+}
+
+/// The `filter` blocks and `tags` of a lookup as EC2 filters.
+fn filters(config: &Value) -> Vec<Filter> {
+    let mut out: Vec<Filter> = blocks(config, "filter")
+        .into_iter()
+        .filter_map(|f| Some(filter(&string(f, "name")?, strings(f, "values"))))
+        .collect();
+    for (k, v) in string_map(config, "tags") {
+        out.push(filter(&format!("tag:{k}"), [v]));
+    }
+    out
+}
+
+fn none_found(what: &str) -> ProviderError {
+    ProviderError::Invalid(format!("no {what} matches the lookup: loosen the filters or check the region"))
+}
+
+pub struct CallerIdentity;
+
+#[async_trait]
+impl DataKind for CallerIdentity {
+    fn schema(&self) -> Schema {
+        ["account_id", "arn", "user_id", "id"].iter().fold(Schema::new(), |s, n| s.attr(n, A::computed(Type::String)))
+    }
+
+    async fn read(&self, aws: &Aws, _config: &Value) -> Result<Value, ProviderError> {
+        let who = aws.sts.get_caller_identity().send().await.map_err(|e| aws.error("sts", e))?;
+        Ok(Obj::new().s("id", who.account()).s("account_id", who.account()).s("arn", who.arn()).s("user_id", who.user_id()).build())
+    }
+}
+
+pub struct Region;
+
+#[async_trait]
+impl DataKind for Region {
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .attr("name", A::optional_computed(Type::String))
+            .attr("region", A::optional_computed(Type::String))
+            .attr("id", A::computed(Type::String))
+            .attr("endpoint", A::computed(Type::String))
+            .attr("description", A::computed(Type::String))
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let name = string(config, "name").or_else(|| string(config, "region")).unwrap_or_else(|| aws.region.clone());
+        Ok(Obj::new()
+            .s("id", Some(&name))
+            .s("name", Some(&name))
+            .s("region", Some(&name))
+            .s("endpoint", Some(&format!("ec2.{name}.amazonaws.com")))
+            .s("description", Some(&name))
+            .build())
+    }
+}
+
+pub struct AvailabilityZones;
+
+#[async_trait]
+impl DataKind for AvailabilityZones {
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .attr("state", A::optional(Type::String))
+            .attr("names", A::computed(Type::list(Type::String)))
+            .attr("zone_ids", A::computed(Type::list(Type::String)))
+            .attr("id", A::computed(Type::String))
+            .block("filter", filter_block())
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let mut fs = filters(config);
+        if let Some(state) = string(config, "state") {
+            fs.push(filter("state", [state]));
+        }
+        let out = aws.ec2.describe_availability_zones().set_filters(Some(fs)).send().await.map_err(|e| aws.error("ec2", e))?;
+        let mut zones: Vec<(&str, &str)> =
+            out.availability_zones().iter().filter_map(|z| Some((z.zone_name()?, z.zone_id().unwrap_or_default()))).collect();
+        zones.sort();
+        Ok(Obj::from(config)
+            .s("id", Some(&aws.region))
+            .set("names", string_list(zones.iter().map(|z| z.0)))
+            .set("zone_ids", string_list(zones.iter().map(|z| z.1)))
+            .build())
+    }
+}
+
+pub struct Ami;
+
+#[async_trait]
+impl DataKind for Ami {
+    fn schema(&self) -> Schema {
+        ["id", "image_id", "name", "architecture", "creation_date", "owner_id", "description", "root_device_name", "virtualization_type"]
+            .iter()
+            .fold(Schema::new(), |s, n| s.attr(n, A::computed(Type::String)))
+            .attr("owners", A::optional(Type::list(Type::String)))
+            .attr("most_recent", A::optional(Type::Bool))
+            .attr("name_regex", A::optional(Type::String))
+            .block("filter", filter_block())
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let owners = strings(config, "owners");
+        let out = aws
+            .ec2
+            .describe_images()
+            .set_owners((!owners.is_empty()).then_some(owners))
+            .set_filters(Some(filters(config)))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2", e))?;
+        let pattern = match string(config, "name_regex") {
+            Some(p) => Some(regex::Regex::new(&p).map_err(|e| ProviderError::Invalid(format!("name_regex is not a regular expression: {e}")))?),
+            None => None,
+        };
+        let mut images: Vec<_> =
+            out.images().iter().filter(|i| pattern.as_ref().is_none_or(|re| re.is_match(i.name().unwrap_or_default()))).collect();
+        images.sort_by(|a, b| b.creation_date().cmp(&a.creation_date()));
+        let image = match images.as_slice() {
+            [] => return Err(none_found("AMI")),
+            [one] => one,
+            [newest, ..] if boolean(config, "most_recent") == Some(true) => newest,
+            many => {
+                return Err(ProviderError::Invalid(format!(
+                    "{} AMIs match the lookup: narrow the filters or set most_recent = true",
+                    many.len()
+                )))
+            }
+        };
+        Ok(Obj::from(config)
+            .s("id", image.image_id())
+            .s("image_id", image.image_id())
+            .s("name", image.name())
+            .s("architecture", image.architecture().map(|a| a.as_str()))
+            .s("creation_date", image.creation_date())
+            .s("owner_id", image.owner_id())
+            .s("description", image.description())
+            .s("root_device_name", image.root_device_name())
+            .s("virtualization_type", image.virtualization_type().map(|v| v.as_str()))
+            .build())
+    }
+}
+
+pub struct VpcLookup;
+
+#[async_trait]
+impl DataKind for VpcLookup {
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .attr("id", A::optional_computed(Type::String))
+            .attr("default", A::optional_computed(Type::Bool))
+            .attr("cidr_block", A::optional_computed(Type::String))
+            .attr("tags", A::optional_computed(Type::map(Type::String)))
+            .attr("arn", A::computed(Type::String))
+            .attr("owner_id", A::computed(Type::String))
+            .attr("instance_tenancy", A::computed(Type::String))
+            .block("filter", filter_block())
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let mut fs = filters(config);
+        if let Some(id) = string(config, "id") {
+            fs.push(filter("vpc-id", [id]));
+        }
+        if let Some(default) = boolean(config, "default") {
+            fs.push(filter("is-default", [default.to_string()]));
+        }
+        if let Some(cidr) = string(config, "cidr_block") {
+            fs.push(filter("cidr", [cidr]));
+        }
+        let out = aws.ec2.describe_vpcs().set_filters(Some(fs)).send().await.map_err(|e| aws.error("ec2", e))?;
+        let vpc = match out.vpcs() {
+            [one] => one,
+            [] => return Err(none_found("VPC")),
+            many => return Err(ProviderError::Invalid(format!("{} VPCs match the lookup: it must match exactly one", many.len()))),
+        };
+        let id = vpc.vpc_id().unwrap_or_default();
+        Ok(Obj::from(config)
+            .s("id", Some(id))
+            .b("default", vpc.is_default())
+            .s("cidr_block", vpc.cidr_block())
+            .set("tags", crate::attrs::map_value(&tag_map(vpc.tags())))
+            .s("arn", Some(&aws.arn("ec2", &format!("vpc/{id}"))))
+            .s("owner_id", vpc.owner_id())
+            .s("instance_tenancy", vpc.instance_tenancy().map(|t| t.as_str()))
+            .build())
+    }
+}
+
+pub struct Subnets;
+
+#[async_trait]
+impl DataKind for Subnets {
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .attr("tags", A::optional(Type::map(Type::String)))
+            .attr("ids", A::computed(Type::list(Type::String)))
+            .attr("id", A::computed(Type::String))
+            .block("filter", filter_block())
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let items: Vec<_> = aws.ec2.describe_subnets().set_filters(Some(filters(config))).into_paginator().items().send().collect().await;
+        let mut ids = Vec::new();
+        for subnet in items {
+            ids.extend(subnet.map_err(|e| aws.error("ec2", e))?.subnet_id().map(str::to_string));
+        }
+        ids.sort();
+        Ok(Obj::from(config).s("id", Some(&aws.region)).set("ids", string_list(ids)).build())
+    }
+}
+
+pub struct SecurityGroupLookup;
+
+#[async_trait]
+impl DataKind for SecurityGroupLookup {
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .attr("id", A::optional_computed(Type::String))
+            .attr("name", A::optional_computed(Type::String))
+            .attr("vpc_id", A::optional_computed(Type::String))
+            .attr("tags", A::optional_computed(Type::map(Type::String)))
+            .attr("description", A::computed(Type::String))
+            .attr("arn", A::computed(Type::String))
+            .block("filter", filter_block())
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let mut fs = filters(config);
+        for (attr, name) in [("id", "group-id"), ("name", "group-name"), ("vpc_id", "vpc-id")] {
+            if let Some(v) = string(config, attr) {
+                fs.push(filter(name, [v]));
+            }
+        }
+        let out = aws.ec2.describe_security_groups().set_filters(Some(fs)).send().await.map_err(|e| aws.error("ec2", e))?;
+        let group = match out.security_groups() {
+            [one] => one,
+            [] => return Err(none_found("security group")),
+            many => return Err(ProviderError::Invalid(format!("{} security groups match the lookup: it must match exactly one", many.len()))),
+        };
+        let id = group.group_id().unwrap_or_default();
+        Ok(Obj::from(config)
+            .s("id", Some(id))
+            .s("name", group.group_name())
+            .s("vpc_id", group.vpc_id())
+            .s("description", group.description())
+            .set("tags", crate::attrs::map_value(&tag_map(group.tags())))
+            .s("arn", Some(&aws.arn("ec2", &format!("security-group/{id}"))))
+            .build())
+    }
+}
+
+pub struct PolicyDocument;
+
+#[async_trait]
+impl DataKind for PolicyDocument {
+    fn schema(&self) -> Schema {
+        let principals = Schema::new().attr("type", A::required(Type::String)).attr("identifiers", A::required(Type::set(Type::String)));
+        let condition = Schema::new()
+            .attr("test", A::required(Type::String))
+            .attr("variable", A::required(Type::String))
+            .attr("values", A::required(Type::list(Type::String)));
+        let list = |body: Schema| BlockSchema { nesting: Nesting::List, min_items: 0, max_items: None, force_new: false, body };
+        let statement = Schema::new()
+            .attr("sid", A::optional(Type::String))
+            .attr("effect", A::optional(Type::String))
+            .attr("actions", A::optional(Type::set(Type::String)))
+            .attr("not_actions", A::optional(Type::set(Type::String)))
+            .attr("resources", A::optional(Type::set(Type::String)))
+            .attr("not_resources", A::optional(Type::set(Type::String)))
+            .block("principals", list(principals.clone()))
+            .block("not_principals", list(principals))
+            .block("condition", list(condition));
+        Schema::new()
+            .attr("version", A::optional(Type::String))
+            .attr("policy_id", A::optional(Type::String))
+            .attr("json", A::computed(Type::String))
+            .attr("minified_json", A::computed(Type::String))
+            .attr("id", A::computed(Type::String))
+            .block("statement", list(statement))
+    }
+
+    async fn read(&self, _aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let document = policy_json(config)?;
+        let pretty = serde_json::to_string_pretty(&document).map_err(|e| ProviderError::Invalid(e.to_string()))?;
+        let minified = document.to_string();
+        let id = format!("{:x}", crc32(minified.as_bytes()));
+        Ok(Obj::from(config).s("json", Some(&pretty)).s("minified_json", Some(&minified)).s("id", Some(&id)).build())
+    }
+}
+
+/// One string for one element, a list for more: IAM's own shorthand.
+fn one_or_many(mut items: Vec<String>) -> serde_json::Value {
+    items.sort();
+    items.dedup();
+    if items.len() == 1 {
+        serde_json::Value::String(items.remove(0))
+    } else {
+        serde_json::Value::Array(items.into_iter().map(serde_json::Value::String).collect())
+    }
+}
+
+fn principal_json(blocks_: Vec<&Value>) -> serde_json::Value {
+    // A lone `*` principal of type `*` is written as "Principal": "*".
+    if let [only] = blocks_.as_slice() {
+        if string(only, "type").as_deref() == Some("*") && strings(only, "identifiers") == ["*"] {
+            return serde_json::Value::String("*".into());
+        }
+    }
+    let mut by_type: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for p in blocks_ {
+        by_type.entry(string(p, "type").unwrap_or_default()).or_default().extend(strings(p, "identifiers"));
+    }
+    serde_json::Value::Object(by_type.into_iter().map(|(t, ids)| (t, one_or_many(ids))).collect())
+}
+
+pub fn policy_json(config: &Value) -> Result<serde_json::Value, ProviderError> {
+    let mut doc = serde_json::Map::new();
+    doc.insert("Version".into(), string(config, "version").unwrap_or_else(|| "2012-10-17".into()).into());
+    if let Some(id) = string(config, "policy_id") {
+        doc.insert("Id".into(), id.into());
+    }
+    let mut statements = Vec::new();
+    for s in blocks(config, "statement") {
+        let mut out = serde_json::Map::new();
+        if let Some(sid) = string(s, "sid") {
+            out.insert("Sid".into(), sid.into());
+        }
+        let effect = string(s, "effect").unwrap_or_else(|| "Allow".into());
+        if effect != "Allow" && effect != "Deny" {
+            return Err(ProviderError::Invalid(format!("statement effect must be Allow or Deny, got {effect:?}")));
+        }
+        out.insert("Effect".into(), effect.into());
+        for (attr, key) in [("actions", "Action"), ("not_actions", "NotAction"), ("resources", "Resource"), ("not_resources", "NotResource")] {
+            let items = strings(s, attr);
+            if !items.is_empty() {
+                out.insert(key.into(), one_or_many(items));
+            }
+        }
+        for (attr, key) in [("principals", "Principal"), ("not_principals", "NotPrincipal")] {
+            let found = blocks(s, attr);
+            if !found.is_empty() {
+                out.insert(key.into(), principal_json(found));
+            }
+        }
+        let conditions = blocks(s, "condition");
+        if !conditions.is_empty() {
+            let mut tests: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>> = Default::default();
+            for c in conditions {
+                let values = strings(c, "values");
+                let value = if values.len() == 1 { serde_json::Value::String(values[0].clone()) } else { values.into() };
+                tests.entry(string(c, "test").unwrap_or_default()).or_default().insert(string(c, "variable").unwrap_or_default(), value);
+            }
+            out.insert("Condition".into(), serde_json::Value::Object(tests.into_iter().map(|(k, v)| (k, v.into())).collect()));
+        }
+        statements.push(serde_json::Value::Object(out));
+    }
+    doc.insert("Statement".into(), statements.into());
+    Ok(serde_json::Value::Object(doc))
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for b in bytes {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement(pairs: Vec<(&str, Value)>) -> Value {
+        Value::map(pairs)
+    }
+
+    #[test]
+    fn policy_document_uses_iam_shorthand() {
+        let config = Value::map([(
+            "statement",
+            Value::List(vec![statement(vec![
+                ("actions", Value::set(vec![Value::string("s3:GetObject")])),
+                ("resources", Value::set(vec![Value::string("arn:aws:s3:::b/*"), Value::string("arn:aws:s3:::b")])),
+                ("principals", Value::List(vec![Value::map([("type", Value::string("*")), ("identifiers", Value::set(vec![Value::string("*")]))])])),
+            ])]),
+        )]);
+        let doc = policy_json(&config).unwrap();
+        assert_eq!(
+            doc,
+            serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                    "Principal": "*"
+                }]
+            })
+        );
+    }
+
+    #[test]
+    fn bad_effect_is_refused() {
+        let config = Value::map([("statement", Value::List(vec![statement(vec![("effect", Value::string("Permit"))])]))]);
+        assert!(policy_json(&config).unwrap_err().to_string().contains("Allow or Deny"));
+    }
+}

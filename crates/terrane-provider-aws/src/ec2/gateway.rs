@@ -1,0 +1,119 @@
+//! `aws_internet_gateway`.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, ResourceType};
+use terrane_core::{Type, Value};
+use terrane_provider::{AttributeSchema as A, ProviderError, Schema};
+
+use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
+use super::{filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags, IDS_PER_CALL};
+use crate::attrs::{string, Obj};
+use crate::client::{retry_new, Aws, TOKEN_TAG};
+use crate::kind::ResourceKind;
+
+pub struct InternetGateway;
+
+#[async_trait]
+impl ResourceKind for InternetGateway {
+    fn schema(&self) -> Schema {
+        tags_schema(
+            Schema::new()
+                .attr("vpc_id", A::optional(Type::String))
+                .attr("id", A::computed(Type::String))
+                .attr("arn", A::computed(Type::String))
+                .attr("owner_id", A::computed(Type::String)),
+        )
+    }
+
+    async fn create(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Value, ProviderError> {
+        let out = aws
+            .ec2
+            .create_internet_gateway()
+            .set_tag_specifications(tag_spec(aws, ResourceType::InternetGateway, planned, Some(token)))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2", e))?;
+        let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
+        if let Some(vpc) = string(planned, "vpc_id") {
+            retry_new(|| attach(aws, &id, &vpc)).await?;
+        }
+        let stub = Obj::from(planned).s("id", Some(&id)).build();
+        retry_new(|| read_one(aws, &stub)).await
+    }
+
+    async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let sets = ids(objects).chunks(IDS_PER_CALL).map(|c| vec![filter("internet-gateway-id", c.to_vec())]).collect();
+        Ok(in_order(objects, describe(aws, sets, objects).await?))
+    }
+
+    async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let id = string(prior, "id").unwrap_or_default();
+        let (before, after) = (string(prior, "vpc_id"), string(planned, "vpc_id"));
+        if before != after {
+            if let Some(vpc) = before {
+                detach(aws, &id, &vpc).await?;
+            }
+            if let Some(vpc) = after {
+                attach(aws, &id, &vpc).await?;
+            }
+        }
+        update_tags(aws, &id, prior, planned).await?;
+        read_one(aws, &Obj::from(planned).s("id", Some(&id)).build()).await
+    }
+
+    async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
+        let id = string(prior, "id").unwrap_or_default();
+        if let Some(vpc) = string(prior, "vpc_id") {
+            detach(aws, &id, &vpc).await.or_else(ignore_not_found)?;
+        }
+        retry_dependency(|| async {
+            aws.ec2.delete_internet_gateway().internet_gateway_id(&id).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+        })
+        .await
+        .or_else(ignore_not_found)
+    }
+
+    async fn find_by_token(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Option<Value>, ProviderError> {
+        let sets = vec![vec![filter(&format!("tag:{TOKEN_TAG}"), [token.to_string()])]];
+        Ok(describe(aws, sets, std::slice::from_ref(planned)).await?.into_values().next())
+    }
+}
+
+async fn attach(aws: &Aws, id: &str, vpc: &str) -> Result<(), ProviderError> {
+    aws.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+}
+
+async fn detach(aws: &Aws, id: &str, vpc: &str) -> Result<(), ProviderError> {
+    // A gateway with public addresses mapped through it detaches once they are released.
+    retry_dependency(|| async {
+        aws.ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+    })
+    .await
+}
+
+async fn read_one(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
+    let id = string(object, "id").unwrap_or_default();
+    let mut found = describe(aws, vec![vec![filter("internet-gateway-id", [id.clone()])]], std::slice::from_ref(object)).await?;
+    found.remove(&id).ok_or_else(|| not_found("internet gateway", &id))
+}
+
+async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<BTreeMap<String, Value>, ProviderError> {
+    let mut out = BTreeMap::new();
+    for filters in filter_sets {
+        let items: Vec<_> = aws.ec2.describe_internet_gateways().set_filters(Some(filters)).into_paginator().items().send().collect().await;
+        for gateway in items {
+            let gateway = gateway.map_err(|e| aws.error("ec2", e))?;
+            let id = gateway.internet_gateway_id().unwrap_or_default().to_string();
+            let vpc = gateway.attachments().iter().find_map(|a| a.vpc_id());
+            let obj = Obj::new()
+                .s("id", Some(&id))
+                .s("arn", Some(&aws.arn("ec2", &format!("internet-gateway/{id}"))))
+                .s("vpc_id", vpc)
+                .s("owner_id", gateway.owner_id());
+            out.insert(id.clone(), with_tags(obj, aws, &tag_map(gateway.tags()), prior_for(priors, &id)).build());
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,429 @@
+//! `aws_instance`, `aws_eip` and `aws_key_pair`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::primitives::Blob;
+use aws_sdk_ec2::types::{
+    AttributeValue, DomainType, Filter, Instance as AwsInstance, InstanceNetworkInterfaceSpecification, InstanceStateName,
+    InstanceType, ResourceType,
+};
+use base64::Engine as _;
+use terrane_core::{Type, Value};
+use terrane_provider::{AttrError, AttributeSchema as A, PlanRequest, ProviderError, Schema};
+
+use super::vpc::{ignore_not_found, not_found, tags_schema};
+use super::{filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags, IDS_PER_CALL};
+use crate::attrs::{attr_err, boolean, string, string_set, strings, Obj};
+use crate::client::{retry_new, Aws, TOKEN_TAG};
+use crate::kind::ResourceKind;
+
+/// How long an instance may take to reach the state a call waits for.
+const STATE_WAIT: Duration = Duration::from_secs(600);
+
+pub struct Instance;
+
+#[async_trait]
+impl ResourceKind for Instance {
+    fn schema(&self) -> Schema {
+        tags_schema(
+            Schema::new()
+                .attr("ami", A::required(Type::String).force_new())
+                .attr("instance_type", A::required(Type::String))
+                .attr("subnet_id", A::optional_computed(Type::String).force_new())
+                .attr("vpc_security_group_ids", A::optional_computed(Type::set(Type::String)))
+                .attr("key_name", A::optional_computed(Type::String).force_new())
+                .attr("associate_public_ip_address", A::optional_computed(Type::Bool).force_new())
+                .attr("private_ip", A::optional_computed(Type::String).force_new())
+                .attr("availability_zone", A::optional_computed(Type::String).force_new())
+                .attr("user_data", A::optional(Type::String).force_new())
+                .attr("id", A::computed(Type::String))
+                .attr("arn", A::computed(Type::String))
+                .attr("public_ip", A::computed(Type::String))
+                .attr("public_dns", A::computed(Type::String))
+                .attr("private_dns", A::computed(Type::String))
+                .attr("instance_state", A::computed(Type::String))
+                .attr("primary_network_interface_id", A::computed(Type::String)),
+        )
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrError> {
+        let mut errors = Vec::new();
+        if let Some(t) = string(config, "instance_type") {
+            if !InstanceType::values().contains(&t.as_str()) {
+                errors.push(attr_err("instance_type", format!("{t:?} is not an EC2 instance type (such as t3.micro or m5.large)")));
+            }
+        }
+        if let Some(ami) = string(config, "ami") {
+            if !ami.starts_with("ami-") {
+                errors.push(attr_err("ami", format!("{ami:?} is not an AMI id (ami-...)")));
+            }
+        }
+        errors
+    }
+
+    async fn create(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Value, ProviderError> {
+        let groups = strings(planned, "vpc_security_group_ids");
+        let mut call = aws
+            .ec2
+            .run_instances()
+            .set_image_id(string(planned, "ami"))
+            .set_instance_type(string(planned, "instance_type").map(|t| InstanceType::from(t.as_str())))
+            .min_count(1)
+            .max_count(1)
+            .client_token(token)
+            .set_key_name(string(planned, "key_name"))
+            .set_user_data(string(planned, "user_data").map(|d| base64::engine::general_purpose::STANDARD.encode(d)))
+            .set_tag_specifications(tag_spec(aws, ResourceType::Instance, planned, Some(token)));
+        if let Some(zone) = string(planned, "availability_zone") {
+            call = call.placement(aws_sdk_ec2::types::Placement::builder().availability_zone(zone).build());
+        }
+        call = match boolean(planned, "associate_public_ip_address") {
+            // A public address can only be asked for on the network interface.
+            Some(public) => call.network_interfaces(
+                InstanceNetworkInterfaceSpecification::builder()
+                    .device_index(0)
+                    .associate_public_ip_address(public)
+                    .set_subnet_id(string(planned, "subnet_id"))
+                    .set_private_ip_address(string(planned, "private_ip"))
+                    .set_groups((!groups.is_empty()).then_some(groups))
+                    .build(),
+            ),
+            None => call
+                .set_subnet_id(string(planned, "subnet_id"))
+                .set_private_ip_address(string(planned, "private_ip"))
+                .set_security_group_ids((!groups.is_empty()).then_some(groups)),
+        };
+        let out = call.send().await.map_err(|e| aws.error("ec2", e))?;
+        let id = out.instances().first().and_then(|i| i.instance_id()).unwrap_or_default().to_string();
+        let stub = Obj::from(planned).s("id", Some(&id)).build();
+        wait_for(aws, &stub, |s| s != "pending").await
+    }
+
+    async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let sets = ids(objects).chunks(IDS_PER_CALL).map(|c| vec![filter("instance-id", c.to_vec())]).collect();
+        Ok(in_order(objects, describe(aws, sets, objects).await?))
+    }
+
+    async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let id = string(prior, "id").unwrap_or_default();
+        let stub = Obj::from(planned).s("id", Some(&id)).build();
+        if let Some(want) = string(planned, "instance_type").filter(|t| Some(t) != string(prior, "instance_type").as_ref()) {
+            // The type of a running instance cannot change: stop, change, start.
+            aws.ec2.stop_instances().instance_ids(&id).send().await.map_err(|e| aws.error("ec2", e))?;
+            wait_for(aws, &stub, |s| s == "stopped").await?;
+            aws.ec2
+                .modify_instance_attribute()
+                .instance_id(&id)
+                .instance_type(AttributeValue::builder().value(want).build())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2", e))?;
+            aws.ec2.start_instances().instance_ids(&id).send().await.map_err(|e| aws.error("ec2", e))?;
+        }
+        let groups = strings(planned, "vpc_security_group_ids");
+        if !groups.is_empty() && string_set(&groups) != string_set(strings(prior, "vpc_security_group_ids")) {
+            aws.ec2.modify_instance_attribute().instance_id(&id).set_groups(Some(groups)).send().await.map_err(|e| aws.error("ec2", e))?;
+        }
+        update_tags(aws, &id, prior, planned).await?;
+        wait_for(aws, &stub, |s| s == "running").await
+    }
+
+    async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
+        let id = string(prior, "id").unwrap_or_default();
+        match aws.ec2.terminate_instances().instance_ids(&id).send().await.map_err(|e| aws.error("ec2", e)) {
+            Ok(_) => {}
+            Err(e) => return ignore_not_found(e),
+        }
+        // Until it is terminated its interfaces hold the subnet and security groups.
+        match wait_for(aws, prior, |s| s == "terminated").await {
+            Ok(_) => Ok(()),
+            Err(e) => ignore_not_found(e),
+        }
+    }
+
+    async fn find_by_token(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Option<Value>, ProviderError> {
+        let sets = vec![vec![filter(&format!("tag:{TOKEN_TAG}"), [token.to_string()])]];
+        Ok(describe(aws, sets, std::slice::from_ref(planned)).await?.into_values().next())
+    }
+}
+
+/// Polls until the instance's state satisfies `done`; terminated ones count as
+/// gone for every other wait.
+async fn wait_for(aws: &Aws, object: &Value, done: impl Fn(&str) -> bool) -> Result<Value, ProviderError> {
+    let id = string(object, "id").unwrap_or_default();
+    let deadline = tokio::time::Instant::now() + STATE_WAIT;
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let found = retry_new(|| async {
+            let sets = vec![vec![filter("instance-id", [id.clone()])]];
+            let mut all = describe_all(aws, sets, std::slice::from_ref(object)).await?;
+            all.remove(&id).ok_or_else(|| not_found("instance", &id))
+        })
+        .await?;
+        let state = string(&found, "instance_state").unwrap_or_default();
+        if done(&state) {
+            return Ok(found);
+        }
+        if tokio::time::Instant::now() + delay > deadline {
+            return Err(ProviderError::Api {
+                service: "ec2".into(),
+                code: "Timeout".into(),
+                message: format!("instance {id} is still {state} after {} s", STATE_WAIT.as_secs()),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Instances that still exist (not terminated), keyed by id.
+async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<BTreeMap<String, Value>, ProviderError> {
+    let mut all = describe_all(aws, filter_sets, priors).await?;
+    all.retain(|_, v| !matches!(string(v, "instance_state").as_deref(), Some("terminated" | "shutting-down")));
+    Ok(all)
+}
+
+async fn describe_all(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<BTreeMap<String, Value>, ProviderError> {
+    let mut out = BTreeMap::new();
+    for filters in filter_sets {
+        let pages: Vec<_> = aws.ec2.describe_instances().set_filters(Some(filters)).into_paginator().send().collect().await;
+        for page in pages {
+            let page = page.map_err(|e| aws.error("ec2", e))?;
+            for instance in page.reservations().iter().flat_map(|r| r.instances()) {
+                let id = instance.instance_id().unwrap_or_default().to_string();
+                let prior = prior_for(priors, &id);
+                out.insert(id.clone(), instance_value(aws, instance, prior));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn instance_value(aws: &Aws, instance: &AwsInstance, prior: &Value) -> Value {
+    let id = instance.instance_id().unwrap_or_default();
+    let state = instance.state().and_then(|s| s.name()).map(InstanceStateName::as_str);
+    let groups: Vec<&str> = instance.security_groups().iter().filter_map(|g| g.group_id()).collect();
+    let primary = instance.network_interfaces().iter().find(|n| n.attachment().and_then(|a| a.device_index()) == Some(0));
+    let public = prior.get("associate_public_ip_address").and_then(Value::as_bool).or(Some(instance.public_ip_address().is_some()));
+    let obj = Obj::new()
+        .s("id", Some(id))
+        .s("arn", Some(&aws.arn("ec2", &format!("instance/{id}"))))
+        .s("ami", instance.image_id())
+        .s("instance_type", instance.instance_type().map(|t| t.as_str()))
+        .s("subnet_id", instance.subnet_id())
+        .set("vpc_security_group_ids", string_set(groups))
+        .s("key_name", instance.key_name())
+        .b("associate_public_ip_address", public)
+        .s("private_ip", instance.private_ip_address())
+        .s("availability_zone", instance.placement().and_then(|p| p.availability_zone()))
+        // AWS does not give user data back in a describe; it is kept as configured.
+        .set("user_data", prior.get("user_data").cloned().unwrap_or(Value::Null))
+        .s("public_ip", instance.public_ip_address())
+        .s("public_dns", instance.public_dns_name())
+        .s("private_dns", instance.private_dns_name())
+        .s("instance_state", state)
+        .s("primary_network_interface_id", primary.and_then(|n| n.network_interface_id()));
+    with_tags(obj, aws, &tag_map(instance.tags()), prior).build()
+}
+
+pub struct Eip;
+
+#[async_trait]
+impl ResourceKind for Eip {
+    fn schema(&self) -> Schema {
+        tags_schema(
+            Schema::new()
+                .attr("domain", A::optional_computed(Type::String).force_new())
+                .attr("instance", A::optional_computed(Type::String))
+                .attr("id", A::computed(Type::String))
+                .attr("allocation_id", A::computed(Type::String))
+                .attr("association_id", A::computed(Type::String))
+                .attr("public_ip", A::computed(Type::String))
+                .attr("private_ip", A::computed(Type::String))
+                .attr("arn", A::computed(Type::String)),
+        )
+    }
+
+    fn defaults(&self) -> Vec<(&'static str, Value)> {
+        vec![("domain", Value::string("vpc"))]
+    }
+
+    /// A new instance means a new association and private address.
+    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut BTreeMap<String, Value>) {
+        let Some(prior) = req.prior else { return };
+        if prior.get("instance") != planned.get("instance") {
+            planned.insert("association_id".into(), Value::Unknown);
+            planned.insert("private_ip".into(), Value::Unknown);
+        }
+    }
+
+    async fn create(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Value, ProviderError> {
+        let out = aws
+            .ec2
+            .allocate_address()
+            .domain(DomainType::from(string(planned, "domain").unwrap_or_else(|| "vpc".into()).as_str()))
+            .set_tag_specifications(tag_spec(aws, ResourceType::ElasticIp, planned, Some(token)))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2", e))?;
+        let id = out.allocation_id().unwrap_or_default().to_string();
+        if let Some(instance) = string(planned, "instance") {
+            retry_new(|| associate(aws, &id, &instance)).await?;
+        }
+        let stub = Obj::from(planned).s("id", Some(&id)).build();
+        retry_new(|| read_eip(aws, &stub)).await
+    }
+
+    async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let mut found = BTreeMap::new();
+        for chunk in ids(objects).chunks(IDS_PER_CALL) {
+            found.extend(describe_eips(aws, vec![filter("allocation-id", chunk.to_vec())], objects).await?);
+        }
+        Ok(in_order(objects, found))
+    }
+
+    async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let id = string(prior, "id").unwrap_or_default();
+        if string(prior, "instance") != string(planned, "instance") {
+            if let Some(association) = string(prior, "association_id") {
+                aws.ec2.disassociate_address().association_id(association).send().await.map_err(|e| aws.error("ec2", e))?;
+            }
+            if let Some(instance) = string(planned, "instance") {
+                associate(aws, &id, &instance).await?;
+            }
+        }
+        update_tags(aws, &id, prior, planned).await?;
+        read_eip(aws, &Obj::from(planned).s("id", Some(&id)).build()).await
+    }
+
+    async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
+        if let Some(association) = string(prior, "association_id") {
+            aws.ec2.disassociate_address().association_id(association).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e)).or_else(ignore_not_found)?;
+        }
+        aws.ec2
+            .release_address()
+            .set_allocation_id(string(prior, "id"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws.error("ec2", e))
+            .or_else(ignore_not_found)
+    }
+
+    async fn find_by_token(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Option<Value>, ProviderError> {
+        let found = describe_eips(aws, vec![filter(&format!("tag:{TOKEN_TAG}"), [token.to_string()])], std::slice::from_ref(planned)).await?;
+        Ok(found.into_values().next())
+    }
+}
+
+async fn associate(aws: &Aws, allocation: &str, instance: &str) -> Result<(), ProviderError> {
+    aws.ec2.associate_address().allocation_id(allocation).instance_id(instance).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+}
+
+async fn read_eip(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
+    let id = string(object, "id").unwrap_or_default();
+    let mut found = describe_eips(aws, vec![filter("allocation-id", [id.clone()])], std::slice::from_ref(object)).await?;
+    found.remove(&id).ok_or_else(|| not_found("elastic IP", &id))
+}
+
+async fn describe_eips(aws: &Aws, filters: Vec<Filter>, priors: &[Value]) -> Result<BTreeMap<String, Value>, ProviderError> {
+    let out = aws.ec2.describe_addresses().set_filters(Some(filters)).send().await.map_err(|e| aws.error("ec2", e))?;
+    let mut found = BTreeMap::new();
+    for address in out.addresses() {
+        let Some(id) = address.allocation_id() else { continue };
+        let obj = Obj::new()
+            .s("id", Some(id))
+            .s("allocation_id", Some(id))
+            .s("arn", Some(&aws.arn("ec2", &format!("elastic-ip/{id}"))))
+            .s("domain", address.domain().map(|d| d.as_str()))
+            .s("instance", address.instance_id())
+            .s("association_id", address.association_id())
+            .s("public_ip", address.public_ip())
+            .s("private_ip", address.private_ip_address());
+        found.insert(id.to_string(), with_tags(obj, aws, &tag_map(address.tags()), prior_for(priors, id)).build());
+    }
+    Ok(found)
+}
+
+pub struct KeyPair;
+
+#[async_trait]
+impl ResourceKind for KeyPair {
+    fn schema(&self) -> Schema {
+        tags_schema(
+            Schema::new()
+                .attr("key_name", A::optional_computed(Type::String).force_new())
+                .attr("public_key", A::required(Type::String).force_new())
+                .attr("id", A::computed(Type::String))
+                .attr("key_pair_id", A::computed(Type::String))
+                .attr("fingerprint", A::computed(Type::String))
+                .attr("key_type", A::computed(Type::String))
+                .attr("arn", A::computed(Type::String)),
+        )
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrError> {
+        match string(config, "public_key") {
+            Some(key) if !(key.starts_with("ssh-rsa ") || key.starts_with("ssh-ed25519 ") || key.starts_with("ecdsa-sha2-")) => {
+                vec![attr_err("public_key", "public_key must be an OpenSSH public key (ssh-rsa, ssh-ed25519 or ecdsa-sha2-...)")]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    async fn create(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Value, ProviderError> {
+        // The name is the idempotency key: the same create finds the same key pair.
+        let name = string(planned, "key_name").unwrap_or_else(|| format!("terrane-{}", token.replace('-', "")));
+        aws.ec2
+            .import_key_pair()
+            .key_name(&name)
+            .public_key_material(Blob::new(string(planned, "public_key").unwrap_or_default()))
+            .set_tag_specifications(tag_spec(aws, ResourceType::KeyPair, planned, None))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2", e))?;
+        let stub = Obj::from(planned).s("id", Some(&name)).build();
+        retry_new(|| async { self.read(aws, std::slice::from_ref(&stub)).await?.pop().flatten().ok_or_else(|| not_found("key pair", &name)) }).await
+    }
+
+    async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let mut found = BTreeMap::new();
+        for chunk in ids(objects).chunks(IDS_PER_CALL) {
+            let out = aws.ec2.describe_key_pairs().filters(filter("key-name", chunk.to_vec())).send().await.map_err(|e| aws.error("ec2", e))?;
+            for key in out.key_pairs() {
+                let Some(name) = key.key_name() else { continue };
+                let prior = prior_for(objects, name);
+                let obj = Obj::new()
+                    .s("id", Some(name))
+                    .s("key_name", Some(name))
+                    .s("key_pair_id", key.key_pair_id())
+                    .s("fingerprint", key.key_fingerprint())
+                    .s("key_type", key.key_type().map(|t| t.as_str()))
+                    .s("arn", Some(&aws.arn("ec2", &format!("key-pair/{name}"))))
+                    // AWS keeps only the fingerprint of the public key.
+                    .set("public_key", prior.get("public_key").cloned().unwrap_or(Value::Null));
+                found.insert(name.to_string(), with_tags(obj, aws, &tag_map(key.tags()), prior).build());
+            }
+        }
+        Ok(in_order(objects, found))
+    }
+
+    async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let key_id = string(prior, "key_pair_id").unwrap_or_default();
+        update_tags(aws, &key_id, prior, planned).await?;
+        let stub = Obj::from(planned).set("id", prior.get("id").cloned().unwrap_or(Value::Null)).build();
+        self.read(aws, std::slice::from_ref(&stub)).await?.pop().flatten().ok_or_else(|| not_found("key pair", &key_id))
+    }
+
+    async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
+        aws.ec2.delete_key_pair().set_key_name(string(prior, "id")).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e)).or_else(ignore_not_found)
+    }
+
+    async fn find_by_token(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Option<Value>, ProviderError> {
+        let name = string(planned, "key_name").unwrap_or_else(|| format!("terrane-{}", token.replace('-', "")));
+        let stub = Obj::from(planned).s("id", Some(&name)).build();
+        Ok(self.read(aws, std::slice::from_ref(&stub)).await?.pop().flatten())
+    }
+}

@@ -1,0 +1,108 @@
+//! EC2 resource types, and what they share: tags, filters, batched describes.
+
+pub mod gateway;
+pub mod instance;
+pub mod route;
+pub mod security_group;
+pub mod subnet;
+pub mod vpc;
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use terrane_core::Value;
+use terrane_provider::ProviderError;
+
+use crate::attrs::{map_value, string_map, Obj};
+use crate::client::{Aws, TOKEN_TAG};
+
+/// Filter values one describe call carries: AWS caps the values of a filter, and
+/// this many keeps every call well inside that cap.
+pub const IDS_PER_CALL: usize = 200;
+
+pub fn filter(name: &str, values: impl IntoIterator<Item = String>) -> Filter {
+    Filter::builder().name(name).set_values(Some(values.into_iter().collect())).build()
+}
+
+/// The tags a create sends: default and resource tags, plus the idempotency
+/// token. `None` when there are none: AWS refuses an empty tag specification.
+pub fn tag_spec(aws: &Aws, kind: ResourceType, planned: &Value, token: Option<&str>) -> Option<Vec<TagSpecification>> {
+    let mut tags = aws.tags_all(&string_map(planned, "tags"));
+    if let Some(token) = token {
+        tags.insert(TOKEN_TAG.to_string(), token.to_string());
+    }
+    if tags.is_empty() {
+        return None;
+    }
+    let spec = TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+        .build();
+    Some(vec![spec])
+}
+
+pub fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter(|(k, _)| k != TOKEN_TAG)
+        .collect()
+}
+
+/// Sets `tags` and `tags_all` from what AWS holds: `tags_all` is everything,
+/// `tags` leaves out default tags the resource does not set itself.
+pub fn with_tags(obj: Obj, aws: &Aws, remote: &BTreeMap<String, String>, prior: &Value) -> Obj {
+    let own = string_map(prior, "tags");
+    let tags: BTreeMap<String, String> = remote
+        .iter()
+        .filter(|(k, v)| own.contains_key(*k) || aws.default_tags.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let prior_tags_null = prior.get("tags").is_none_or(Value::is_null);
+    let tags_value = if tags.is_empty() && prior_tags_null { Value::Null } else { map_value(&tags) };
+    obj.set("tags", tags_value).set("tags_all", map_value(remote))
+}
+
+/// Brings an object's tags from `prior`'s `tags_all` to what `planned` wants.
+pub async fn update_tags(aws: &Aws, id: &str, prior: &Value, planned: &Value) -> Result<(), ProviderError> {
+    let before = string_map(prior, "tags_all");
+    let after = aws.tags_all(&string_map(planned, "tags"));
+    let removed: Vec<Tag> =
+        before.keys().filter(|k| !after.contains_key(*k)).map(|k| Tag::builder().key(k).build()).collect();
+    let changed: Vec<Tag> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(v))
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    if !removed.is_empty() {
+        aws.ec2.delete_tags().resources(id).set_tags(Some(removed)).send().await.map_err(|e| aws.error("ec2", e))?;
+    }
+    if !changed.is_empty() {
+        aws.ec2.create_tags().resources(id).set_tags(Some(changed)).send().await.map_err(|e| aws.error("ec2", e))?;
+    }
+    Ok(())
+}
+
+/// The `id` of each prior object, in order.
+pub fn ids(objects: &[Value]) -> Vec<String> {
+    objects.iter().filter_map(|o| o.get("id").and_then(Value::as_str)).map(str::to_string).collect()
+}
+
+/// Answers in the order of `objects`: the read object, or `None` when AWS has no
+/// object with that id.
+pub fn in_order(objects: &[Value], mut found: BTreeMap<String, Value>) -> Vec<Option<Value>> {
+    objects
+        .iter()
+        .map(|o| o.get("id").and_then(Value::as_str).and_then(|id| found.remove(id)))
+        .collect()
+}
+
+/// The prior object a read object answers: the one with its id, or the only one
+/// there is (a lookup by token or an import, where the prior has no id yet).
+pub fn prior_for<'a>(objects: &'a [Value], id: &str) -> &'a Value {
+    static NONE: Value = Value::Null;
+    objects
+        .iter()
+        .find(|o| o.get("id").and_then(Value::as_str) == Some(id))
+        .or(if objects.len() == 1 { objects.first() } else { None })
+        .unwrap_or(&NONE)
+}

@@ -1,0 +1,379 @@
+//! `aws_route_table` (with inline `route` blocks), `aws_route` and
+//! `aws_route_table_association`.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, ResourceType, Route, RouteTable as AwsRouteTable};
+use terrane_core::{Type, Value};
+use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, PlanRequest, ProviderError, Schema};
+
+use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
+use super::{filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags, IDS_PER_CALL};
+use crate::attrs::{attr_err, blocks, check_cidr, string, Obj};
+use crate::client::{retry_new, Aws, TOKEN_TAG};
+use crate::kind::ResourceKind;
+
+/// Where a route sends traffic: the target attributes of a route, inline or not.
+const TARGETS: &[&str] = &["gateway_id", "nat_gateway_id", "network_interface_id", "vpc_peering_connection_id"];
+
+fn route_block() -> Schema {
+    TARGETS.iter().fold(Schema::new().attr("cidr_block", A::required(Type::String)), |s, t| s.attr(t, A::optional(Type::String)))
+}
+
+async fn describe_tables(aws: &Aws, filter_sets: Vec<Vec<Filter>>) -> Result<Vec<AwsRouteTable>, ProviderError> {
+    let mut out = Vec::new();
+    for filters in filter_sets {
+        let items: Vec<_> = aws.ec2.describe_route_tables().set_filters(Some(filters)).into_paginator().items().send().collect().await;
+        for table in items {
+            out.push(table.map_err(|e| aws.error("ec2", e))?);
+        }
+    }
+    Ok(out)
+}
+
+fn chunked(name: &str, values: Vec<String>) -> Vec<Vec<Filter>> {
+    values.chunks(IDS_PER_CALL).map(|c| vec![filter(name, c.to_vec())]).collect()
+}
+
+fn route_target(route: &Route, target: &str) -> Option<String> {
+    let value = match target {
+        "gateway_id" => route.gateway_id(),
+        "nat_gateway_id" => route.nat_gateway_id(),
+        "network_interface_id" => route.network_interface_id(),
+        "vpc_peering_connection_id" => route.vpc_peering_connection_id(),
+        _ => None,
+    };
+    value.map(str::to_string)
+}
+
+fn route_value(route: &Route) -> Value {
+    TARGETS
+        .iter()
+        .fold(Obj::new().s("cidr_block", route.destination_cidr_block()), |o, t| o.s(t, route_target(route, t).as_deref()))
+        .build()
+}
+
+/// Routes a user made: not the VPC's own `local` route.
+fn user_routes(table: &AwsRouteTable) -> impl Iterator<Item = &Route> {
+    table.routes().iter().filter(|r| r.gateway_id() != Some("local") && r.destination_cidr_block().is_some())
+}
+
+macro_rules! with_target {
+    ($call:expr, $spec:expr) => {{
+        let spec = $spec;
+        $call
+            .set_gateway_id(string(spec, "gateway_id"))
+            .set_nat_gateway_id(string(spec, "nat_gateway_id"))
+            .set_network_interface_id(string(spec, "network_interface_id"))
+            .set_vpc_peering_connection_id(string(spec, "vpc_peering_connection_id"))
+    }};
+}
+
+async fn create_route(aws: &Aws, table: &str, spec: &Value) -> Result<(), ProviderError> {
+    let call = aws.ec2.create_route().route_table_id(table).set_destination_cidr_block(string(spec, "cidr_block"));
+    with_target!(call, spec).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+}
+
+async fn replace_route(aws: &Aws, table: &str, spec: &Value) -> Result<(), ProviderError> {
+    let call = aws.ec2.replace_route().route_table_id(table).set_destination_cidr_block(string(spec, "cidr_block"));
+    with_target!(call, spec).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+}
+
+async fn delete_route(aws: &Aws, table: &str, cidr: &str) -> Result<(), ProviderError> {
+    aws.ec2
+        .delete_route()
+        .route_table_id(table)
+        .destination_cidr_block(cidr)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws.error("ec2", e))
+        .or_else(ignore_not_found)
+}
+
+fn routes_by_cidr(v: &Value) -> BTreeMap<String, Value> {
+    blocks(v, "route").into_iter().filter_map(|r| Some((string(r, "cidr_block")?, r.clone()))).collect()
+}
+
+fn validate_target(config: &Value, errors: &mut Vec<AttrError>, name: &str) {
+    let set = TARGETS.iter().filter(|t| config.get(t).is_some_and(|v| !v.is_null())).count();
+    if set != 1 {
+        errors.push(attr_err(name, format!("a route needs exactly one target, one of {}", TARGETS.join(", "))));
+    }
+}
+
+pub struct RouteTable;
+
+#[async_trait]
+impl ResourceKind for RouteTable {
+    fn schema(&self) -> Schema {
+        tags_schema(
+            Schema::new()
+                .attr("vpc_id", A::required(Type::String).force_new())
+                .attr("id", A::computed(Type::String))
+                .attr("arn", A::computed(Type::String))
+                .attr("owner_id", A::computed(Type::String)),
+        )
+        .block("route", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: None, force_new: false, body: route_block() })
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrError> {
+        let mut errors = Vec::new();
+        for route in blocks(config, "route") {
+            validate_target(route, &mut errors, "route");
+            check_cidr(route, "cidr_block", 0, 32, &mut errors);
+        }
+        errors
+    }
+
+    /// With no `route` blocks the routes are not managed here (aws_route may
+    /// manage them), as in Terraform.
+    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut BTreeMap<String, Value>) {
+        if blocks(req.config, "route").is_empty() {
+            let kept = req.prior.and_then(|p| p.get("route")).cloned().unwrap_or(Value::Set(Vec::new()));
+            planned.insert("route".into(), kept);
+        }
+    }
+
+    async fn create(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Value, ProviderError> {
+        let out = aws
+            .ec2
+            .create_route_table()
+            .set_vpc_id(string(planned, "vpc_id"))
+            .set_tag_specifications(tag_spec(aws, ResourceType::RouteTable, planned, Some(token)))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2", e))?;
+        let id = out.route_table().and_then(|t| t.route_table_id()).unwrap_or_default().to_string();
+        for route in routes_by_cidr(planned).values() {
+            retry_new(|| create_route(aws, &id, route)).await?;
+        }
+        let stub = Obj::from(planned).s("id", Some(&id)).build();
+        retry_new(|| read_table(aws, &stub)).await
+    }
+
+    async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let tables = describe_tables(aws, chunked("route-table-id", ids(objects))).await?;
+        Ok(in_order(objects, table_values(aws, tables, objects)))
+    }
+
+    async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let id = string(prior, "id").unwrap_or_default();
+        let (before, after) = (routes_by_cidr(prior), routes_by_cidr(planned));
+        for cidr in before.keys().filter(|c| !after.contains_key(*c)) {
+            delete_route(aws, &id, cidr).await?;
+        }
+        for (cidr, route) in &after {
+            match before.get(cidr) {
+                None => create_route(aws, &id, route).await?,
+                Some(old) if old != route => replace_route(aws, &id, route).await?,
+                Some(_) => {}
+            }
+        }
+        update_tags(aws, &id, prior, planned).await?;
+        read_table(aws, &Obj::from(planned).s("id", Some(&id)).build()).await
+    }
+
+    async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
+        let id = string(prior, "id").unwrap_or_default();
+        retry_dependency(|| async {
+            aws.ec2.delete_route_table().route_table_id(&id).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+        })
+        .await
+        .or_else(ignore_not_found)
+    }
+
+    async fn find_by_token(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Option<Value>, ProviderError> {
+        let tables = describe_tables(aws, vec![vec![filter(&format!("tag:{TOKEN_TAG}"), [token.to_string()])]]).await?;
+        Ok(table_values(aws, tables, std::slice::from_ref(planned)).into_values().next())
+    }
+}
+
+fn table_values(aws: &Aws, tables: Vec<AwsRouteTable>, priors: &[Value]) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for table in tables {
+        let id = table.route_table_id().unwrap_or_default().to_string();
+        let routes = Value::set(user_routes(&table).map(route_value).collect());
+        let obj = Obj::new()
+            .s("id", Some(&id))
+            .s("arn", Some(&aws.arn("ec2", &format!("route-table/{id}"))))
+            .s("vpc_id", table.vpc_id())
+            .s("owner_id", table.owner_id())
+            .set("route", routes);
+        out.insert(id.clone(), with_tags(obj, aws, &tag_map(table.tags()), prior_for(priors, &id)).build());
+    }
+    out
+}
+
+async fn read_table(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
+    let id = string(object, "id").unwrap_or_default();
+    let tables = describe_tables(aws, chunked("route-table-id", vec![id.clone()])).await?;
+    table_values(aws, tables, std::slice::from_ref(object)).remove(&id).ok_or_else(|| not_found("route table", &id))
+}
+
+/// `aws_route`: one route in a table, with Terraform's import id `rtb-..._cidr`.
+pub struct RouteEntry;
+
+fn route_id(table: &str, cidr: &str) -> String {
+    format!("{table}_{cidr}")
+}
+
+#[async_trait]
+impl ResourceKind for RouteEntry {
+    fn schema(&self) -> Schema {
+        TARGETS.iter().fold(
+            Schema::new()
+                .attr("route_table_id", A::required(Type::String).force_new())
+                .attr("destination_cidr_block", A::required(Type::String).force_new())
+                .attr("id", A::computed(Type::String))
+                .attr("origin", A::computed(Type::String))
+                .attr("state", A::computed(Type::String)),
+            |s, t| s.attr(t, A::optional(Type::String)),
+        )
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrError> {
+        let mut errors = Vec::new();
+        check_cidr(config, "destination_cidr_block", 0, 32, &mut errors);
+        validate_target(config, &mut errors, "destination_cidr_block");
+        errors
+    }
+
+    async fn create(&self, aws: &Aws, planned: &Value, _token: &str) -> Result<Value, ProviderError> {
+        let table = string(planned, "route_table_id").unwrap_or_default();
+        let spec = Obj::from(planned).set("cidr_block", planned.get("destination_cidr_block").cloned().unwrap_or(Value::Null)).build();
+        retry_new(|| create_route(aws, &table, &spec)).await?;
+        let cidr = string(planned, "destination_cidr_block").unwrap_or_default();
+        let stub = Obj::from(planned).s("id", Some(&route_id(&table, &cidr))).build();
+        retry_new(|| async {
+            let found = self.read(aws, std::slice::from_ref(&stub)).await?;
+            found.into_iter().next().flatten().ok_or_else(|| not_found("route", &cidr))
+        })
+        .await
+    }
+
+    async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let tables: Vec<String> = objects.iter().filter_map(|o| string(o, "route_table_id")).collect();
+        let described = describe_tables(aws, chunked("route-table-id", tables)).await?;
+        let mut found = BTreeMap::new();
+        for table in &described {
+            let table_id = table.route_table_id().unwrap_or_default();
+            for route in table.routes() {
+                let Some(cidr) = route.destination_cidr_block() else { continue };
+                let id = route_id(table_id, cidr);
+                let obj = TARGETS.iter().fold(
+                    Obj::new()
+                        .s("id", Some(&id))
+                        .s("route_table_id", Some(table_id))
+                        .s("destination_cidr_block", Some(cidr))
+                        .s("origin", route.origin().map(|o| o.as_str()))
+                        .s("state", route.state().map(|s| s.as_str())),
+                    |o, t| o.s(t, route_target(route, t).as_deref()),
+                );
+                found.insert(id, obj.build());
+            }
+        }
+        Ok(in_order(objects, found))
+    }
+
+    async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let table = string(prior, "route_table_id").unwrap_or_default();
+        let spec = Obj::from(planned).set("cidr_block", planned.get("destination_cidr_block").cloned().unwrap_or(Value::Null)).build();
+        replace_route(aws, &table, &spec).await?;
+        let stub = Obj::from(planned).set("id", prior.get("id").cloned().unwrap_or(Value::Null)).build();
+        let found = self.read(aws, std::slice::from_ref(&stub)).await?;
+        found.into_iter().next().flatten().ok_or_else(|| not_found("route", &table))
+    }
+
+    async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
+        let table = string(prior, "route_table_id").unwrap_or_default();
+        delete_route(aws, &table, &string(prior, "destination_cidr_block").unwrap_or_default()).await
+    }
+
+    fn import_stub(&self, id: &str) -> Result<Value, ProviderError> {
+        let (table, cidr) = id
+            .split_once('_')
+            .ok_or_else(|| ProviderError::Invalid(format!("import id {id:?} must be ROUTE_TABLE_ID_CIDR, as in rtb-0123_10.0.0.0/16")))?;
+        Ok(Obj::new().s("id", Some(id)).s("route_table_id", Some(table)).s("destination_cidr_block", Some(cidr)).build())
+    }
+}
+
+/// `aws_route_table_association`: a subnet or gateway attached to a table.
+pub struct RouteTableAssociation;
+
+#[async_trait]
+impl ResourceKind for RouteTableAssociation {
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .attr("route_table_id", A::required(Type::String))
+            .attr("subnet_id", A::optional(Type::String).force_new())
+            .attr("gateway_id", A::optional(Type::String).force_new())
+            .attr("id", A::computed(Type::String))
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrError> {
+        let set = ["subnet_id", "gateway_id"].iter().filter(|n| config.get(n).is_some_and(|v| !v.is_null())).count();
+        if set == 1 {
+            Vec::new()
+        } else {
+            vec![attr_err("route_table_id", "set exactly one of subnet_id and gateway_id")]
+        }
+    }
+
+    async fn create(&self, aws: &Aws, planned: &Value, _token: &str) -> Result<Value, ProviderError> {
+        let out = retry_new(|| async {
+            aws.ec2
+                .associate_route_table()
+                .set_route_table_id(string(planned, "route_table_id"))
+                .set_subnet_id(string(planned, "subnet_id"))
+                .set_gateway_id(string(planned, "gateway_id"))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2", e))
+        })
+        .await?;
+        let id = out.association_id().unwrap_or_default().to_string();
+        Ok(Obj::from(planned).s("id", Some(&id)).build())
+    }
+
+    async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let tables = describe_tables(aws, chunked("association.route-table-association-id", ids(objects))).await?;
+        let mut found = BTreeMap::new();
+        for table in &tables {
+            for assoc in table.associations() {
+                let Some(id) = assoc.route_table_association_id() else { continue };
+                let obj = Obj::new()
+                    .s("id", Some(id))
+                    .s("route_table_id", assoc.route_table_id())
+                    .s("subnet_id", assoc.subnet_id())
+                    .s("gateway_id", assoc.gateway_id());
+                found.insert(id.to_string(), obj.build());
+            }
+        }
+        Ok(in_order(objects, found))
+    }
+
+    async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let out = aws
+            .ec2
+            .replace_route_table_association()
+            .set_association_id(string(prior, "id"))
+            .set_route_table_id(string(planned, "route_table_id"))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2", e))?;
+        Ok(Obj::from(planned).s("id", out.new_association_id()).build())
+    }
+
+    async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
+        aws.ec2
+            .disassociate_route_table()
+            .set_association_id(string(prior, "id"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws.error("ec2", e))
+            .or_else(ignore_not_found)
+    }
+}

@@ -1,0 +1,208 @@
+//! The AWS provider: EC2 and S3 through the official AWS SDK for Rust, with the
+//! Terraform AWS provider's type and attribute names. This is the only crate that
+//! sees SDK types; the engine sees `terrane_provider::Provider`.
+
+mod attrs;
+mod client;
+mod data;
+mod ec2;
+mod kind;
+mod s3;
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use async_trait::async_trait;
+use terrane_core::{Type, Value};
+use terrane_provider::{
+    plan_with_schema, AttrError, AttributeSchema as A, BlockSchema, Nesting, PlanRequest, PlanResponse, Provider, ProviderError,
+    ProviderSchema, ResourceSchema, Schema,
+};
+
+use crate::attrs::string_map;
+use crate::client::Aws;
+use crate::kind::{DataKind, ResourceKind};
+
+pub use crate::s3::check_bucket_name;
+
+/// Provider sources served by this crate.
+pub const SOURCES: &[&str] = &["hashicorp/aws"];
+
+pub struct AwsProvider {
+    schema: ProviderSchema,
+    resources: BTreeMap<&'static str, Box<dyn ResourceKind>>,
+    data_sources: BTreeMap<&'static str, Box<dyn DataKind>>,
+    aws: OnceLock<Aws>,
+}
+
+impl Default for AwsProvider {
+    fn default() -> Self {
+        AwsProvider::new()
+    }
+}
+
+fn provider_schema() -> Schema {
+    let single = |body: Schema| BlockSchema { nesting: Nesting::List, min_items: 0, max_items: Some(1), force_new: false, body };
+    let endpoints = ["ec2", "s3", "sts"].iter().fold(Schema::new(), |s, svc| s.attr(svc, A::optional(Type::String)));
+    Schema::new()
+        .attr("region", A::optional(Type::String))
+        .attr("profile", A::optional(Type::String))
+        .attr("access_key", A::optional(Type::String))
+        .attr("secret_key", A::optional(Type::String).sensitive())
+        .attr("token", A::optional(Type::String).sensitive())
+        .attr("max_retries", A::optional(Type::Number))
+        .attr("skip_credentials_validation", A::optional(Type::Bool))
+        .attr("skip_requesting_account_id", A::optional(Type::Bool))
+        .attr("skip_region_validation", A::optional(Type::Bool))
+        .attr("skip_metadata_api_check", A::optional(Type::Bool))
+        .attr("s3_use_path_style", A::optional(Type::Bool))
+        .block("endpoints", single(endpoints))
+        .block("default_tags", single(Schema::new().attr("tags", A::optional(Type::map(Type::String)))))
+}
+
+impl AwsProvider {
+    pub fn new() -> AwsProvider {
+        use crate::ec2::{gateway, instance, route, security_group as sg, subnet, vpc};
+        let resources: BTreeMap<&'static str, Box<dyn ResourceKind>> = BTreeMap::from([
+            ("aws_vpc", Box::new(vpc::Vpc) as Box<dyn ResourceKind>),
+            ("aws_subnet", Box::new(subnet::Subnet)),
+            ("aws_internet_gateway", Box::new(gateway::InternetGateway)),
+            ("aws_route_table", Box::new(route::RouteTable)),
+            ("aws_route", Box::new(route::RouteEntry)),
+            ("aws_route_table_association", Box::new(route::RouteTableAssociation)),
+            ("aws_security_group", Box::new(sg::SecurityGroup)),
+            ("aws_security_group_rule", Box::new(sg::SecurityGroupRule)),
+            ("aws_vpc_security_group_ingress_rule", Box::new(sg::VpcSecurityGroupRule { egress: false })),
+            ("aws_vpc_security_group_egress_rule", Box::new(sg::VpcSecurityGroupRule { egress: true })),
+            ("aws_instance", Box::new(instance::Instance)),
+            ("aws_eip", Box::new(instance::Eip)),
+            ("aws_key_pair", Box::new(instance::KeyPair)),
+            ("aws_s3_bucket", Box::new(s3::Bucket)),
+            ("aws_s3_object", Box::new(s3::object::Object)),
+            ("aws_s3_bucket_versioning", Box::new(s3::config::Setting(s3::config::Versioning))),
+            ("aws_s3_bucket_policy", Box::new(s3::config::Setting(s3::config::Policy))),
+            ("aws_s3_bucket_public_access_block", Box::new(s3::config::Setting(s3::config::PublicAccessBlock))),
+            ("aws_s3_bucket_server_side_encryption_configuration", Box::new(s3::config::Setting(s3::config::Encryption))),
+            ("aws_s3_bucket_ownership_controls", Box::new(s3::config::Setting(s3::config::Ownership))),
+            ("aws_s3_bucket_acl", Box::new(s3::config::Setting(s3::config::Acl))),
+            ("aws_s3_bucket_website_configuration", Box::new(s3::config::Setting(s3::config::Website))),
+        ]);
+        let data_sources: BTreeMap<&'static str, Box<dyn DataKind>> = BTreeMap::from([
+            ("aws_caller_identity", Box::new(data::CallerIdentity) as Box<dyn DataKind>),
+            ("aws_region", Box::new(data::Region)),
+            ("aws_availability_zones", Box::new(data::AvailabilityZones)),
+            ("aws_ami", Box::new(data::Ami)),
+            ("aws_vpc", Box::new(data::VpcLookup)),
+            ("aws_subnets", Box::new(data::Subnets)),
+            ("aws_security_group", Box::new(data::SecurityGroupLookup)),
+            ("aws_iam_policy_document", Box::new(data::PolicyDocument)),
+        ]);
+        let schema = ProviderSchema {
+            provider: provider_schema(),
+            resources: resources
+                .iter()
+                .map(|(name, k)| (name.to_string(), ResourceSchema { version: 0, description: "", schema: k.schema() }))
+                .collect(),
+            data_sources: data_sources
+                .iter()
+                .map(|(name, k)| (name.to_string(), ResourceSchema { version: 0, description: "", schema: k.schema() }))
+                .collect(),
+        };
+        AwsProvider { schema, resources, data_sources, aws: OnceLock::new() }
+    }
+
+    fn kind(&self, type_name: &str) -> Result<&dyn ResourceKind, ProviderError> {
+        self.resources
+            .get(type_name)
+            .map(|k| k.as_ref())
+            .ok_or_else(|| ProviderError::UnknownType { kind: "resource", name: type_name.into() })
+    }
+
+    fn aws(&self) -> Result<&Aws, ProviderError> {
+        self.aws.get().ok_or_else(|| ProviderError::Invalid("the aws provider was used before it was configured".into()))
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    fn schema(&self) -> &ProviderSchema {
+        &self.schema
+    }
+
+    async fn configure(&self, config: Value) -> Result<(), ProviderError> {
+        if self.aws.get().is_some() {
+            return Ok(());
+        }
+        let aws = Aws::connect(&config).await?;
+        let _ = self.aws.set(aws);
+        Ok(())
+    }
+
+    fn validate(&self, type_name: &str, config: &Value) -> Vec<AttrError> {
+        self.kind(type_name).map(|k| k.validate(config)).unwrap_or_default()
+    }
+
+    fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
+        let kind = self.kind(req.type_name)?;
+        let schema = &self.schema.resources[req.type_name].schema;
+        let mut req = req;
+        if let Value::Map(proposed) = &mut req.proposed {
+            for (name, default) in kind.defaults() {
+                if proposed.get(name).is_none_or(Value::is_null) {
+                    proposed.insert(name.to_string(), default);
+                }
+            }
+        }
+        let mut resp = plan_with_schema(schema, &req);
+        if let Value::Map(planned) = &mut resp.planned {
+            kind.refine_plan(&req, planned);
+            if schema.attributes.contains_key("tags_all") {
+                // Default tags are known once the provider is configured.
+                let tags = req.config.get("tags").cloned().unwrap_or(Value::Null);
+                let all = match self.aws.get() {
+                    Some(aws) if tags.is_wholly_known() => attrs::map_value(&aws.tags_all(&string_map(req.config, "tags"))),
+                    _ => Value::Unknown,
+                };
+                planned.insert("tags_all".into(), all);
+            }
+        }
+        Ok(resp)
+    }
+
+    async fn create(&self, type_name: &str, planned: Value, token: &str) -> Result<Value, ProviderError> {
+        self.kind(type_name)?.create(self.aws()?, &planned, token).await
+    }
+
+    async fn read(&self, type_name: &str, objects: Vec<Value>) -> Result<Vec<Option<Value>>, ProviderError> {
+        self.kind(type_name)?.read(self.aws()?, &objects).await
+    }
+
+    async fn update(&self, type_name: &str, prior: Value, planned: Value) -> Result<Value, ProviderError> {
+        self.kind(type_name)?.update(self.aws()?, &prior, &planned).await
+    }
+
+    async fn delete(&self, type_name: &str, prior: Value) -> Result<(), ProviderError> {
+        self.kind(type_name)?.delete(self.aws()?, &prior).await
+    }
+
+    async fn import(&self, type_name: &str, id: &str) -> Result<Value, ProviderError> {
+        let kind = self.kind(type_name)?;
+        let stub = kind.import_stub(id)?;
+        match kind.read(self.aws()?, std::slice::from_ref(&stub)).await?.pop().flatten() {
+            Some(found) => Ok(found),
+            None => Err(ProviderError::Invalid(format!("cannot import {type_name} {id:?}: no such object exists"))),
+        }
+    }
+
+    async fn read_data(&self, type_name: &str, config: Value) -> Result<Value, ProviderError> {
+        let kind = self
+            .data_sources
+            .get(type_name)
+            .ok_or_else(|| ProviderError::UnknownType { kind: "data source", name: type_name.into() })?;
+        kind.read(self.aws()?, &config).await
+    }
+
+    async fn find_by_token(&self, type_name: &str, planned: Value, token: &str) -> Result<Option<Value>, ProviderError> {
+        self.kind(type_name)?.find_by_token(self.aws()?, &planned, token).await
+    }
+}

@@ -1,0 +1,482 @@
+//! The AWS provider end to end, through the real binary, against the AWS endpoint
+//! scripts/test starts (moto in server mode). What exists is checked through the
+//! SDK, not through terrane. Each test works in a region of its own.
+
+use terrane_tests::{AwsCheck, Workdir};
+
+const PROVIDER: &str = r#"
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+"#;
+
+fn network(subnet_cidr: &str, port: u16, name_tag: &str, dns_hostnames: bool) -> String {
+    format!(
+        r#"{PROVIDER}
+resource "aws_vpc" "main" {{
+  cidr_block           = "10.10.0.0/16"
+  enable_dns_hostnames = {dns_hostnames}
+  tags                 = {{ Name = "{name_tag}" }}
+}}
+
+resource "aws_subnet" "app" {{
+  vpc_id     = aws_vpc.main.id
+  cidr_block = "{subnet_cidr}"
+}}
+
+resource "aws_internet_gateway" "gw" {{
+  vpc_id = aws_vpc.main.id
+}}
+
+resource "aws_route_table" "public" {{
+  vpc_id = aws_vpc.main.id
+  route {{
+    cidr_block = "0.0.0.0/0"
+    gateway_id = aws_internet_gateway.gw.id
+  }}
+}}
+
+resource "aws_route_table_association" "app" {{
+  subnet_id      = aws_subnet.app.id
+  route_table_id = aws_route_table.public.id
+}}
+
+resource "aws_security_group" "web" {{
+  name   = "web"
+  vpc_id = aws_vpc.main.id
+  ingress {{
+    from_port   = {port}
+    to_port     = {port}
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8"]
+  }}
+}}
+
+# Rules as resources of their own go on a group with no inline rules: inline
+# rules are the whole truth for their group, as in Terraform.
+resource "aws_security_group" "admin" {{
+  name   = "admin"
+  vpc_id = aws_vpc.main.id
+}}
+
+resource "aws_security_group_rule" "ssh" {{
+  type              = "ingress"
+  security_group_id = aws_security_group.admin.id
+  from_port         = 22
+  to_port           = 22
+  protocol          = "tcp"
+  cidr_blocks       = ["192.168.0.0/16"]
+}}
+
+resource "aws_vpc_security_group_egress_rule" "https" {{
+  security_group_id = aws_security_group.admin.id
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}}
+"#
+    )
+}
+
+#[test]
+fn network_applies_updates_replaces_and_destroys() {
+    const REGION: &str = "eu-west-1";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    w.write("main.tf", &network("10.10.1.0/24", 80, "one", false));
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("Apply complete! Resources: 9 added, 0 changed, 0 destroyed.");
+    let vpcs = aws.vpc_ids();
+    assert_eq!(vpcs.len(), 1, "one VPC exists: {vpcs:?}");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+
+    // Tags, a VPC attribute and a security group's inline rule change in place.
+    w.write("main.tf", &network("10.10.1.0/24", 8080, "two", true));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# aws_vpc.main will be updated in-place")
+        .contains("# aws_security_group.web will be updated in-place")
+        .contains("Plan: 0 to add, 2 to change, 0 to destroy.");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("0 added, 2 changed, 0 destroyed");
+    assert_eq!(aws.vpc_ids(), vpcs, "the VPC was updated, not replaced");
+    let group = aws.block_on(aws.ec2.describe_security_groups().group_names("web").send()).expect("describe the group");
+    let ports: Vec<i32> = group.security_groups()[0].ip_permissions().iter().filter_map(|p| p.from_port()).collect();
+    assert_eq!(ports, [8080], "web's ingress is now only 8080");
+    let admin = aws.block_on(aws.ec2.describe_security_groups().group_names("admin").send()).expect("describe the group");
+    let admin = &admin.security_groups()[0];
+    assert_eq!(admin.ip_permissions()[0].from_port(), Some(22), "the separate rule is untouched");
+    assert!(admin.ip_permissions_egress().iter().any(|p| p.from_port() == Some(443)));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+
+    // A subnet's CIDR cannot change: the subnet and what hangs on it are replaced.
+    w.write("main.tf", &network("10.10.2.0/24", 8080, "two", true));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# aws_subnet.app must be replaced")
+        .contains("# forces replacement");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    let subnets = aws.block_on(aws.ec2.describe_subnets().filters(filter("vpc-id", &vpcs[0])).send()).expect("describe subnets");
+    let cidrs: Vec<&str> = subnets.subnets().iter().filter_map(|s| s.cidr_block()).collect();
+    assert_eq!(cidrs, ["10.10.2.0/24"]);
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("9 destroyed");
+    assert!(aws.vpc_ids().is_empty(), "destroy left VPCs behind: {:?}", aws.vpc_ids());
+}
+
+fn filter(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder().name(name).values(value).build()
+}
+
+fn instance(instance_type: &str, user_data: &str) -> String {
+    format!(
+        r#"{PROVIDER}
+data "aws_ami" "linux" {{
+  most_recent = true
+  owners      = ["amazon"]
+  filter {{
+    name   = "name"
+    values = ["amzn2-ami-hvm-*-x86_64-gp2"]
+  }}
+}}
+
+resource "aws_vpc" "main" {{
+  cidr_block = "10.20.0.0/16"
+}}
+
+resource "aws_subnet" "main" {{
+  vpc_id     = aws_vpc.main.id
+  cidr_block = "10.20.1.0/24"
+}}
+
+resource "aws_key_pair" "deploy" {{
+  key_name   = "deploy"
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHqz8yIYNZZ6b0TCnFHcCfTOOOZ3KqGr1JmNQFyfYZ2y deploy"
+}}
+
+resource "aws_instance" "app" {{
+  ami           = data.aws_ami.linux.id
+  instance_type = "{instance_type}"
+  subnet_id     = aws_subnet.main.id
+  key_name      = aws_key_pair.deploy.key_name
+  user_data     = "{user_data}"
+  tags          = {{ Name = "app" }}
+}}
+
+resource "aws_eip" "app" {{
+  instance = aws_instance.app.id
+}}
+"#
+    )
+}
+
+#[test]
+fn instance_resizes_in_place_and_is_replaced_for_new_user_data() {
+    const REGION: &str = "us-west-2";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    w.write("main.tf", &instance("t3.micro", "one"));
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("5 added");
+    let first = aws.live_instances();
+    assert_eq!(first.len(), 1);
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+
+    w.write("main.tf", &instance("t3.small", "one"));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(2).contains("# aws_instance.app will be updated in-place").contains("\"t3.micro\" -> \"t3.small\"");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    assert_eq!(aws.live_instances(), first, "resized in place");
+    let out = aws.block_on(aws.ec2.describe_instances().instance_ids(&first[0]).send()).expect("describe");
+    assert_eq!(out.reservations()[0].instances()[0].instance_type().map(|t| t.as_str()), Some("t3.small"));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+
+    w.write("main.tf", &instance("t3.small", "two"));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(2).contains("# aws_instance.app must be replaced");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    let second = aws.live_instances();
+    assert_eq!(second.len(), 1, "the old instance is gone: {second:?}");
+    assert_ne!(second, first);
+    // The address followed the new instance.
+    let eip = aws.block_on(aws.ec2.describe_addresses().send()).expect("describe addresses");
+    assert_eq!(eip.addresses()[0].instance_id(), Some(second[0].as_str()));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
+    assert!(aws.live_instances().is_empty());
+    assert!(aws.vpc_ids().is_empty());
+    let keys = aws.block_on(aws.ec2.describe_key_pairs().send()).expect("describe key pairs");
+    assert!(keys.key_pairs().is_empty());
+    let eips = aws.block_on(aws.ec2.describe_addresses().send()).expect("describe addresses");
+    assert!(eips.addresses().is_empty());
+}
+
+fn buckets(prefix: &str, object_key: &str, content: &str, team: &str) -> String {
+    format!(
+        r#"{PROVIDER}
+provider "aws" {{
+  default_tags {{
+    tags = {{ team = "{team}" }}
+  }}
+}}
+
+resource "aws_s3_bucket" "site" {{
+  bucket        = "{prefix}-site"
+  force_destroy = true
+  tags          = {{ Name = "site" }}
+}}
+
+# Versioning goes on a bucket of its own: the test server cannot delete the
+# delete markers of a bucket whose versioning was suspended, as destroy does.
+resource "aws_s3_bucket" "archive" {{
+  bucket = "{prefix}-archive"
+}}
+
+resource "aws_s3_bucket_versioning" "archive" {{
+  bucket = aws_s3_bucket.archive.id
+  versioning_configuration {{
+    status = "Enabled"
+  }}
+}}
+
+resource "aws_s3_bucket_public_access_block" "site" {{
+  bucket              = aws_s3_bucket.site.id
+  block_public_acls   = true
+  block_public_policy = true
+}}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "site" {{
+  bucket = aws_s3_bucket.site.id
+  rule {{
+    apply_server_side_encryption_by_default {{
+      sse_algorithm = "AES256"
+    }}
+  }}
+}}
+
+resource "aws_s3_bucket_ownership_controls" "site" {{
+  bucket = aws_s3_bucket.site.id
+  rule {{
+    object_ownership = "BucketOwnerEnforced"
+  }}
+}}
+
+data "aws_iam_policy_document" "read" {{
+  statement {{
+    actions   = ["s3:GetObject"]
+    resources = ["${{aws_s3_bucket.site.arn}}/*"]
+    principals {{
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::123456789012:root"]
+    }}
+  }}
+}}
+
+resource "aws_s3_bucket_policy" "site" {{
+  bucket = aws_s3_bucket.site.id
+  policy = data.aws_iam_policy_document.read.json
+}}
+
+resource "aws_s3_bucket_website_configuration" "site" {{
+  bucket = aws_s3_bucket.site.id
+  index_document {{
+    suffix = "index.html"
+  }}
+}}
+
+resource "aws_s3_object" "index" {{
+  bucket       = aws_s3_bucket.site.id
+  key          = "{object_key}"
+  content      = "{content}"
+  content_type = "text/html"
+}}
+"#
+    )
+}
+
+#[test]
+fn bucket_with_settings_and_objects_lives_and_dies() {
+    const REGION: &str = "eu-central-1";
+    let aws = AwsCheck::new(REGION);
+    let name = "terrane-test-lifecycle";
+    let w = Workdir::new();
+    w.write("main.tf", &buckets(name, "index.html", "<h1>one</h1>", "web"));
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("9 added");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    let site = format!("{name}-site");
+    let tags = aws.block_on(aws.s3.get_bucket_tagging().bucket(&site).send()).expect("bucket tags");
+    let tags: Vec<(&str, &str)> = tags.tag_set().iter().map(|t| (t.key(), t.value())).collect();
+    assert!(tags.contains(&("team", "web")) && tags.contains(&("Name", "site")), "default and own tags: {tags:?}");
+    let versioning = aws.block_on(aws.s3.get_bucket_versioning().bucket(format!("{name}-archive")).send()).expect("versioning");
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+
+    // New content and a new default tag change in place.
+    w.write("main.tf", &buckets(name, "index.html", "<h1>two</h1>", "platform"));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# aws_s3_object.index will be updated in-place")
+        .contains("# aws_s3_bucket.site will be updated in-place");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    let body = aws.block_on(async {
+        let out = aws.s3.get_object().bucket(&site).key("index.html").send().await.expect("get object");
+        out.body.collect().await.expect("read body").into_bytes()
+    });
+    assert_eq!(&body[..], b"<h1>two</h1>");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+
+    // A new key is a new object.
+    w.write("main.tf", &buckets(name, "home.html", "<h1>two</h1>", "platform"));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(2).contains("# aws_s3_object.index must be replaced");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    let listed = aws.block_on(aws.s3.list_objects_v2().bucket(&site).send()).expect("list objects");
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["home.html"]);
+
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
+    let left = aws.bucket_names();
+    assert!(!left.contains(&site) && !left.contains(&format!("{name}-archive")), "destroy removed the buckets: {left:?}");
+}
+
+#[test]
+fn changes_made_outside_terrane_show_in_the_plan_and_apply_converges() {
+    const REGION: &str = "ap-southeast-1";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        &format!(
+            "{PROVIDER}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.30.0.0/16\"\n  tags = {{ Name = \"drift\" }}\n}}\n\
+             resource \"aws_subnet\" \"s\" {{\n  vpc_id = aws_vpc.v.id\n  cidr_block = \"10.30.1.0/24\"\n}}\n"
+        ),
+    );
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    let vpc = aws.vpc_ids().remove(0);
+
+    // Someone retags the VPC and deletes the subnet by hand.
+    let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("renamed").build();
+    aws.block_on(aws.ec2.create_tags().resources(&vpc).tags(tag).send()).expect("retag");
+    let subnets = aws.block_on(aws.ec2.describe_subnets().filters(filter("vpc-id", &vpc)).send()).expect("describe subnets");
+    let subnet = subnets.subnets()[0].subnet_id().expect("a subnet id").to_string();
+    aws.block_on(aws.ec2.delete_subnet().subnet_id(&subnet).send()).expect("delete the subnet");
+
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("Objects have changed outside of terrane")
+        .contains("# aws_vpc.v will be updated in-place")
+        .contains("\"renamed\" -> \"drift\"")
+        .contains("# aws_subnet.s will be created");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("1 added, 1 changed, 0 destroyed");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    let tags = aws.block_on(aws.ec2.describe_tags().filters(filter("resource-id", &vpc)).send()).expect("describe tags");
+    assert!(tags.tags().iter().any(|t| t.key() == Some("Name") && t.value() == Some("drift")));
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
+    assert!(aws.vpc_ids().is_empty());
+}
+
+#[test]
+fn existing_objects_are_imported_and_then_plan_clean() {
+    const REGION: &str = "ap-northeast-1";
+    let aws = AwsCheck::new(REGION);
+    let vpc = aws
+        .block_on(aws.ec2.create_vpc().cidr_block("10.40.0.0/16").send())
+        .expect("create a VPC by hand")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("a VPC id")
+        .to_string();
+    aws.block_on(aws.s3.create_bucket().bucket("terrane-test-imported").create_bucket_configuration(
+        aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(REGION))
+            .build(),
+    ).send())
+    .expect("create a bucket by hand");
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        &format!("{PROVIDER}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.40.0.0/16\"\n}}\nresource \"aws_s3_bucket\" \"b\" {{\n  bucket = \"terrane-test-imported\"\n}}\n"),
+    );
+    w.run_aws(REGION, &["import", "aws_vpc.v", &vpc]).success().contains("Import successful!");
+    w.run_aws(REGION, &["import", "aws_s3_bucket.b", "terrane-test-imported"]).success();
+    w.run_aws(REGION, &["import", "aws_vpc.v", &vpc]).code(1).contains("aws_vpc.v is already managed");
+    w.run_aws(REGION, &["import", "aws_vpc.missing", &vpc]).code(1).contains("is not in the configuration");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("2 destroyed");
+    assert!(aws.vpc_ids().is_empty());
+    assert!(!aws.bucket_names().contains(&"terrane-test-imported".to_string()));
+}
+
+#[test]
+fn bad_input_is_caught_at_plan_time_with_its_location_and_creates_nothing() {
+    const REGION: &str = "sa-east-1";
+    let aws = AwsCheck::new(REGION);
+    let cases = [
+        ("resource \"aws_vpc\" \"v\" {\n  cidr_block = \"10.0.0.300/16\"\n}\n", "main.tf:8:16", "not a CIDR block"),
+        (
+            "resource \"aws_instance\" \"i\" {\n  ami           = \"ami-12345678\"\n  instance_type = \"t3.gigantic\"\n}\n",
+            "main.tf:9:19",
+            "\"t3.gigantic\" is not an EC2 instance type",
+        ),
+        ("resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"My_Bucket\"\n}\n", "main.tf:8:12", "may contain only lowercase letters"),
+        (
+            "resource \"aws_security_group_rule\" \"r\" {\n  type = \"ingress\"\n  security_group_id = \"sg-1\"\n  from_port = 443\n  to_port = 80\n  protocol = \"tcp\"\n}\n",
+            "main.tf:10:15",
+            "the port range 443-80 is empty",
+        ),
+    ];
+    for (body, location, message) in cases {
+        let w = Workdir::new();
+        w.write("main.tf", &format!("{PROVIDER}{body}"));
+        for command in [&["plan"][..], &["apply", "-auto-approve"][..]] {
+            w.run_aws(REGION, command).code(1).contains(location).contains(message);
+        }
+        assert_eq!(w.run_aws(REGION, &["state", "list"]).stdout, "", "nothing recorded for {body}");
+    }
+    assert!(aws.vpc_ids().is_empty(), "nothing was created");
+    assert!(aws.live_instances().is_empty());
+}
+
+#[test]
+fn an_aws_error_is_reported_and_what_was_made_is_recorded() {
+    const REGION: &str = "ca-central-1";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    // The subnet lies outside its VPC: only AWS can say so, at apply time.
+    w.write(
+        "main.tf",
+        &format!("{PROVIDER}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.50.0.0/16\"\n}}\nresource \"aws_subnet\" \"s\" {{\n  vpc_id = aws_vpc.v.id\n  cidr_block = \"10.99.1.0/24\"\n}}\n"),
+    );
+    w.run_aws(REGION, &["apply", "-auto-approve"]).code(1).contains("aws_subnet.s").contains("InvalidSubnet.Range").contains("10.99.1.0/24");
+    assert_eq!(w.run_aws(REGION, &["state", "list"]).stdout, "aws_vpc.v\n", "the VPC that was made is in state");
+    assert_eq!(aws.vpc_ids().len(), 1);
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
+    assert!(aws.vpc_ids().is_empty());
+}
+
+#[test]
+fn an_interrupted_create_is_found_by_its_token_not_made_twice() {
+    const REGION: &str = "eu-north-1";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    w.write("main.tf", &format!("{PROVIDER}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.60.0.0/16\"\n}}\n"));
+    w.run_aws(REGION, &["init"]).success();
+    // A run that died after AWS made the VPC but before state recorded it.
+    let token = aws_sdk_ec2::types::Tag::builder().key("terrane:token").value("tok-vpc-1").build();
+    aws.block_on(
+        aws.ec2
+            .create_vpc()
+            .cidr_block("10.60.0.0/16")
+            .tag_specifications(aws_sdk_ec2::types::TagSpecification::builder().resource_type(aws_sdk_ec2::types::ResourceType::Vpc).tags(token).build())
+            .send(),
+    )
+    .expect("create the VPC the dead run made");
+    w.sql(
+        "INSERT INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) VALUES \
+         ('default', 'aws_vpc.v', 'dead-run', 'create', 'tok-vpc-1', 'provider[\"hashicorp/aws\"]', \
+          '{\"cidr_block\":\"10.60.0.0/16\"}', 'then')",
+    );
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("adopted 1 object(s)").lacks("aws_vpc.v: Creating...");
+    assert_eq!(aws.vpc_ids().len(), 1, "the VPC was adopted, not made twice");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
+    assert!(aws.vpc_ids().is_empty());
+}
