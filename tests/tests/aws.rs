@@ -221,9 +221,8 @@ provider "aws" {{
 }}
 
 resource "aws_s3_bucket" "site" {{
-  bucket        = "{prefix}-site"
-  force_destroy = true
-  tags          = {{ Name = "site" }}
+  bucket = "{prefix}-site"
+  tags   = {{ Name = "site" }}
 }}
 
 # Versioning goes on a bucket of its own: the test server cannot delete the
@@ -479,4 +478,83 @@ fn an_interrupted_create_is_found_by_its_token_not_made_twice() {
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
     w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
     assert!(aws.vpc_ids().is_empty());
+}
+
+/// The id `terrane import` takes for an object, from its state values, in the
+/// forms Terraform documents.
+fn import_id(type_name: &str, values: &serde_json::Value) -> String {
+    let text = |name: &str| values[name].as_str().unwrap_or_default().to_string();
+    match type_name {
+        "aws_s3_object" => format!("{}/{}", text("bucket"), text("key")),
+        "aws_security_group_rule" => {
+            let cidrs: Vec<&str> = values["cidr_blocks"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
+            format!(
+                "{}_{}_{}_{}_{}_{}",
+                text("security_group_id"),
+                text("type"),
+                text("protocol"),
+                values["from_port"],
+                values["to_port"],
+                cidrs.join("_")
+            )
+        }
+        _ => text("id"),
+    }
+}
+
+#[test]
+fn every_resource_type_imports_and_then_plans_clean() {
+    const REGION: &str = "us-east-2";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    // The key pair is left out: AWS never gives a public key back, so an imported
+    // key pair cannot match its configuration (as with Terraform's provider).
+    let instance = instance("t3.micro", "boot").replace(
+        "resource \"aws_key_pair\" \"deploy\" {\n  key_name   = \"deploy\"\n  public_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHqz8yIYNZZ6b0TCnFHcCfTOOOZ3KqGr1JmNQFyfYZ2y deploy\"\n}\n",
+        "",
+    );
+    let instance = instance.replace("  key_name      = aws_key_pair.deploy.key_name\n", "").replace(PROVIDER, "");
+    let network = network("10.10.1.0/24", 80, "imported", true).replace(PROVIDER, "");
+    let buckets = buckets("terrane-test-import-all", "index.html", "hello", "ops");
+    let extra = r#"
+resource "aws_route_table" "private" {
+  vpc_id = aws_vpc.main.id
+}
+
+resource "aws_route" "out" {
+  route_table_id         = aws_route_table.private.id
+  destination_cidr_block = "0.0.0.0/0"
+  gateway_id             = aws_internet_gateway.gw.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "dns" {
+  security_group_id = aws_security_group.admin.id
+  ip_protocol       = "udp"
+  from_port         = 53
+  to_port           = 53
+  cidr_ipv4         = "10.0.0.0/8"
+}
+
+resource "aws_s3_bucket_acl" "archive" {
+  bucket = aws_s3_bucket.archive.id
+  acl    = "private"
+}
+"#;
+    w.write("main.tf", &format!("{buckets}\n{network}\n{extra}\n{}", instance.replace("aws_vpc\" \"main\"", "aws_vpc\" \"second\"").replace("aws_vpc.main.id", "aws_vpc.second.id").replace("aws_subnet\" \"main\"", "aws_subnet\" \"second\"").replace("aws_subnet.main.id", "aws_subnet.second.id")));
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    let show: serde_json::Value = serde_json::from_str(&w.run_aws(REGION, &["show", "-json"]).success().stdout).expect("show -json is JSON");
+    let resources = show["values"]["root_module"]["resources"].as_array().expect("resources").clone();
+    let types: std::collections::BTreeSet<&str> = resources.iter().filter_map(|r| r["type"].as_str()).collect();
+    assert_eq!(types.len(), 21, "every managed type but aws_key_pair is here: {types:?}");
+
+    for r in &resources {
+        let address = r["address"].as_str().expect("an address");
+        let id = import_id(r["type"].as_str().unwrap_or_default(), &r["values"]);
+        w.run_aws(REGION, &["state", "rm", address]).success();
+        w.run_aws(REGION, &["import", address, &id]).success().contains("Import successful!");
+    }
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
+    assert!(aws.vpc_ids().is_empty());
+    assert!(aws.live_instances().is_empty());
 }

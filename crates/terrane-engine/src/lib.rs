@@ -251,7 +251,8 @@ impl Session {
             schema_version,
             attributes: plain.to_json(),
             sensitive_paths,
-            dependencies: Vec::new(),
+            // What the configuration says it depends on, so a destroy orders it right.
+            dependencies: planner::dependency_names(resource),
             status: terrane_state::Status::Ready,
             create_token: None,
         })

@@ -103,7 +103,16 @@ impl ResourceKind for Instance {
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
         let sets = ids(objects).chunks(IDS_PER_CALL).map(|c| vec![filter("instance-id", c.to_vec())]).collect();
-        Ok(in_order(objects, describe(aws, sets, objects).await?))
+        let mut found = in_order(objects, describe(aws, sets, objects).await?);
+        // Describe leaves user data out; an import (whose prior has no user_data
+        // at all) asks for it, and refresh keeps what was applied.
+        for (prior, object) in objects.iter().zip(found.iter_mut()) {
+            if let (None, Some(Value::Map(object))) = (prior.get("user_data"), object.as_mut()) {
+                let id = object.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+                object.insert("user_data".into(), user_data(aws, &id).await?);
+            }
+        }
+        Ok(found)
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
@@ -147,6 +156,22 @@ impl ResourceKind for Instance {
         let sets = vec![vec![filter(&format!("tag:{TOKEN_TAG}"), [token.to_string()])]];
         Ok(describe(aws, sets, std::slice::from_ref(planned)).await?.into_values().next())
     }
+}
+
+async fn user_data(aws: &Aws, id: &str) -> Result<Value, ProviderError> {
+    let out = aws
+        .ec2
+        .describe_instance_attribute()
+        .instance_id(id)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2", e))?;
+    let encoded = out.user_data().and_then(|u| u.value()).filter(|v| !v.is_empty());
+    Ok(match encoded.map(|e| base64::engine::general_purpose::STANDARD.decode(e)) {
+        Some(Ok(bytes)) => Value::string(String::from_utf8_lossy(&bytes)),
+        _ => Value::Null,
+    })
 }
 
 /// Polls until the instance's state satisfies `done`; terminated ones count as

@@ -397,6 +397,35 @@ impl ResourceKind for SecurityGroupRule {
         Ok(Obj::from(planned).s("id", Some(&Self::rule_id(planned))).build())
     }
 
+    /// Terraform's import id: `SG_TYPE_PROTOCOL_FROM_TO_SOURCE[_SOURCE...]`, each
+    /// source a CIDR block, a security group id, or `self`.
+    fn import_stub(&self, id: &str) -> Result<Value, ProviderError> {
+        let bad = || ProviderError::Invalid(format!("import id {id:?} must be SG_TYPE_PROTOCOL_FROM_TO_SOURCE, as in sg-0123_ingress_tcp_22_22_10.0.0.0/8"));
+        let parts: Vec<&str> = id.split('_').collect();
+        let [group, kind, protocol, from, to, sources @ ..] = parts.as_slice() else { return Err(bad()) };
+        let (from, to): (f64, f64) = (from.parse().map_err(|_| bad())?, to.parse().map_err(|_| bad())?);
+        if sources.is_empty() || !matches!(*kind, "ingress" | "egress") {
+            return Err(bad());
+        }
+        // Attributes the id does not mention stay null, as a configuration leaves them.
+        let cidrs = |v6: bool| {
+            let found: Vec<&&str> = sources.iter().filter(|s| s.contains('/') && s.contains(':') == v6).collect();
+            if found.is_empty() { Value::Null } else { string_list(found.into_iter().copied()) }
+        };
+        let source_group = sources.iter().find(|s| s.starts_with("sg-")).map(|s| s.to_string());
+        Ok(Obj::new()
+            .s("security_group_id", Some(group))
+            .s("type", Some(kind))
+            .s("protocol", Some(&normalize_protocol(protocol)))
+            .n("from_port", Some(from))
+            .n("to_port", Some(to))
+            .set("cidr_blocks", cidrs(false))
+            .set("ipv6_cidr_blocks", cidrs(true))
+            .s("source_security_group_id", source_group.as_deref())
+            .b("self", sources.contains(&"self").then_some(true))
+            .build())
+    }
+
     async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
         let group = string(prior, "security_group_id").unwrap_or_default();
         let direction = string(prior, "type").unwrap_or_default();

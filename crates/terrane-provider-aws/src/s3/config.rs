@@ -403,12 +403,33 @@ impl BucketSetting for Acl {
     }
 
     async fn get(&self, aws: &Aws, bucket: &str, prior: &Value) -> Result<Option<Obj>, ProviderError> {
-        // S3 answers with grants, not the canned name they came from: the bucket
-        // is checked to exist, and the canned name is kept as applied.
-        match aws.s3.get_bucket_acl().bucket(bucket).send().await {
-            Ok(_) => Ok(Some(Obj::new().set("acl", prior.get("acl").cloned().unwrap_or(Value::Null)))),
-            Err(e) => absent(s3_error(aws, e), &[]),
-        }
+        let out = match aws.s3.get_bucket_acl().bucket(bucket).send().await {
+            Ok(out) => out,
+            Err(e) => return absent(s3_error(aws, e), &[]),
+        };
+        // S3 answers with grants, not the canned name they came from: the grants
+        // of the common canned ACLs are recognised, anything else keeps the name
+        // that was applied.
+        let grants: Vec<(String, String)> = out
+            .grants()
+            .iter()
+            .filter_map(|g| {
+                let grantee = g.grantee()?;
+                let who = grantee.uri().map(|u| u.rsplit('/').next().unwrap_or(u).to_string()).unwrap_or_else(|| "owner".into());
+                Some((who, g.permission()?.as_str().to_string()))
+            })
+            .collect();
+        let has = |who: &str, what: &str| grants.iter().any(|(w, p)| w == who && p == what);
+        let others = grants.iter().filter(|(w, _)| w != "owner").count();
+        let canned = match others {
+            0 => Some("private"),
+            1 if has("AllUsers", "READ") => Some("public-read"),
+            2 if has("AllUsers", "READ") && has("AllUsers", "WRITE") => Some("public-read-write"),
+            1 if has("AuthenticatedUsers", "READ") => Some("authenticated-read"),
+            _ => None,
+        };
+        let acl = canned.map(Value::string).or_else(|| prior.get("acl").cloned()).unwrap_or(Value::Null);
+        Ok(Some(Obj::new().set("acl", acl)))
     }
 
     async fn remove(&self, aws: &Aws, bucket: &str, _prior: &Value) -> Result<(), ProviderError> {

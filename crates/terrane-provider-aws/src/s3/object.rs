@@ -160,8 +160,9 @@ async fn read_object(aws: &Aws, prior: &Value) -> Result<Option<Value>, Provider
     for name in ["content", "content_base64", "source"] {
         obj = obj.set(name, prior.get(name).cloned().unwrap_or(Value::Null));
     }
-    if !unchanged && string(prior, "etag").is_some() {
-        // Changed out of band: show what the object now holds, so the plan puts it back.
+    let imported = prior.get("etag").is_none();
+    if !unchanged && (imported || string(prior, "etag").is_some()) {
+        // Changed out of band, or being imported: show what the object now holds.
         let out = aws.s3.get_object().bucket(&bucket).key(&key).send().await.map_err(|e| s3_error(aws, e))?;
         let bytes = out.body.collect().await.map_err(|e| ProviderError::Io(format!("reading s3://{bucket}/{key}: {e}")))?.into_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
