@@ -558,3 +558,44 @@ resource "aws_s3_bucket_acl" "archive" {
     assert!(aws.vpc_ids().is_empty());
     assert!(aws.live_instances().is_empty());
 }
+
+#[test]
+fn the_provider_block_alone_can_point_at_an_endpoint_with_aliases_for_regions() {
+    let endpoint = terrane_tests::aws_endpoint();
+    let w = Workdir::new();
+    let provider = |alias: &str, region: &str| {
+        format!(
+            "provider \"aws\" {{\n  {alias}\n  region = \"{region}\"\n  access_key = \"testing\"\n  secret_key = \"testing\"\n  s3_use_path_style = true\n  \
+             endpoints {{\n    ec2 = \"{endpoint}\"\n    s3 = \"{endpoint}\"\n    sts = \"{endpoint}\"\n  }}\n}}\n"
+        )
+    };
+    w.write(
+        "main.tf",
+        &format!(
+            "{PROVIDER}{}{}\
+             resource \"aws_vpc\" \"home\" {{\n  cidr_block = \"10.70.0.0/16\"\n}}\n\
+             resource \"aws_vpc\" \"away\" {{\n  provider = aws.away\n  cidr_block = \"10.71.0.0/16\"\n}}\n\
+             data \"aws_caller_identity\" \"me\" {{}}\n\
+             output \"account\" {{ value = data.aws_caller_identity.me.account_id }}\n",
+            provider("", "eu-south-1"),
+            provider("alias = \"away\"", "eu-south-2"),
+        ),
+    );
+    // No AWS_* variables at all: everything comes from the configuration.
+    w.run(&["apply", "-auto-approve"]).success().contains("2 added").contains("account = \"123456789012\"");
+    assert_eq!(AwsCheck::new("eu-south-1").vpc_ids().len(), 1);
+    assert_eq!(AwsCheck::new("eu-south-2").vpc_ids().len(), 1);
+    w.run(&["plan", "-detailed-exitcode"]).code(0);
+    w.run(&["destroy", "-auto-approve"]).success();
+    assert!(AwsCheck::new("eu-south-1").vpc_ids().is_empty() && AwsCheck::new("eu-south-2").vpc_ids().is_empty());
+}
+
+#[test]
+fn a_missing_region_is_a_clear_error() {
+    let w = Workdir::new();
+    w.write("main.tf", &format!("{PROVIDER}resource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.80.0.0/16\"\n}}\n"));
+    w.run_with_env(&["plan"], &[("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_CONFIG_FILE", "/nonexistent"), ("AWS_REGION", ""), ("AWS_DEFAULT_REGION", "")])
+        .code(1)
+        .contains("no AWS region: set region in the provider block, or")
+        .contains("AWS_REGION");
+}

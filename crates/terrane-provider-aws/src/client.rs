@@ -82,9 +82,11 @@ impl Aws {
                     .build(),
             );
         let sdk = loader.load().await;
+        // An empty region (AWS_REGION= ) is how people unset it: treat it as none.
         let region = sdk
             .region()
             .map(|r| r.to_string())
+            .filter(|r| !r.is_empty())
             .ok_or_else(|| ProviderError::Invalid("no AWS region: set region in the provider block, or AWS_REGION".into()))?;
         let endpoint = |service: &str| blocks(config, "endpoints").first().and_then(|b| string(b, service));
         let mut ec2 = aws_sdk_ec2::config::Builder::from(&sdk);
