@@ -345,7 +345,9 @@ fn changes_made_outside_terrane_show_in_the_plan_and_apply_converges() {
         "main.tf",
         &format!(
             "{PROVIDER}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.30.0.0/16\"\n  tags = {{ Name = \"drift\" }}\n}}\n\
-             resource \"aws_subnet\" \"s\" {{\n  vpc_id = aws_vpc.v.id\n  cidr_block = \"10.30.1.0/24\"\n}}\n"
+             resource \"aws_subnet\" \"s\" {{\n  vpc_id = aws_vpc.v.id\n  cidr_block = \"10.30.1.0/24\"\n}}\n\
+             resource \"aws_s3_bucket\" \"b\" {{\n  bucket = \"terrane-test-drift\"\n}}\n\
+             resource \"aws_s3_object\" \"o\" {{\n  bucket = aws_s3_bucket.b.id\n  key = \"motd\"\n  content = \"hello\"\n}}\n"
         ),
     );
     w.run_aws(REGION, &["apply", "-auto-approve"]).success();
@@ -357,14 +359,24 @@ fn changes_made_outside_terrane_show_in_the_plan_and_apply_converges() {
     let subnets = aws.block_on(aws.ec2.describe_subnets().filters(filter("vpc-id", &vpc)).send()).expect("describe subnets");
     let subnet = subnets.subnets()[0].subnet_id().expect("a subnet id").to_string();
     aws.block_on(aws.ec2.delete_subnet().subnet_id(&subnet).send()).expect("delete the subnet");
+    // And overwrites the object.
+    let body = aws_sdk_s3::primitives::ByteStream::from_static(b"tampered");
+    aws.block_on(aws.s3.put_object().bucket("terrane-test-drift").key("motd").body(body).send()).expect("overwrite the object");
 
     w.run_aws(REGION, &["plan", "-detailed-exitcode"])
         .code(2)
         .contains("Objects have changed outside of terrane")
         .contains("# aws_vpc.v will be updated in-place")
         .contains("\"renamed\" -> \"drift\"")
-        .contains("# aws_subnet.s will be created");
-    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("1 added, 1 changed, 0 destroyed");
+        .contains("# aws_subnet.s will be created")
+        .contains("# aws_s3_object.o will be updated in-place")
+        .contains("\"tampered\" -> \"hello\"");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("1 added, 2 changed, 0 destroyed");
+    let restored = aws.block_on(async {
+        let out = aws.s3.get_object().bucket("terrane-test-drift").key("motd").send().await.expect("get the object");
+        out.body.collect().await.expect("read it").into_bytes()
+    });
+    assert_eq!(&restored[..], b"hello");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
     let tags = aws.block_on(aws.ec2.describe_tags().filters(filter("resource-id", &vpc)).send()).expect("describe tags");
     assert!(tags.tags().iter().any(|t| t.key() == Some("Name") && t.value() == Some("drift")));
