@@ -290,8 +290,165 @@ async fn writer(pool: SqlitePool, cipher: Option<Arc<Cipher>>, mut jobs: mpsc::U
     }
 }
 
-/// Writes a batch in one transaction; each job's serial (0 for intents).
+fn job_address(job: &WriteJob) -> (&str, String) {
+    match job {
+        WriteJob::Intent { workspace, intent, .. } => (workspace, intent.addr.to_string()),
+        WriteJob::Commit { workspace, change, .. } => (workspace, change.addr.to_string()),
+    }
+}
+
+/// Writes a batch in one transaction with one multi-row statement per table:
+/// on SQLite every statement is a hand-off to sqlx's worker thread, and those
+/// hand-offs, not SQLite, are what a large apply spends its time on. Each job's
+/// serial is returned (0 for intents). A batch that touches one address twice
+/// is written job by job, so the order of its writes is kept exactly.
 async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJob]) -> Result<Vec<u64>, StateError> {
+    let mut seen = std::collections::HashSet::new();
+    if !batch.iter().all(|job| seen.insert(job_address(job))) {
+        return write_batch_in_order(pool, cipher, batch).await;
+    }
+    let mut tx = pool.begin().await?;
+    let mut serials = vec![0u64; batch.len()];
+    let mut last: HashMap<&str, (i64, bool)> = HashMap::new();
+    for (slot, job) in serials.iter_mut().zip(batch) {
+        if let WriteJob::Commit { workspace, .. } = job {
+            let serial = match last.get_mut(workspace.as_str()) {
+                Some((serial, moved)) => {
+                    *serial += 1;
+                    *moved = true;
+                    *serial
+                }
+                None => {
+                    let serial = next_serial(&mut tx, workspace).await?;
+                    last.insert(workspace, (serial, false));
+                    serial
+                }
+            };
+            *slot = serial as u64;
+        }
+    }
+    let intents: Vec<(&str, &Intent)> = batch
+        .iter()
+        .filter_map(|job| match job {
+            WriteJob::Intent { workspace, intent, .. } => Some((workspace.as_str(), intent)),
+            WriteJob::Commit { .. } => None,
+        })
+        .collect();
+    if !intents.is_empty() {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT OR REPLACE INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) ",
+        );
+        q.push_values(&intents, |mut row, (workspace, intent)| {
+            row.push_bind(workspace.to_string())
+                .push_bind(intent.addr.to_string())
+                .push_bind(intent.run_id.clone())
+                .push_bind(intent.action.clone())
+                .push_bind(intent.token.clone())
+                .push_bind(intent.provider.clone())
+                .push_bind(conceal(cipher, &intent.planned.to_string()))
+                .push(NOW);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    let commits: Vec<(&str, &Change, i64)> = batch
+        .iter()
+        .zip(&serials)
+        .filter_map(|(job, serial)| match job {
+            WriteJob::Commit { workspace, change, .. } => Some((workspace.as_str(), change, *serial as i64)),
+            WriteJob::Intent { .. } => None,
+        })
+        .collect();
+    if !commits.is_empty() {
+        let mut upserts = Vec::new();
+        let mut journal = Vec::new();
+        for (workspace, change, serial) in &commits {
+            let after = match &change.after {
+                Some(record) => {
+                    upserts.push((*workspace, record, conceal(cipher, &record.attributes.to_string()), *serial));
+                    Some(conceal(cipher, &serde_json::to_string(record)?))
+                }
+                None => {
+                    sqlx::query("DELETE FROM resources WHERE workspace = ? AND address = ?")
+                        .bind(*workspace)
+                        .bind(change.addr.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                    None
+                }
+            };
+            journal.push((*workspace, *change, *serial, after));
+        }
+        if !upserts.is_empty() {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT OR REPLACE INTO resources (workspace, address, provider, schema_version, attributes, \
+                 sensitive_paths, dependencies, status, create_token, serial) ",
+            );
+            let mut encoded = Vec::with_capacity(upserts.len());
+            for (workspace, record, attributes, serial) in upserts {
+                encoded.push((
+                    workspace,
+                    record,
+                    attributes,
+                    serde_json::to_string(&record.sensitive_paths)?,
+                    serde_json::to_string(&record.dependencies)?,
+                    serial,
+                ));
+            }
+            q.push_values(encoded, |mut row, (workspace, record, attributes, sensitive, dependencies, serial)| {
+                row.push_bind(workspace.to_string())
+                    .push_bind(record.addr.to_string())
+                    .push_bind(record.provider.clone())
+                    .push_bind(record.schema_version as i64)
+                    .push_bind(attributes)
+                    .push_bind(sensitive)
+                    .push_bind(dependencies)
+                    .push_bind(record.status.as_str().to_string())
+                    .push_bind(record.create_token.clone())
+                    .push_bind(serial);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) ",
+        );
+        q.push_values(journal, |mut row, (workspace, change, serial, after)| {
+            row.push_bind(workspace.to_string())
+                .push_bind(serial)
+                .push_bind(change.actor.run_id.clone())
+                .push_bind(format!("{}@{}", change.actor.user, change.actor.host))
+                .push_bind(change.addr.to_string())
+                .push_bind(change.action.clone())
+                .push_bind(None::<String>)
+                .push_bind(after)
+                .push(NOW);
+        });
+        q.build().execute(&mut *tx).await?;
+        let mut by_workspace: HashMap<&str, Vec<String>> = HashMap::new();
+        for (workspace, change, _) in &commits {
+            by_workspace.entry(workspace).or_default().push(change.addr.to_string());
+        }
+        for (workspace, addresses) in by_workspace {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM intents WHERE workspace = ");
+            q.push_bind(workspace.to_string()).push(" AND address IN (");
+            let mut list = q.separated(", ");
+            for address in addresses {
+                list.push_bind(address);
+            }
+            list.push_unseparated(")");
+            q.build().execute(&mut *tx).await?;
+        }
+    }
+    for (workspace, (serial, moved)) in last {
+        if moved {
+            sqlx::query("UPDATE workspaces SET serial = ? WHERE name = ?").bind(serial).bind(workspace).execute(&mut *tx).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(serials)
+}
+
+/// Writes a batch in one transaction, one job after another.
+async fn write_batch_in_order(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJob]) -> Result<Vec<u64>, StateError> {
     let mut tx = pool.begin().await?;
     let mut serials = Vec::with_capacity(batch.len());
     // Each change still gets its own serial; the workspace row is updated once.
