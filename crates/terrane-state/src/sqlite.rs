@@ -290,6 +290,36 @@ async fn writer(pool: SqlitePool, cipher: Option<Arc<Cipher>>, mut jobs: mpsc::U
     }
 }
 
+/// The serials a batch takes: each change gets its own, and the workspace row
+/// is read once and written once per batch.
+#[derive(Default)]
+struct BatchSerials<'a> {
+    last: HashMap<&'a str, (i64, bool)>,
+}
+
+impl<'a> BatchSerials<'a> {
+    async fn next(&mut self, tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &'a str) -> Result<i64, StateError> {
+        if let Some((serial, moved)) = self.last.get_mut(workspace) {
+            *serial += 1;
+            *moved = true;
+            return Ok(*serial);
+        }
+        let serial = next_serial(tx, workspace).await?;
+        self.last.insert(workspace, (serial, false));
+        Ok(serial)
+    }
+
+    /// Writes the last serial of each workspace that took more than one.
+    async fn store(self, tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<(), StateError> {
+        for (workspace, (serial, moved)) in self.last {
+            if moved {
+                sqlx::query("UPDATE workspaces SET serial = ? WHERE name = ?").bind(serial).bind(workspace).execute(&mut **tx).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn job_address(job: &WriteJob) -> (&str, String) {
     match job {
         WriteJob::Intent { workspace, intent, .. } => (workspace, intent.addr.to_string()),
@@ -309,22 +339,10 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
     }
     let mut tx = pool.begin().await?;
     let mut serials = vec![0u64; batch.len()];
-    let mut last: HashMap<&str, (i64, bool)> = HashMap::new();
+    let mut serials_taken = BatchSerials::default();
     for (slot, job) in serials.iter_mut().zip(batch) {
         if let WriteJob::Commit { workspace, .. } = job {
-            let serial = match last.get_mut(workspace.as_str()) {
-                Some((serial, moved)) => {
-                    *serial += 1;
-                    *moved = true;
-                    *serial
-                }
-                None => {
-                    let serial = next_serial(&mut tx, workspace).await?;
-                    last.insert(workspace, (serial, false));
-                    serial
-                }
-            };
-            *slot = serial as u64;
+            *slot = serials_taken.next(&mut tx, workspace).await? as u64;
         }
     }
     let intents: Vec<(&str, &Intent)> = batch
@@ -438,11 +456,7 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
             q.build().execute(&mut *tx).await?;
         }
     }
-    for (workspace, (serial, moved)) in last {
-        if moved {
-            sqlx::query("UPDATE workspaces SET serial = ? WHERE name = ?").bind(serial).bind(workspace).execute(&mut *tx).await?;
-        }
-    }
+    serials_taken.store(&mut tx).await?;
     tx.commit().await?;
     Ok(serials)
 }
@@ -452,7 +466,7 @@ async fn write_batch_in_order(pool: &SqlitePool, cipher: Option<&Cipher>, batch:
     let mut tx = pool.begin().await?;
     let mut serials = Vec::with_capacity(batch.len());
     // Each change still gets its own serial; the workspace row is updated once.
-    let mut last: HashMap<&str, (i64, bool)> = HashMap::new();
+    let mut serials_taken = BatchSerials::default();
     for job in batch {
         match job {
             WriteJob::Intent { workspace, intent, .. } => {
@@ -460,27 +474,12 @@ async fn write_batch_in_order(pool: &SqlitePool, cipher: Option<&Cipher>, batch:
                 serials.push(0);
             }
             WriteJob::Commit { workspace, change, .. } => {
-                let serial = match last.get_mut(workspace.as_str()) {
-                    Some((serial, moved)) => {
-                        *serial += 1;
-                        *moved = true;
-                        *serial
-                    }
-                    None => {
-                        let serial = next_serial(&mut tx, workspace).await?;
-                        last.insert(workspace, (serial, false));
-                        serial
-                    }
-                };
+                let serial = serials_taken.next(&mut tx, workspace).await?;
                 serials.push(write_change(&mut tx, cipher, workspace, change, serial).await?);
             }
         }
     }
-    for (workspace, (serial, moved)) in last {
-        if moved {
-            sqlx::query("UPDATE workspaces SET serial = ? WHERE name = ?").bind(serial).bind(workspace).execute(&mut *tx).await?;
-        }
-    }
+    serials_taken.store(&mut tx).await?;
     tx.commit().await?;
     Ok(serials)
 }

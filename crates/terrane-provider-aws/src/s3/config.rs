@@ -8,11 +8,10 @@ use aws_sdk_s3::types::{
     OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration, WebsiteConfiguration,
 };
-use futures_util::{StreamExt as _, TryStreamExt as _};
 use terrane_core::{Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, ProviderError, Schema};
 
-use super::{bucket_names, check_bucket_name, s3_error, BUCKET_CALLS_AT_ONCE};
+use super::{check_bucket_name, read_where_bucket_exists, s3_error};
 use crate::attrs::{attr_err, blocks, boolean, string, Obj};
 use crate::client::{is_not_found, retry_new, Aws};
 use crate::kind::ResourceKind;
@@ -73,23 +72,12 @@ impl<T: BucketSetting> ResourceKind for Setting<T> {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let existing = bucket_names(aws).await?;
-        // By index: a closure over borrowed items trips the Send check of async traits.
-        futures_util::stream::iter(0..objects.len())
-            .map(|i| {
-                let (o, existing) = (&objects[i], &existing);
-                async move {
-                    let bucket = string(o, "id").or_else(|| string(o, "bucket")).unwrap_or_default();
-                    if !existing.contains(&bucket) {
-                        return Ok(None);
-                    }
-                    let found = self.0.get(aws, &bucket, o).await?;
-                    Ok(found.map(|obj| obj.s("id", Some(&bucket)).s("bucket", Some(&bucket)).build()))
-                }
-            })
-            .buffered(BUCKET_CALLS_AT_ONCE)
-            .try_collect()
-            .await
+        let bucket_of = |o: &Value| string(o, "id").or_else(|| string(o, "bucket")).unwrap_or_default();
+        read_where_bucket_exists(aws, objects, bucket_of, |i, bucket| async move {
+            let found = self.0.get(aws, &bucket, &objects[i]).await?;
+            Ok(found.map(|obj| obj.s("id", Some(&bucket)).s("bucket", Some(&bucket)).build()))
+        })
+        .await
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {

@@ -50,6 +50,36 @@ where
     aws.error("s3", err)
 }
 
+/// Reads each object whose bucket still exists, a bounded number at a time, in
+/// order; `None` where the bucket is gone. `read` gets the object's index (a
+/// closure over borrowed items trips the Send check of async traits) and its bucket.
+pub async fn read_where_bucket_exists<F, Fut>(
+    aws: &Aws,
+    objects: &[Value],
+    bucket_of: impl Fn(&Value) -> String,
+    read: F,
+) -> Result<Vec<Option<Value>>, ProviderError>
+where
+    F: Fn(usize, String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Value>, ProviderError>>,
+{
+    let existing = bucket_names(aws).await?;
+    let buckets: Vec<String> = objects.iter().map(bucket_of).collect();
+    futures_util::stream::iter(buckets.into_iter().enumerate())
+        .map(|(i, bucket)| {
+            let wanted = existing.contains(&bucket).then(|| read(i, bucket));
+            async move {
+                match wanted {
+                    Some(reading) => reading.await,
+                    None => Ok(None),
+                }
+            }
+        })
+        .buffered(BUCKET_CALLS_AT_ONCE)
+        .try_collect()
+        .await
+}
+
 /// The names of all buckets the account has.
 pub async fn bucket_names(aws: &Aws) -> Result<BTreeSet<String>, ProviderError> {
     let mut names = BTreeSet::new();
@@ -116,22 +146,8 @@ impl ResourceKind for Bucket {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let existing = bucket_names(aws).await?;
-        // By index: a closure over borrowed items trips the Send check of async traits.
-        futures_util::stream::iter(0..objects.len())
-            .map(|i| {
-                let (o, existing) = (&objects[i], &existing);
-                async move {
-                    let name = string(o, "id").unwrap_or_default();
-                    if !existing.contains(&name) {
-                        return Ok(None);
-                    }
-                    read_bucket(aws, o).await
-                }
-            })
-            .buffered(BUCKET_CALLS_AT_ONCE)
-            .try_collect()
-            .await
+        let bucket_of = |o: &Value| string(o, "id").unwrap_or_default();
+        read_where_bucket_exists(aws, objects, bucket_of, |i, _| read_bucket(aws, &objects[i])).await
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
