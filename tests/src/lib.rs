@@ -54,8 +54,11 @@ pub fn bin() -> PathBuf {
     path
 }
 
+/// Found at run time (cargo sets the variable for tests): a test binary built
+/// in another checkout that shares the build cache must read this one.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_path_buf()
+    let package = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| std::env::current_dir().expect("a working directory"));
+    package.parent().expect("tests/ sits in the repository").to_path_buf()
 }
 
 /// What one run of the binary did.

@@ -211,131 +211,6 @@ fn instance_resizes_in_place_and_is_replaced_for_new_user_data() {
     assert!(eips.addresses().is_empty());
 }
 
-fn buckets(prefix: &str, object_key: &str, content: &str, team: &str) -> String {
-    format!(
-        r#"{PROVIDER}
-provider "aws" {{
-  default_tags {{
-    tags = {{ team = "{team}" }}
-  }}
-}}
-
-resource "aws_s3_bucket" "site" {{
-  bucket = "{prefix}-site"
-  tags   = {{ Name = "site" }}
-}}
-
-# Versioning goes on a bucket of its own: the test server cannot delete the
-# delete markers of a bucket whose versioning was suspended, as destroy does.
-resource "aws_s3_bucket" "archive" {{
-  bucket = "{prefix}-archive"
-}}
-
-resource "aws_s3_bucket_versioning" "archive" {{
-  bucket = aws_s3_bucket.archive.id
-  versioning_configuration {{
-    status = "Enabled"
-  }}
-}}
-
-resource "aws_s3_bucket_public_access_block" "site" {{
-  bucket              = aws_s3_bucket.site.id
-  block_public_acls   = true
-  block_public_policy = true
-}}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "site" {{
-  bucket = aws_s3_bucket.site.id
-  rule {{
-    apply_server_side_encryption_by_default {{
-      sse_algorithm = "AES256"
-    }}
-  }}
-}}
-
-resource "aws_s3_bucket_ownership_controls" "site" {{
-  bucket = aws_s3_bucket.site.id
-  rule {{
-    object_ownership = "BucketOwnerEnforced"
-  }}
-}}
-
-data "aws_iam_policy_document" "read" {{
-  statement {{
-    actions   = ["s3:GetObject"]
-    resources = ["${{aws_s3_bucket.site.arn}}/*"]
-    principals {{
-      type        = "AWS"
-      identifiers = ["arn:aws:iam::123456789012:root"]
-    }}
-  }}
-}}
-
-resource "aws_s3_bucket_policy" "site" {{
-  bucket = aws_s3_bucket.site.id
-  policy = data.aws_iam_policy_document.read.json
-}}
-
-resource "aws_s3_bucket_website_configuration" "site" {{
-  bucket = aws_s3_bucket.site.id
-  index_document {{
-    suffix = "index.html"
-  }}
-}}
-
-resource "aws_s3_object" "index" {{
-  bucket       = aws_s3_bucket.site.id
-  key          = "{object_key}"
-  content      = "{content}"
-  content_type = "text/html"
-}}
-"#
-    )
-}
-
-#[test]
-fn bucket_with_settings_and_objects_lives_and_dies() {
-    const REGION: &str = "eu-central-1";
-    let aws = AwsCheck::new(REGION);
-    let name = "terrane-test-lifecycle";
-    let w = Workdir::new();
-    w.write("main.tf", &buckets(name, "index.html", "<h1>one</h1>", "web"));
-    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("9 added");
-    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
-    let site = format!("{name}-site");
-    let tags = aws.block_on(aws.s3.get_bucket_tagging().bucket(&site).send()).expect("bucket tags");
-    let tags: Vec<(&str, &str)> = tags.tag_set().iter().map(|t| (t.key(), t.value())).collect();
-    assert!(tags.contains(&("team", "web")) && tags.contains(&("Name", "site")), "default and own tags: {tags:?}");
-    let versioning = aws.block_on(aws.s3.get_bucket_versioning().bucket(format!("{name}-archive")).send()).expect("versioning");
-    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
-
-    // New content and a new default tag change in place.
-    w.write("main.tf", &buckets(name, "index.html", "<h1>two</h1>", "platform"));
-    w.run_aws(REGION, &["plan", "-detailed-exitcode"])
-        .code(2)
-        .contains("# aws_s3_object.index will be updated in-place")
-        .contains("# aws_s3_bucket.site will be updated in-place");
-    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
-    let body = aws.block_on(async {
-        let out = aws.s3.get_object().bucket(&site).key("index.html").send().await.expect("get object");
-        out.body.collect().await.expect("read body").into_bytes()
-    });
-    assert_eq!(&body[..], b"<h1>two</h1>");
-    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
-
-    // A new key is a new object.
-    w.write("main.tf", &buckets(name, "home.html", "<h1>two</h1>", "platform"));
-    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(2).contains("# aws_s3_object.index must be replaced");
-    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
-    let listed = aws.block_on(aws.s3.list_objects_v2().bucket(&site).send()).expect("list objects");
-    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
-    assert_eq!(keys, ["home.html"]);
-
-    w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
-    let left = aws.bucket_names();
-    assert!(!left.contains(&site) && !left.contains(&format!("{name}-archive")), "destroy removed the buckets: {left:?}");
-}
-
 #[test]
 fn changes_made_outside_terrane_show_in_the_plan_and_apply_converges() {
     const REGION: &str = "ap-southeast-1";
@@ -433,6 +308,13 @@ fn bad_input_is_caught_at_plan_time_with_its_location_and_creates_nothing() {
             "main.tf:10:15",
             "the port range 443-80 is empty",
         ),
+        ("resource \"aws_eip\" \"e\" {\n  domain = \"standard\"\n}\n", "main.tf:8:12", "ended with EC2-Classic"),
+        (
+            "resource \"aws_s3_bucket_lifecycle_configuration\" \"l\" {\n  bucket = \"terrane-bad-lifecycle\"\n  rule {\n    id     = \"archive\"\n    \
+             status = \"Enabled\"\n    transition {\n      days          = 30\n      storage_class = \"COLD\"\n    }\n  }\n}\n",
+            "main.tf:14:23",
+            "storage_class must be one of",
+        ),
     ];
     for (body, location, message) in cases {
         let w = Workdir::new();
@@ -519,15 +401,15 @@ fn every_resource_type_imports_and_then_plans_clean() {
     const REGION: &str = "us-east-2";
     let aws = AwsCheck::new(REGION);
     let w = Workdir::new();
-    // The key pair is left out: AWS never gives a public key back, so an imported
-    // key pair cannot match its configuration (as with Terraform's provider).
+    // The key pair is imported on its own below: the test endpoint does not
+    // report public keys.
     let instance = instance("t3.micro", "boot").replace(
         "resource \"aws_key_pair\" \"deploy\" {\n  key_name   = \"deploy\"\n  public_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHqz8yIYNZZ6b0TCnFHcCfTOOOZ3KqGr1JmNQFyfYZ2y deploy\"\n}\n",
         "",
     );
     let instance = instance.replace("  key_name      = aws_key_pair.deploy.key_name\n", "").replace(PROVIDER, "");
     let network = network("10.10.1.0/24", 80, "imported", true).replace(PROVIDER, "");
-    let buckets = buckets("terrane-test-import-all", "index.html", "hello", "ops");
+    let buckets = s3_stage("terrane-test-import-all", 1);
     let extra = r#"
 resource "aws_route_table" "private" {
   vpc_id = aws_vpc.main.id
@@ -546,18 +428,13 @@ resource "aws_vpc_security_group_ingress_rule" "dns" {
   to_port           = 53
   cidr_ipv4         = "10.0.0.0/8"
 }
-
-resource "aws_s3_bucket_acl" "archive" {
-  bucket = aws_s3_bucket.archive.id
-  acl    = "private"
-}
 "#;
     w.write("main.tf", &format!("{buckets}\n{network}\n{extra}\n{}", instance.replace("aws_vpc\" \"main\"", "aws_vpc\" \"second\"").replace("aws_vpc.main.id", "aws_vpc.second.id").replace("aws_subnet\" \"main\"", "aws_subnet\" \"second\"").replace("aws_subnet.main.id", "aws_subnet.second.id")));
     w.run_aws(REGION, &["apply", "-auto-approve"]).success();
     let show: serde_json::Value = serde_json::from_str(&w.run_aws(REGION, &["show", "-json"]).success().stdout).expect("show -json is JSON");
     let resources = show["values"]["root_module"]["resources"].as_array().expect("resources").clone();
     let types: std::collections::BTreeSet<&str> = resources.iter().filter_map(|r| r["type"].as_str()).collect();
-    assert_eq!(types.len(), 21, "every managed type but aws_key_pair is here: {types:?}");
+    assert_eq!(types.len(), 22, "every managed type but aws_key_pair is here: {types:?}");
 
     for r in &resources {
         let address = r["address"].as_str().expect("an address");
@@ -569,6 +446,20 @@ resource "aws_s3_bucket_acl" "archive" {
     w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
     assert!(aws.vpc_ids().is_empty());
     assert!(aws.live_instances().is_empty());
+
+    // AWS reports a key pair's public key when asked (terrane asks), and then
+    // the import plans clean. The test endpoint reports only the fingerprint:
+    // the key on record is unknown, so the plan replaces the key pair, as
+    // Terraform does when AWS does not say.
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKL8KQse0SR47IViiw+Sbe8hYH/ap6eWfsfi2smpdQnv";
+    let material = aws_sdk_ec2::primitives::Blob::new(key);
+    aws.block_on(aws.ec2.import_key_pair().key_name("handmade").public_key_material(material).send()).expect("import a key by hand");
+    w.write("main.tf", &format!("{PROVIDER}resource \"aws_key_pair\" \"k\" {{\n  key_name   = \"handmade\"\n  public_key = \"{key}\"\n}}\n"));
+    w.run_aws(REGION, &["import", "aws_key_pair.k", "handmade"]).success().contains("Import successful!");
+    w.run_aws(REGION, &["state", "show", "aws_key_pair.k"]).success().contains("key_pair_id").contains("fingerprint");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(2).contains("# aws_key_pair.k must be replaced").contains("# forces replacement");
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("1 destroyed");
+    assert!(aws.block_on(aws.ec2.describe_key_pairs().send()).expect("describe key pairs").key_pairs().is_empty());
 }
 
 #[test]
@@ -610,4 +501,425 @@ fn a_missing_region_is_a_clear_error() {
         .code(1)
         .contains("no AWS region: set region in the provider block, or")
         .contains("AWS_REGION");
+}
+
+/// Every EC2 type at four stages: 2 changes what AWS changes in place, 3 what
+/// forces a new object, 4 the VPC's CIDR, which replaces everything in it. The
+/// internet gateway and the address have nothing that forces a new one (an
+/// address's only such attribute, its domain, has one valid value since
+/// EC2-Classic ended), so they are replaced only with the VPC and the instance.
+fn ec2_stage(stage: u8) -> String {
+    let net = if stage >= 4 { "10.61" } else { "10.60" };
+    let tag = if stage >= 2 { "two" } else { "one" };
+    let on = stage >= 2;
+    let subnet = if stage >= 3 { 2 } else { 1 };
+    let route_cidr = if stage >= 2 { "0.0.0.0/0" } else { "192.168.0.0/16" };
+    let route_target = if stage >= 2 { "network_interface_id = aws_instance.nat.primary_network_interface_id" } else { "gateway_id = aws_internet_gateway.gw.id" };
+    let out_cidr = if stage >= 3 { "172.16.0.0/12" } else { "0.0.0.0/0" };
+    let table = if stage >= 2 { "private" } else { "public" };
+    let web = if stage >= 3 { "web-v2" } else { "web" };
+    let web_port = if stage >= 2 { 8443 } else { 443 };
+    let ssh_port = if stage >= 3 { 2222 } else { 22 };
+    let dns_group = if stage >= 3 { "ops" } else { "admin" };
+    let dns_port = if stage >= 2 { 5353 } else { 53 };
+    let key = if stage >= 3 { "AAAAC3NzaC1lZDI1NTE5AAAAIKL8KQse0SR47IViiw+Sbe8hYH/ap6eWfsfi2smpdQnv" } else { "AAAAC3NzaC1lZDI1NTE5AAAAIHqz8yIYNZZ6b0TCnFHcCfTOOOZ3KqGr1JmNQFyfYZ2y" };
+    format!(
+        r#"{PROVIDER}
+data "aws_ami" "linux" {{
+  owners = ["amazon"]
+  filter {{
+    name   = "name"
+    values = ["amzn2-ami-hvm-*-x86_64-gp2"]
+  }}
+  most_recent = true
+}}
+
+resource "aws_vpc" "main" {{
+  cidr_block           = "{net}.0.0/16"
+  enable_dns_hostnames = {on}
+  tags                 = {{ Name = "{tag}" }}
+}}
+
+resource "aws_subnet" "app" {{
+  vpc_id                  = aws_vpc.main.id
+  cidr_block              = "{net}.{subnet}.0/24"
+  map_public_ip_on_launch = {on}
+  tags                    = {{ Name = "{tag}" }}
+}}
+
+resource "aws_internet_gateway" "gw" {{
+  vpc_id = aws_vpc.main.id
+  tags   = {{ Name = "{tag}" }}
+}}
+
+resource "aws_instance" "nat" {{
+  ami           = data.aws_ami.linux.id
+  instance_type = "t3.micro"
+  subnet_id     = aws_subnet.app.id
+  key_name      = aws_key_pair.deploy.key_name
+}}
+
+resource "aws_route_table" "public" {{
+  vpc_id = aws_vpc.main.id
+  tags   = {{ Name = "{tag}" }}
+  route {{
+    cidr_block = "{route_cidr}"
+    gateway_id = aws_internet_gateway.gw.id
+  }}
+}}
+
+resource "aws_route_table" "private" {{
+  vpc_id = aws_vpc.main.id
+}}
+
+resource "aws_route" "out" {{
+  route_table_id         = aws_route_table.private.id
+  destination_cidr_block = "{out_cidr}"
+  {route_target}
+}}
+
+resource "aws_route_table_association" "app" {{
+  subnet_id      = aws_subnet.app.id
+  route_table_id = aws_route_table.{table}.id
+}}
+
+resource "aws_security_group" "web" {{
+  name   = "{web}"
+  vpc_id = aws_vpc.main.id
+  tags   = {{ Name = "{tag}" }}
+  ingress {{
+    from_port   = {web_port}
+    to_port     = {web_port}
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8"]
+  }}
+}}
+
+resource "aws_security_group" "admin" {{
+  name   = "admin"
+  vpc_id = aws_vpc.main.id
+}}
+
+# Rules as resources of their own go on groups without inline rules.
+resource "aws_security_group" "ops" {{
+  name   = "ops"
+  vpc_id = aws_vpc.main.id
+}}
+
+resource "aws_security_group_rule" "ssh" {{
+  type              = "ingress"
+  security_group_id = aws_security_group.admin.id
+  from_port         = {ssh_port}
+  to_port           = {ssh_port}
+  protocol          = "tcp"
+  cidr_blocks       = ["192.168.0.0/16"]
+  description       = "ssh {tag}"
+}}
+
+resource "aws_vpc_security_group_ingress_rule" "dns" {{
+  security_group_id = aws_security_group.{dns_group}.id
+  ip_protocol       = "udp"
+  from_port         = {dns_port}
+  to_port           = {dns_port}
+  cidr_ipv4         = "10.0.0.0/8"
+  description       = "dns {tag}"
+}}
+
+resource "aws_vpc_security_group_egress_rule" "https" {{
+  security_group_id = aws_security_group.admin.id
+  ip_protocol       = "tcp"
+  from_port         = {web_port}
+  to_port           = {web_port}
+  cidr_ipv4         = "0.0.0.0/0"
+}}
+
+resource "aws_eip" "ip" {{
+  domain = "vpc"
+  tags   = {{ Name = "{tag}" }}
+}}
+
+resource "aws_key_pair" "deploy" {{
+  key_name   = "deploy"
+  public_key = "ssh-ed25519 {key} deploy"
+  tags       = {{ Name = "{tag}" }}
+}}
+"#
+    )
+}
+
+#[test]
+fn every_ec2_type_changes_in_place_and_is_replaced_where_aws_requires() {
+    const REGION: &str = "ap-south-1";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    w.write("main.tf", &ec2_stage(1));
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("Resources: 16 added");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    let vpc = aws.vpc_ids();
+
+    w.write("main.tf", &ec2_stage(2));
+    let updated = [
+        "aws_vpc.main",
+        "aws_subnet.app",
+        "aws_internet_gateway.gw",
+        "aws_route_table.public",
+        "aws_route.out",
+        "aws_route_table_association.app",
+        "aws_security_group.web",
+        "aws_security_group_rule.ssh",
+        "aws_vpc_security_group_ingress_rule.dns",
+        "aws_vpc_security_group_egress_rule.https",
+        "aws_eip.ip",
+        "aws_key_pair.deploy",
+    ];
+    let plan = w.run_aws(REGION, &["plan", "-detailed-exitcode"]);
+    plan.code(2);
+    for address in updated {
+        plan.contains(&format!("# {address} will be updated in-place"));
+    }
+    plan.contains("Plan: 0 to add, 12 to change, 0 to destroy.");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("0 added, 12 changed, 0 destroyed");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    assert_eq!(aws.vpc_ids(), vpc, "the VPC stayed");
+    let subnets = aws.block_on(aws.ec2.describe_subnets().filters(filter("vpc-id", &vpc[0])).send()).expect("describe subnets");
+    assert_eq!(subnets.subnets()[0].map_public_ip_on_launch(), Some(true));
+    let nic = aws.block_on(aws.ec2.describe_instances().instance_ids(&aws.live_instances()[0]).send()).expect("describe the instance");
+    let nic = nic.reservations()[0].instances()[0].network_interfaces()[0].network_interface_id().map(str::to_string);
+    let tables = aws.block_on(aws.ec2.describe_route_tables().filters(filter("vpc-id", &vpc[0])).send()).expect("describe route tables");
+    let out_route = tables.route_tables().iter().flat_map(|t| t.routes()).find(|r| r.destination_cidr_block() == Some("0.0.0.0/0") && r.network_interface_id().is_some());
+    assert_eq!(out_route.and_then(|r| r.network_interface_id()).map(str::to_string), nic, "the route now goes to the instance");
+    let rules = aws.block_on(aws.ec2.describe_security_group_rules().send()).expect("describe rules");
+    assert!(rules.security_group_rules().iter().any(|r| r.from_port() == Some(5353) && r.description() == Some("dns two")), "the rule was modified");
+
+    w.write("main.tf", &ec2_stage(3));
+    let replaced = [
+        "aws_subnet.app",
+        "aws_instance.nat",
+        "aws_route.out",
+        "aws_route_table_association.app",
+        "aws_security_group.web",
+        "aws_security_group_rule.ssh",
+        "aws_vpc_security_group_ingress_rule.dns",
+        "aws_key_pair.deploy",
+    ];
+    let plan = w.run_aws(REGION, &["plan", "-detailed-exitcode"]);
+    plan.code(2);
+    for address in replaced {
+        plan.contains(&format!("# {address} must be replaced"));
+    }
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    let groups = aws.block_on(aws.ec2.describe_security_groups().filters(filter("vpc-id", &vpc[0])).send()).expect("describe groups");
+    let mut names: Vec<&str> = groups.security_groups().iter().filter_map(|g| g.group_name()).collect();
+    names.sort();
+    assert_eq!(names, ["admin", "default", "ops", "web-v2"]);
+    assert_eq!(aws.live_instances().len(), 1);
+
+    w.write("main.tf", &ec2_stage(4));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(2).contains("# aws_vpc.main must be replaced").contains("# aws_route_table.private must be replaced");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    let now = aws.vpc_ids();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, vpc);
+
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("16 destroyed");
+    assert!(aws.vpc_ids().is_empty());
+    assert!(aws.live_instances().is_empty());
+    assert!(aws.block_on(aws.ec2.describe_addresses().send()).expect("describe addresses").addresses().is_empty());
+    assert!(aws.block_on(aws.ec2.describe_key_pairs().send()).expect("describe key pairs").key_pairs().is_empty());
+}
+
+/// Every bucket setting at three stages: 2 changes each in place, 3 renames
+/// the buckets, which replaces them and every setting on them.
+fn s3_stage(prefix: &str, stage: u8) -> String {
+    let suffix = if stage >= 3 { "b" } else { "a" };
+    let on = stage >= 2;
+    let tag = if stage >= 2 { "two" } else { "one" };
+    let status = if stage >= 2 { "Suspended" } else { "Enabled" };
+    let ownership = if stage >= 2 { "BucketOwnerPreferred" } else { "BucketOwnerEnforced" };
+    let actions = if stage >= 2 { r#"["s3:GetObject", "s3:GetObjectVersion"]"# } else { r#"["s3:GetObject"]"# };
+    let acl = if stage >= 2 { "public-read" } else { "private" };
+    let index = if stage >= 2 { "main.html" } else { "index.html" };
+    let days = if stage >= 2 { 60 } else { 30 };
+    let key = if stage >= 3 { "home.html" } else { "index.html" };
+    // Left out at first: S3 then reports its own value, false.
+    let key_flag = if stage >= 2 { "\n    bucket_key_enabled = true" } else { "" };
+    format!(
+        r#"{PROVIDER}
+provider "aws" {{
+  default_tags {{
+    tags = {{ team = "{tag}" }}
+  }}
+}}
+
+resource "aws_s3_bucket" "site" {{
+  bucket = "{prefix}-site-{suffix}"
+  tags   = {{ Name = "{tag}" }}
+}}
+
+# Versioning goes on a bucket without objects: the test server cannot delete
+# the delete markers of a bucket whose versioning was suspended, as destroy does.
+resource "aws_s3_bucket" "logs" {{
+  bucket = "{prefix}-logs-{suffix}"
+}}
+
+resource "aws_s3_bucket_versioning" "logs" {{
+  bucket = aws_s3_bucket.logs.id
+  versioning_configuration {{
+    status = "{status}"
+  }}
+}}
+
+resource "aws_s3_bucket_public_access_block" "site" {{
+  bucket             = aws_s3_bucket.site.id
+  block_public_acls  = true
+  ignore_public_acls = {on}
+}}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "site" {{
+  bucket = aws_s3_bucket.site.id
+  rule {{{key_flag}
+    apply_server_side_encryption_by_default {{
+      sse_algorithm = "AES256"
+    }}
+  }}
+}}
+
+resource "aws_s3_bucket_ownership_controls" "site" {{
+  bucket = aws_s3_bucket.site.id
+  rule {{
+    object_ownership = "{ownership}"
+  }}
+}}
+
+data "aws_iam_policy_document" "read" {{
+  statement {{
+    actions   = {actions}
+    resources = ["${{aws_s3_bucket.site.arn}}/*"]
+    principals {{
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::123456789012:root"]
+    }}
+  }}
+}}
+
+resource "aws_s3_bucket_policy" "site" {{
+  bucket = aws_s3_bucket.site.id
+  policy = data.aws_iam_policy_document.read.json
+}}
+
+resource "aws_s3_bucket_acl" "logs" {{
+  bucket = aws_s3_bucket.logs.id
+  acl    = "{acl}"
+}}
+
+resource "aws_s3_bucket_website_configuration" "site" {{
+  bucket = aws_s3_bucket.site.id
+  index_document {{
+    suffix = "{index}"
+  }}
+}}
+
+resource "aws_s3_bucket_lifecycle_configuration" "logs" {{
+  bucket = aws_s3_bucket.logs.id
+  rule {{
+    id     = "expire"
+    status = "Enabled"
+    filter {{
+      prefix = "logs/"
+    }}
+    expiration {{
+      days = {days}
+    }}
+    transition {{
+      days          = 7
+      storage_class = "STANDARD_IA"
+    }}
+  }}
+}}
+
+resource "aws_s3_object" "index" {{
+  bucket       = aws_s3_bucket.site.id
+  key          = "{key}"
+  content      = "<h1>{tag}</h1>"
+  content_type = "text/html"
+}}
+"#
+    )
+}
+
+#[test]
+fn every_bucket_setting_changes_in_place_and_is_replaced_with_its_bucket() {
+    const REGION: &str = "eu-central-1";
+    let aws = AwsCheck::new(REGION);
+    let (site, logs) = ("terrane-stages-site-a", "terrane-stages-logs-a");
+    let object_body = |bucket: &str, key: &str| {
+        aws.block_on(async {
+            let out = aws.s3.get_object().bucket(bucket).key(key).send().await.expect("get the object");
+            out.body.collect().await.expect("read the object").into_bytes()
+        })
+    };
+    let w = Workdir::new();
+    w.write("main.tf", &s3_stage("terrane-stages", 1));
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("Resources: 11 added");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    let tags = aws.block_on(aws.s3.get_bucket_tagging().bucket(site).send()).expect("bucket tags");
+    let tags: Vec<(&str, &str)> = tags.tag_set().iter().map(|t| (t.key(), t.value())).collect();
+    assert!(tags.contains(&("team", "one")) && tags.contains(&("Name", "one")), "default and own tags: {tags:?}");
+
+    // Stage 2 changes every setting, the tags and the object's content in place.
+    w.write("main.tf", &s3_stage("terrane-stages", 2));
+    let updated = [
+        "aws_s3_bucket.site",
+        "aws_s3_bucket.logs",
+        "aws_s3_object.index",
+        "aws_s3_bucket_versioning.logs",
+        "aws_s3_bucket_public_access_block.site",
+        "aws_s3_bucket_server_side_encryption_configuration.site",
+        "aws_s3_bucket_ownership_controls.site",
+        "aws_s3_bucket_policy.site",
+        "aws_s3_bucket_acl.logs",
+        "aws_s3_bucket_website_configuration.site",
+        "aws_s3_bucket_lifecycle_configuration.logs",
+    ];
+    let plan = w.run_aws(REGION, &["plan", "-detailed-exitcode"]);
+    plan.code(2).contains("Plan: 0 to add, 11 to change, 0 to destroy.");
+    for address in updated {
+        plan.contains(&format!("# {address} will be updated in-place"));
+    }
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("0 added, 11 changed, 0 destroyed");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    assert_eq!(&object_body(site, "index.html")[..], b"<h1>two</h1>");
+    let versioning = aws.block_on(aws.s3.get_bucket_versioning().bucket(logs).send()).expect("versioning");
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Suspended"));
+    let ownership = aws.block_on(aws.s3.get_bucket_ownership_controls().bucket(site).send()).expect("ownership");
+    let rule = &ownership.ownership_controls().expect("controls").rules()[0];
+    assert_eq!(rule.object_ownership().as_str(), "BucketOwnerPreferred");
+    let website = aws.block_on(aws.s3.get_bucket_website().bucket(site).send()).expect("website");
+    assert_eq!(website.index_document().map(|d| d.suffix()), Some("main.html"));
+    let lifecycle = aws.block_on(aws.s3.get_bucket_lifecycle_configuration().bucket(logs).send()).expect("lifecycle");
+    assert_eq!(lifecycle.rules()[0].expiration().and_then(|e| e.days()), Some(60));
+    let acl = aws.block_on(aws.s3.get_bucket_acl().bucket(logs).send()).expect("acl");
+    assert!(acl.grants().iter().any(|g| g.grantee().and_then(|g| g.uri()).is_some_and(|u| u.ends_with("AllUsers"))), "public-read grants everyone read");
+
+    // Stage 3 renames the buckets: each is replaced, and everything on it.
+    w.write("main.tf", &s3_stage("terrane-stages", 3));
+    let plan = w.run_aws(REGION, &["plan", "-detailed-exitcode"]);
+    plan.code(2).contains("Plan: 11 to add, 0 to change, 11 to destroy.");
+    for address in updated {
+        plan.contains(&format!("# {address} must be replaced"));
+    }
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    let names = aws.bucket_names();
+    assert!(names.contains(&"terrane-stages-site-b".to_string()) && names.contains(&"terrane-stages-logs-b".to_string()));
+    assert!(!names.contains(&site.to_string()) && !names.contains(&logs.to_string()), "the old buckets are gone: {names:?}");
+    let listed = aws.block_on(aws.s3.list_objects_v2().bucket("terrane-stages-site-b").send()).expect("list objects");
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["home.html"]);
+
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("11 destroyed");
+    let names = aws.bucket_names();
+    assert!(!names.iter().any(|n| n.starts_with("terrane-stages-")), "destroy left buckets: {names:?}");
 }

@@ -657,14 +657,32 @@ fn ignore_path(e: &terrane_lang::Expr) -> Vec<PathStep> {
 
 /// A provider's complaint about an attribute, placed at that attribute in the source.
 pub fn attr_diagnostic(r: &Resource, path: &[PathStep], message: &str) -> Diagnostic {
-    let span = match path.first() {
-        Some(PathStep::Attr(name)) => r.body.attr(name).map(|a| a.expr.span.clone()),
-        _ => None,
-    };
     let name = terrane_core::value::format_path(path);
     Diagnostic::error("terrane::invalid_attribute", format!("invalid value for {name:?} in {}", r.display_addr()))
         .detail(message.to_string())
-        .at_opt(span.as_ref().or(Some(&r.body.span)))
+        .at_opt(Some(path_span(&r.body, path).unwrap_or(&r.body.span)))
+}
+
+/// The source of what a provider's path names, as deep as the source shows
+/// it. A block named without an index (a set's members have no source order)
+/// is found only when the body has exactly one of that type.
+fn path_span<'a>(body: &'a terrane_lang::Body, path: &[PathStep]) -> Option<&'a Span> {
+    let Some(PathStep::Attr(name)) = path.first() else { return None };
+    if let Some(attr) = body.attr(name) {
+        return Some(&attr.expr.span);
+    }
+    let mut of_type = body.blocks.iter().filter(|b| &b.type_name == name);
+    let (block, rest) = match path.get(1) {
+        Some(PathStep::Index(i)) => (of_type.nth(*i)?, &path[2..]),
+        _ => {
+            let first = of_type.next()?;
+            if of_type.next().is_some() {
+                return None;
+            }
+            (first, &path[1..])
+        }
+    };
+    path_span(&block.body, rest).or(Some(&block.span))
 }
 
 /// Marks the attributes a schema declares sensitive, whatever their value.

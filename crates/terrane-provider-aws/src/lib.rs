@@ -86,6 +86,7 @@ impl AwsProvider {
             ("aws_s3_bucket_ownership_controls", Box::new(s3::config::Setting(s3::config::Ownership))),
             ("aws_s3_bucket_acl", Box::new(s3::config::Setting(s3::config::Acl))),
             ("aws_s3_bucket_website_configuration", Box::new(s3::config::Setting(s3::config::Website))),
+            ("aws_s3_bucket_lifecycle_configuration", Box::new(s3::config::Setting(s3::lifecycle::Lifecycle))),
         ]);
         let data_sources: BTreeMap<&'static str, Box<dyn DataKind>> = BTreeMap::from([
             ("aws_caller_identity", Box::new(data::CallerIdentity) as Box<dyn DataKind>),

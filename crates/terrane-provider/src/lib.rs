@@ -98,10 +98,46 @@ pub fn proposed_new(schema: &Schema, prior: Option<&Value>, config: &Value) -> V
     }
     for (name, block) in &schema.blocks {
         let configured = config.get(name).cloned().unwrap_or(Value::Null);
-        let _ = block;
-        out.insert(name.clone(), configured);
+        let prior_block = prior.and_then(|p| p.get(name)).map(Value::unmarked);
+        let prior_items: &[Value] = match prior_block {
+            Some(Value::List(items) | Value::Set(items)) => items,
+            _ => &[],
+        };
+        let value = match (block.nesting, configured.unmarked()) {
+            (Nesting::Single, c @ Value::Map(_)) => proposed_new(&block.body, prior_block.filter(|p| matches!(p, Value::Map(_))), c),
+            (Nesting::List, Value::List(items)) => {
+                Value::List(items.iter().enumerate().map(|(i, c)| proposed_new(&block.body, prior_items.get(i), c)).collect())
+            }
+            // A set's members have no position: each takes the computed values
+            // of the prior member that agrees with everything it configures.
+            (Nesting::Set, Value::Set(items)) => Value::set(
+                items.iter().map(|c| proposed_new(&block.body, prior_items.iter().find(|p| agrees_with_config(&block.body, p, c)), c)).collect(),
+            ),
+            _ => configured,
+        };
+        out.insert(name.clone(), value);
     }
     Value::Map(out)
+}
+
+/// Whether a prior block could be the one `config` describes: every value the
+/// configuration sets is the prior one.
+fn agrees_with_config(schema: &Schema, prior: &Value, config: &Value) -> bool {
+    let attrs_agree = schema.attributes.keys().all(|name| {
+        let configured = config.get(name).unwrap_or(&Value::Null);
+        configured.is_null() || prior.get(name).is_some_and(|p| same_value(p.unmarked(), configured.unmarked()))
+    });
+    attrs_agree
+        && schema.blocks.iter().all(|(name, block)| {
+            let (Some(c), Some(p)) = (config.get(name), prior.get(name)) else { return config.get(name).is_none_or(Value::is_null) };
+            match (c.unmarked(), p.unmarked()) {
+                (Value::Map(_), Value::Map(_)) => agrees_with_config(&block.body, p, c),
+                (Value::List(cs) | Value::Set(cs), Value::List(ps) | Value::Set(ps)) => {
+                    cs.len() == ps.len() && cs.iter().all(|c| ps.iter().any(|p| agrees_with_config(&block.body, p, c)))
+                }
+                (c, p) => same_value(c, p),
+            }
+        })
 }
 
 /// The plan every simple resource wants: replace when a `force_new` attribute
@@ -147,10 +183,95 @@ pub fn plan_with_schema(schema: &Schema, req: &PlanRequest<'_>) -> PlanResponse 
             planned.insert(name.clone(), Value::Unknown);
         }
     }
-    PlanResponse { planned: Value::Map(planned), requires_replace }
+    let mut planned = Value::Map(planned);
+    unknown_new_nested_computed(schema, &mut planned, if creating { None } else { req.prior });
+    PlanResponse { planned, requires_replace }
+}
+
+/// Computed attributes inside blocks are unknown where the block is new:
+/// `proposed_new` gave blocks that were there before their prior values.
+fn unknown_new_nested_computed(schema: &Schema, value: &mut Value, prior: Option<&Value>) {
+    let Value::Map(fields) = value else { return };
+    for (name, block) in &schema.blocks {
+        let prior_block = prior.and_then(|p| p.get(name)).map(Value::unmarked);
+        let prior_items: &[Value] = match prior_block {
+            Some(Value::List(items) | Value::Set(items)) => items,
+            _ => &[],
+        };
+        match fields.get_mut(name) {
+            Some(element @ Value::Map(_)) => {
+                let prior_element = prior_block.filter(|p| matches!(p, Value::Map(_)));
+                unknown_new_element_computed(&block.body, element, prior_element);
+            }
+            Some(Value::List(items)) => {
+                for (i, element) in items.iter_mut().enumerate() {
+                    unknown_new_element_computed(&block.body, element, prior_items.get(i));
+                }
+            }
+            Some(Value::Set(items)) => {
+                let mut members = std::mem::take(items);
+                for element in &mut members {
+                    let prior_element = prior_items.iter().find(|p| agrees_with_config(&block.body, p, element));
+                    unknown_new_element_computed(&block.body, element, prior_element);
+                }
+                *fields.get_mut(name).expect("the set is there") = Value::set(members);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn unknown_new_element_computed(schema: &Schema, element: &mut Value, prior: Option<&Value>) {
+    if prior.is_none() {
+        if let Value::Map(fields) = element {
+            for (name, attr) in &schema.attributes {
+                if attr.computed && fields.get(name).is_none_or(Value::is_null) {
+                    fields.insert(name.clone(), Value::Unknown);
+                }
+            }
+        }
+    }
+    unknown_new_nested_computed(schema, element, prior);
 }
 
 /// Equality for planning: null and empty collections differ, unknown differs from all.
 pub fn same_value(a: &Value, b: &Value) -> bool {
     a == b || (a.is_null() && b.is_null())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use terrane_core::Type;
+
+    fn rules_schema() -> Schema {
+        let rule = Schema::new().attr("name", AttributeSchema::required(Type::String)).attr("flag", AttributeSchema::optional_computed(Type::Bool));
+        Schema::new().block("rule", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: None, force_new: false, body: rule })
+    }
+
+    fn rule(name: &str, flag: Value) -> Value {
+        Value::map([("name", Value::string(name)), ("flag", flag)])
+    }
+
+    #[test]
+    fn a_block_keeps_its_computed_values_and_a_new_block_gets_unknowns() {
+        let schema = rules_schema();
+        let prior = Value::map([("rule", Value::set(vec![rule("a", Value::Bool(false))]))]);
+        let config = Value::map([("rule", Value::set(vec![rule("a", Value::Null), rule("b", Value::Null)]))]);
+        let proposed = proposed_new(&schema, Some(&prior), &config);
+        let req = PlanRequest { type_name: "t", prior: Some(&prior), config: &config, proposed };
+        let planned = plan_with_schema(&schema, &req).planned;
+        let Some(Value::Set(rules)) = planned.get("rule") else { panic!("rules planned as a set: {planned:?}") };
+        let flag_of = |name: &str| rules.iter().find(|r| r.get("name") == Some(&Value::string(name))).and_then(|r| r.get("flag")).cloned();
+        assert_eq!(flag_of("a"), Some(Value::Bool(false)), "the block that was there keeps its value");
+        assert!(flag_of("b").is_some_and(|f| f.is_unknown()), "the new block's value is unknown: {planned:?}");
+    }
+
+    #[test]
+    fn a_configured_value_in_a_block_wins_over_the_prior_one() {
+        let schema = rules_schema();
+        let prior = Value::map([("rule", Value::set(vec![rule("a", Value::Bool(false))]))]);
+        let config = Value::map([("rule", Value::set(vec![rule("a", Value::Bool(true))]))]);
+        assert_eq!(proposed_new(&schema, Some(&prior), &config), config);
+    }
 }

@@ -271,6 +271,15 @@ impl ResourceKind for Eip {
         )
     }
 
+    fn validate(&self, config: &Value) -> Vec<AttrError> {
+        match string(config, "domain") {
+            Some(d) if d != "vpc" => {
+                vec![attr_err("domain", format!("domain must be \"vpc\", got {d:?}: addresses outside a VPC (\"standard\") ended with EC2-Classic"))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     fn defaults(&self) -> Vec<(&'static str, Value)> {
         vec![("domain", Value::string("vpc"))]
     }
@@ -374,6 +383,19 @@ async fn describe_eips(aws: &Aws, filters: Vec<Filter>, priors: &[Value]) -> Res
 
 pub struct KeyPair;
 
+/// The public key as AWS reports it; AWS may add its own comment, so the same
+/// key type and material keep the configured text. An endpoint that does not
+/// report the key leaves what is known.
+fn public_key(reported: Option<&str>, prior: &Value) -> Value {
+    let known = prior.get("public_key").cloned().unwrap_or(Value::Null);
+    let Some(reported) = reported.map(str::trim).filter(|k| !k.is_empty()) else { return known };
+    let material = |key: &str| key.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    match known.as_str() {
+        Some(mine) if material(mine) == material(reported) => known,
+        _ => Value::string(reported),
+    }
+}
+
 #[async_trait]
 impl ResourceKind for KeyPair {
     fn schema(&self) -> Schema {
@@ -416,7 +438,14 @@ impl ResourceKind for KeyPair {
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
         let mut found = BTreeMap::new();
         for chunk in ids(objects).chunks(IDS_PER_CALL) {
-            let out = aws.ec2.describe_key_pairs().filters(filter("key-name", chunk.to_vec())).send().await.map_err(|e| aws.error("ec2", e))?;
+            let out = aws
+                .ec2
+                .describe_key_pairs()
+                .filters(filter("key-name", chunk.to_vec()))
+                .include_public_key(true)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2", e))?;
             for key in out.key_pairs() {
                 let Some(name) = key.key_name() else { continue };
                 let prior = prior_for(objects, name);
@@ -427,8 +456,7 @@ impl ResourceKind for KeyPair {
                     .s("fingerprint", key.key_fingerprint())
                     .s("key_type", key.key_type().map(|t| t.as_str()))
                     .s("arn", Some(&aws.arn("ec2", &format!("key-pair/{name}"))))
-                    // AWS keeps only the fingerprint of the public key.
-                    .set("public_key", prior.get("public_key").cloned().unwrap_or(Value::Null));
+                    .set("public_key", public_key(key.public_key(), prior));
                 found.insert(name.to_string(), with_tags(obj, aws, &tag_map(key.tags()), prior).build());
             }
         }
@@ -450,5 +478,20 @@ impl ResourceKind for KeyPair {
         let name = string(planned, "key_name").unwrap_or_else(|| format!("terrane-{}", token.replace('-', "")));
         let stub = Obj::from(planned).s("id", Some(&name)).build();
         Ok(self.read(aws, std::slice::from_ref(&stub)).await?.pop().flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reported_public_key_is_compared_by_its_material_not_its_comment() {
+        let mine = Value::string("ssh-ed25519 AAAAkey deploy@laptop");
+        let configured = Value::map([("public_key", mine.clone())]);
+        assert_eq!(public_key(Some("ssh-ed25519 AAAAkey deploy"), &configured), mine, "same key, other comment");
+        assert_eq!(public_key(Some("ssh-ed25519 AAAAother"), &configured), Value::string("ssh-ed25519 AAAAother"), "a different key is drift");
+        assert_eq!(public_key(None, &configured), mine, "not reported: what is known stays");
+        assert_eq!(public_key(Some("ssh-rsa AAAAimported"), &Value::map([("id", Value::string("k"))])), Value::string("ssh-rsa AAAAimported"), "import learns the key");
     }
 }

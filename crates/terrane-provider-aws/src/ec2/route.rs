@@ -321,6 +321,14 @@ impl ResourceKind for RouteTableAssociation {
         }
     }
 
+    /// Moving a subnet to another table makes a new association with a new id.
+    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut BTreeMap<String, Value>) {
+        let Some(prior) = req.prior else { return };
+        if prior.get("route_table_id") != planned.get("route_table_id") {
+            planned.insert("id".into(), Value::Unknown);
+        }
+    }
+
     async fn create(&self, aws: &Aws, planned: &Value, _token: &str) -> Result<Value, ProviderError> {
         let out = retry_new(|| async {
             aws.ec2

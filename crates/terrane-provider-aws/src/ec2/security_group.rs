@@ -322,13 +322,17 @@ impl SecurityGroupRule {
         normalize_rule(&Obj::from(v).set("security_groups", string_set(groups)).build())
     }
 
+    /// A hash of what identifies the rule. FNV-1a, because ids live in state
+    /// and must not change with the compiler; the description is left out
+    /// because it changes in place.
     fn rule_id(v: &Value) -> String {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        string(v, "security_group_id").hash(&mut h);
-        string(v, "type").hash(&mut h);
-        Self::as_block(v).to_json().to_string().hash(&mut h);
-        format!("sgrule-{}", h.finish())
+        let mut identity = Self::as_block(v);
+        if let Value::Map(m) = &mut identity {
+            m.remove("description");
+        }
+        let text = format!("{}|{}|{}", string(v, "security_group_id").unwrap_or_default(), string(v, "type").unwrap_or_default(), identity.to_json());
+        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        format!("sgrule-{hash}")
     }
 }
 

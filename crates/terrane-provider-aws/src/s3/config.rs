@@ -31,12 +31,12 @@ pub trait BucketSetting: Send + Sync {
 
 pub struct Setting<T>(pub T);
 
-fn block(nesting: Nesting, min_items: usize, body: Schema) -> BlockSchema {
+pub(super) fn block(nesting: Nesting, min_items: usize, body: Schema) -> BlockSchema {
     BlockSchema { nesting, min_items, max_items: if nesting == Nesting::Single { Some(1) } else { None }, force_new: false, body }
 }
 
 /// `None` for the error S3 answers when a bucket has no such setting.
-fn absent(e: ProviderError, codes: &[&str]) -> Result<Option<Obj>, ProviderError> {
+pub(super) fn absent(e: ProviderError, codes: &[&str]) -> Result<Option<Obj>, ProviderError> {
     match e {
         ProviderError::Api { ref code, .. } if codes.contains(&code.as_str()) => Ok(None),
         e if is_not_found(&e) => Ok(None),
@@ -44,7 +44,7 @@ fn absent(e: ProviderError, codes: &[&str]) -> Result<Option<Obj>, ProviderError
     }
 }
 
-fn invalid(e: impl std::fmt::Display) -> ProviderError {
+pub(super) fn invalid(e: impl std::fmt::Display) -> ProviderError {
     ProviderError::Invalid(e.to_string())
 }
 
@@ -222,7 +222,7 @@ impl BucketSetting for Encryption {
     fn body(&self) -> Schema {
         let default = Schema::new().attr("sse_algorithm", A::required(Type::String)).attr("kms_master_key_id", A::optional(Type::String));
         let rule = Schema::new()
-            .attr("bucket_key_enabled", A::optional(Type::Bool))
+            .attr("bucket_key_enabled", A::optional_computed(Type::Bool))
             .block("apply_server_side_encryption_by_default", block(Nesting::List, 0, default));
         Schema::new().block("rule", block(Nesting::Set, 1, rule))
     }
@@ -259,13 +259,12 @@ impl BucketSetting for Encryption {
         aws.s3.put_bucket_encryption().bucket(bucket).server_side_encryption_configuration(config).send().await.map(|_| ()).map_err(|e| s3_error(aws, e))
     }
 
-    async fn get(&self, aws: &Aws, bucket: &str, prior: &Value) -> Result<Option<Obj>, ProviderError> {
+    async fn get(&self, aws: &Aws, bucket: &str, _prior: &Value) -> Result<Option<Obj>, ProviderError> {
         let out = match aws.s3.get_bucket_encryption().bucket(bucket).send().await {
             Ok(out) => out,
             Err(e) => return absent(s3_error(aws, e), &["ServerSideEncryptionConfigurationNotFoundError"]),
         };
         let Some(config) = out.server_side_encryption_configuration() else { return Ok(None) };
-        let prior_key_flag = blocks(prior, "rule").first().and_then(|r| r.get("bucket_key_enabled")).cloned();
         let rules = config
             .rules()
             .iter()
@@ -275,12 +274,10 @@ impl BucketSetting for Encryption {
                     .map(|d| Obj::new().s("sse_algorithm", Some(d.sse_algorithm().as_str())).s("kms_master_key_id", d.kms_master_key_id()).build())
                     .into_iter()
                     .collect();
-                // S3 reports false for a flag that was never set; keep null when the configuration left it out.
-                let key_flag = match (r.bucket_key_enabled(), &prior_key_flag) {
-                    (Some(false) | None, Some(Value::Null) | None) => Value::Null,
-                    (flag, _) => flag.map_or(Value::Null, Value::Bool),
-                };
-                Obj::new().set("bucket_key_enabled", key_flag).set("apply_server_side_encryption_by_default", Value::List(defaults)).build()
+                Obj::new()
+                    .b("bucket_key_enabled", Some(r.bucket_key_enabled().unwrap_or(false)))
+                    .set("apply_server_side_encryption_by_default", Value::List(defaults))
+                    .build()
             })
             .collect();
         Ok(Some(Obj::new().set("rule", Value::set(rules))))

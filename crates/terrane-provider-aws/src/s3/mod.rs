@@ -2,6 +2,7 @@
 //! and asks per bucket only for what the listing does not carry.
 
 pub mod config;
+pub mod lifecycle;
 pub mod object;
 
 use std::collections::{BTreeMap, BTreeSet};
