@@ -21,36 +21,59 @@ install_moto() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
 }
 
+# Starts one moto server on a free loopback port; prints "PID PORT LOG".
+launch_moto() {
+    local port venv log pid tries=0
+    venv="$(moto_venv)"
+    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    log="$(mktemp /tmp/terrane-moto.XXXXXX.log)"
+    "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    pid=$!
+    until python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
+            echo "moto did not start:" >&2
+            cat "$log" >&2
+            return 1
+        fi
+        sleep 0.2
+    done
+    echo "$pid $port $log"
+}
+
 start_test_moto() {
     if [ -n "${TERRANE_TEST_AWS_ENDPOINT:-}" ]; then
         echo "using the AWS endpoint at TERRANE_TEST_AWS_ENDPOINT" >&2
         return 0
     fi
     install_moto
-    local port venv
-    venv="$(moto_venv)"
-    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    MOTO_LOG="$(mktemp /tmp/terrane-moto.XXXXXX.log)"
-    "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
-    MOTO_PID=$!
-    local tries=0
-    until python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; do
-        tries=$((tries + 1))
-        if [ "$tries" -gt 100 ] || ! kill -0 "$MOTO_PID" 2>/dev/null; then
-            echo "moto did not start:" >&2
-            cat "$MOTO_LOG" >&2
-            return 1
-        fi
-        sleep 0.2
-    done
+    local port
+    read -r MOTO_PID port MOTO_LOG < <(launch_moto)
+    [ -n "${port:-}" ] || return 1
     export TERRANE_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
-    echo "started moto on 127.0.0.1:$port" >&2
+    echo "started moto on $TERRANE_TEST_AWS_ENDPOINT" >&2
+}
+
+# A second server that checks keys (moto's INITIAL_NO_AUTH_ACTION_COUNT=0), for
+# the tests of rejected credentials; its log shows how many requests it answered.
+start_strict_test_moto() {
+    if [ -n "${TERRANE_TEST_AWS_STRICT_ENDPOINT:-}" ]; then
+        echo "using the key-checking AWS endpoint at TERRANE_TEST_AWS_STRICT_ENDPOINT" >&2
+        return 0
+    fi
+    install_moto
+    local port
+    read -r MOTO_STRICT_PID port TERRANE_TEST_AWS_STRICT_LOG < <(INITIAL_NO_AUTH_ACTION_COUNT=0 launch_moto)
+    [ -n "${port:-}" ] || return 1
+    export TERRANE_TEST_AWS_STRICT_ENDPOINT="http://127.0.0.1:$port" TERRANE_TEST_AWS_STRICT_LOG
+    echo "started moto with key checks on $TERRANE_TEST_AWS_STRICT_ENDPOINT" >&2
 }
 
 stop_test_moto() {
-    if [ -n "${MOTO_PID:-}" ]; then
-        kill "$MOTO_PID" 2>/dev/null || true
-        wait "$MOTO_PID" 2>/dev/null || true
-        rm -f "$MOTO_LOG"
-    fi
+    local pid
+    # The servers were started from a subshell: not children to wait for.
+    for pid in ${MOTO_PID:-} ${MOTO_STRICT_PID:-}; do
+        kill "$pid" 2>/dev/null || true
+    done
+    rm -f "${MOTO_LOG:-}" "${TERRANE_TEST_AWS_STRICT_LOG:-}"
 }

@@ -75,6 +75,12 @@ impl Run {
         format!("{}{}", self.stdout, self.stderr)
     }
 
+    /// The output with diagnostics' wrapped lines joined again, so a check
+    /// does not depend on where the terminal width broke a message.
+    fn unwrapped(&self) -> String {
+        self.all().replace("\n  | ", " ")
+    }
+
     #[track_caller]
     pub fn success(&self) -> &Run {
         assert_eq!(self.code, 0, "expected success; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
@@ -89,13 +95,13 @@ impl Run {
 
     #[track_caller]
     pub fn contains(&self, text: &str) -> &Run {
-        assert!(self.all().contains(text), "expected {text:?} in the output; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(self.all().contains(text) || self.unwrapped().contains(text), "expected {text:?} in the output; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 
     #[track_caller]
     pub fn lacks(&self, text: &str) -> &Run {
-        assert!(!self.all().contains(text), "did not expect {text:?} in the output; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(!self.all().contains(text) && !self.unwrapped().contains(text), "did not expect {text:?} in the output; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 }
@@ -291,6 +297,16 @@ fn copy_dir(from: &Path, to: &Path) {
 pub fn aws_endpoint() -> String {
     std::env::var("TERRANE_TEST_AWS_ENDPOINT")
         .expect("TERRANE_TEST_AWS_ENDPOINT is not set: run scripts/test, which starts moto, or point it at an AWS-compatible endpoint")
+}
+
+/// The endpoint that checks keys (scripts/test starts it) and the number of
+/// requests it has answered so far, from its log.
+pub fn aws_strict_endpoint() -> (String, usize) {
+    let endpoint = std::env::var("TERRANE_TEST_AWS_STRICT_ENDPOINT")
+        .expect("TERRANE_TEST_AWS_STRICT_ENDPOINT is not set: run scripts/test, which starts a key-checking moto");
+    let log = std::env::var("TERRANE_TEST_AWS_STRICT_LOG").expect("TERRANE_TEST_AWS_STRICT_LOG names the endpoint's request log");
+    let requests = std::fs::read_to_string(&log).expect("read the endpoint's log").lines().filter(|l| l.contains("POST /")).count();
+    (endpoint, requests)
 }
 
 /// What a user sets to point terrane at the test endpoint, in one region. Tests

@@ -923,3 +923,37 @@ fn every_bucket_setting_changes_in_place_and_is_replaced_with_its_bucket() {
     let names = aws.bucket_names();
     assert!(!names.iter().any(|n| n.starts_with("terrane-stages-")), "destroy left buckets: {names:?}");
 }
+
+#[test]
+fn rejected_credentials_are_not_retried_and_say_where_they_came_from() {
+    let w = Workdir::new();
+    w.write("main.tf", &format!("{PROVIDER}resource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.90.0.0/16\"\n}}\n"));
+    let secret = "wJalrXUtnFEMI-not-a-real-secret";
+    let (endpoint, before) = terrane_tests::aws_strict_endpoint();
+    let env = [("AWS_ENDPOINT_URL", endpoint.as_str()), ("AWS_ACCESS_KEY_ID", "AKIAREJECTEDKEY"), ("AWS_SECRET_ACCESS_KEY", secret), ("AWS_REGION", "us-east-1")];
+    w.run_with_env(&["plan"], &env)
+        .code(1)
+        .contains("credentials rejected (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment)")
+        .contains("InvalidClientTokenId")
+        .lacks(secret);
+    // The server logs a request just after answering it: give the log a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while terrane_tests::aws_strict_endpoint().1 == before && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (_, after) = terrane_tests::aws_strict_endpoint();
+    assert_eq!(after - before, 1, "the rejected call was made once, not retried");
+
+    // From a profile, the error names the profile.
+    w.write("credentials", &format!("[ci]\naws_access_key_id = AKIAREJECTEDKEY\naws_secret_access_key = {secret}\n"));
+    w.write("main.tf", &format!("{PROVIDER}provider \"aws\" {{\n  profile = \"ci\"\n  region  = \"us-east-1\"\n}}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.90.0.0/16\"\n}}\n"));
+    let credentials = w.path().join("credentials");
+    let env = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().expect("a UTF-8 path")),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+    ];
+    w.run_with_env(&["apply", "-auto-approve"], &env).code(1).contains("credentials rejected (profile \"ci\" in the shared AWS config)").lacks(secret);
+    assert_eq!(w.run(&["state", "list"]).stdout, "", "nothing was recorded");
+}

@@ -130,8 +130,14 @@ impl Aws {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let code = err.code().unwrap_or_default().to_string();
-        let message = err.message().map(str::to_string).unwrap_or_else(|| DisplayErrorContext(&err).to_string());
+        let body = err.raw_response().and_then(|r| r.body().bytes()).map(String::from_utf8_lossy).unwrap_or_default();
+        // Some endpoints wrap errors in a way the SDK does not parse for the
+        // service; the code and message are still in the body.
+        let code = err.code().map(str::to_string).or_else(|| xml_element(&body, "Code")).unwrap_or_default();
+        let message = err.message().map(str::to_string).or_else(|| xml_element(&body, "Message")).unwrap_or_else(|| match err.raw_response() {
+            Some(raw) => format!("HTTP {} with no AWS error in the answer", raw.status().as_u16()),
+            None => DisplayErrorContext(&err).to_string(),
+        });
         if CREDENTIAL_CODES.contains(&code.as_str()) || message.contains("no credentials") || message.contains("failed to load credentials") {
             return ProviderError::Credentials { source_name: self.credential_source.clone(), message: format!("{code}: {message}") };
         }
@@ -148,6 +154,15 @@ impl Aws {
     pub fn arn(&self, service: &str, resource: &str) -> String {
         format!("arn:aws:{service}:{}:{}:{resource}", self.region, self.account_id)
     }
+}
+
+/// The text of the first `<name>` element of an XML error answer.
+fn xml_element(body: &str, name: &str) -> Option<String> {
+    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + body[start..].find(&format!("</{name}>"))?;
+    let text = body[start..end].trim();
+    let text = text.strip_prefix("<![CDATA[").and_then(|t| t.strip_suffix("]]>")).unwrap_or(text);
+    Some(text.to_string()).filter(|t| !t.is_empty())
 }
 
 fn describe_credential_chain(config: &Value) -> String {
@@ -193,5 +208,18 @@ where
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_body_the_sdk_did_not_parse_still_gives_its_code_and_message() {
+        let body = "<ErrorResponse><Errors><Error><Code>InvalidClientTokenId</Code>\n<Message><![CDATA[The security token is invalid.]]></Message></Error></Errors></ErrorResponse>";
+        assert_eq!(xml_element(body, "Code").as_deref(), Some("InvalidClientTokenId"));
+        assert_eq!(xml_element(body, "Message").as_deref(), Some("The security token is invalid."));
+        assert_eq!(xml_element("<html>500</html>", "Code"), None);
     }
 }
