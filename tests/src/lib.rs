@@ -1,6 +1,8 @@
 //! End-to-end test support: a scratch working directory and the real `terrane`
 //! binary run in it, as a user would.
 
+pub mod faults;
+
 use std::path::{Path, PathBuf};
 use std::io::Read;
 use std::process::{Command, Stdio};

@@ -957,3 +957,41 @@ fn rejected_credentials_are_not_retried_and_say_where_they_came_from() {
     w.run_with_env(&["apply", "-auto-approve"], &env).code(1).contains("credentials rejected (profile \"ci\" in the shared AWS config)").lacks(secret);
     assert_eq!(w.run(&["state", "list"]).stdout, "", "nothing was recorded");
 }
+
+#[test]
+fn throttling_and_server_errors_are_retried_until_aws_answers() {
+    use terrane_tests::faults::{Fault, FaultyEndpoint, EC2_THROTTLED, EC2_UNAVAILABLE};
+    const REGION: &str = "af-south-1";
+    let endpoint = FaultyEndpoint::start(
+        &terrane_tests::aws_endpoint(),
+        vec![
+            Fault { action: "Action=CreateVpc", times: 3, status: 400, body: EC2_THROTTLED },
+            Fault { action: "Action=DescribeVpcs", times: 2, status: 503, body: EC2_UNAVAILABLE },
+        ],
+    );
+    let w = Workdir::new();
+    w.write("main.tf", &format!("{PROVIDER}resource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.95.0.0/16\"\n}}\n"));
+    let mut env = terrane_tests::aws_env(REGION);
+    env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", endpoint.url.clone()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    w.run_with_env(&["apply", "-auto-approve"], &env).success().contains("1 added");
+    assert_eq!(endpoint.refused(), [3, 2], "every refusal was met with a retry");
+    let aws = AwsCheck::new(REGION);
+    assert_eq!(aws.vpc_ids().len(), 1, "one VPC, however many attempts");
+    w.run_with_env(&["plan", "-detailed-exitcode"], &env).code(0);
+    w.run_with_env(&["destroy", "-auto-approve"], &env).success();
+    assert!(aws.vpc_ids().is_empty());
+
+    // Throttling that does not stop ends after max_retries, with AWS's words.
+    let endpoint = FaultyEndpoint::start(
+        &terrane_tests::aws_endpoint(),
+        vec![Fault { action: "Action=CreateVpc", times: usize::MAX, status: 400, body: EC2_THROTTLED }],
+    );
+    let env: Vec<(&str, &str)> = env.iter().map(|&(k, v)| if k == "AWS_ENDPOINT_URL" { (k, endpoint.url.as_str()) } else { (k, v) }).collect();
+    w.write("main.tf", &format!("{PROVIDER}provider \"aws\" {{\n  max_retries = 2\n}}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.95.0.0/16\"\n}}\n"));
+    w.run_with_env(&["apply", "-auto-approve"], &env).code(1).contains("ec2 error RequestLimitExceeded: Request limit exceeded.");
+    assert_eq!(endpoint.refused(), [3], "one attempt and two retries");
+    assert!(aws.vpc_ids().is_empty());
+    assert_eq!(w.run(&["state", "list"]).stdout, "", "nothing was recorded");
+}
