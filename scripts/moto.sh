@@ -1,30 +1,34 @@
-# Provides an AWS endpoint for the tests: TERRANE_TEST_AWS_ENDPOINT when it is set,
-# otherwise moto in server mode from a virtualenv cached outside the clone
-# (installed on first use), on a free loopback port, stopped when the calling
-# script exits.
+# Provides AWS endpoints for the tests: TERRANE_TEST_AWS_ENDPOINT (and the
+# others below) when set, otherwise moto in server mode from virtualenvs cached
+# outside the clone (installed on first use), on free loopback ports, stopped
+# when the calling script exits.
 
 # 5.2 answers some S3 calls with XML the AWS SDK for Rust rejects; 5.1.10 does not.
 MOTO_VERSION="${MOTO_VERSION:-5.1.10}"
+# 5.1.10 does not report key pairs' public keys (DescribeKeyPairs'
+# IncludePublicKey); 5.2.5 does, and serves the one test that needs it.
+MOTO_KEYS_VERSION="${MOTO_KEYS_VERSION:-5.2.5}"
 
 moto_venv() {
-    echo "${XDG_CACHE_HOME:-$HOME/.cache}/terrane/moto-$MOTO_VERSION"
+    echo "${XDG_CACHE_HOME:-$HOME/.cache}/terrane/moto-${1:-$MOTO_VERSION}"
 }
 
 install_moto() {
-    local venv
-    venv="$(moto_venv)"
+    local version="${1:-$MOTO_VERSION}" venv
+    venv="$(moto_venv "$version")"
     if [ -x "$venv/bin/moto_server" ]; then
         return 0
     fi
-    echo "installing moto[server] into $venv" >&2
+    echo "installing moto[server] $version into $venv" >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$version" >&2
 }
 
-# Starts one moto server on a free loopback port; prints "PID PORT LOG".
+# Starts one moto server (of version $1, or the default) on a free loopback
+# port; prints "PID PORT LOG".
 launch_moto() {
     local port venv log pid tries=0
-    venv="$(moto_venv)"
+    venv="$(moto_venv "${1:-}")"
     port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     log="$(mktemp /tmp/terrane-moto.XXXXXX.log)"
     "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
@@ -69,11 +73,25 @@ start_strict_test_moto() {
     echo "started moto with key checks on $TERRANE_TEST_AWS_STRICT_ENDPOINT" >&2
 }
 
+# The newer moto, for reading key pairs' public keys back.
+start_keys_test_moto() {
+    if [ -n "${TERRANE_TEST_AWS_KEYS_ENDPOINT:-}" ]; then
+        echo "using the AWS endpoint at TERRANE_TEST_AWS_KEYS_ENDPOINT for key pairs" >&2
+        return 0
+    fi
+    install_moto "$MOTO_KEYS_VERSION"
+    local port
+    read -r MOTO_KEYS_PID port MOTO_KEYS_LOG < <(launch_moto "$MOTO_KEYS_VERSION")
+    [ -n "${port:-}" ] || return 1
+    export TERRANE_TEST_AWS_KEYS_ENDPOINT="http://127.0.0.1:$port"
+    echo "started moto $MOTO_KEYS_VERSION on $TERRANE_TEST_AWS_KEYS_ENDPOINT" >&2
+}
+
 stop_test_moto() {
     local pid
     # The servers were started from a subshell: not children to wait for.
-    for pid in ${MOTO_PID:-} ${MOTO_STRICT_PID:-}; do
+    for pid in ${MOTO_PID:-} ${MOTO_STRICT_PID:-} ${MOTO_KEYS_PID:-}; do
         kill "$pid" 2>/dev/null || true
     done
-    rm -f "${MOTO_LOG:-}" "${TERRANE_TEST_AWS_STRICT_LOG:-}"
+    rm -f "${MOTO_LOG:-}" "${TERRANE_TEST_AWS_STRICT_LOG:-}" "${MOTO_KEYS_LOG:-}"
 }

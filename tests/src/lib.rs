@@ -311,6 +311,11 @@ pub fn aws_strict_endpoint() -> (String, usize) {
     (endpoint, requests)
 }
 
+/// A newer moto that reports key pairs' public keys (scripts/test starts it).
+pub fn aws_keys_endpoint() -> String {
+    std::env::var("TERRANE_TEST_AWS_KEYS_ENDPOINT").expect("TERRANE_TEST_AWS_KEYS_ENDPOINT is not set: run scripts/test, which starts it")
+}
+
 /// What a user sets to point terrane at the test endpoint, in one region. Tests
 /// use a region each so that what one creates never shows in another's listing.
 pub fn aws_env(region: &str) -> Vec<(&'static str, String)> {
@@ -342,12 +347,16 @@ pub struct AwsCheck {
 
 impl AwsCheck {
     pub fn new(region: &str) -> AwsCheck {
+        AwsCheck::at(&aws_endpoint(), region)
+    }
+
+    pub fn at(endpoint: &str, region: &str) -> AwsCheck {
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
         let credentials = aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "tests");
         let config = runtime.block_on(
             aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .region(aws_config::Region::new(region.to_string()))
-                .endpoint_url(aws_endpoint())
+                .endpoint_url(endpoint)
                 .credentials_provider(credentials)
                 .load(),
         );

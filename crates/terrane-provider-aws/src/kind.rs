@@ -22,6 +22,13 @@ pub trait ResourceKind: Send + Sync {
         Vec::new()
     }
 
+    /// Whether a configured value means the same as the one in state though
+    /// it is written differently; the state's value is then kept and no
+    /// change is planned.
+    fn equivalent(&self, _attr: &str, _prior: &Value, _configured: &Value) -> bool {
+        false
+    }
+
     /// Adjusts the generic plan: computed values known early, or attributes
     /// whose change makes others unknown.
     fn refine_plan(&self, _req: &PlanRequest<'_>, _planned: &mut BTreeMap<String, Value>) {}

@@ -154,6 +154,13 @@ impl Provider for AwsProvider {
                 }
             }
         }
+        if let (Some(prior), Value::Map(proposed)) = (req.prior, &mut req.proposed) {
+            for (name, value) in proposed.iter_mut() {
+                if let Some(before) = prior.get(name).filter(|before| *before != value && kind.equivalent(name, before, value)) {
+                    *value = before.clone();
+                }
+            }
+        }
         let mut resp = plan_with_schema(schema, &req);
         if let Value::Map(planned) = &mut resp.planned {
             kind.refine_plan(&req, planned);

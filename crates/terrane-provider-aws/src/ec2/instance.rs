@@ -383,15 +383,19 @@ async fn describe_eips(aws: &Aws, filters: Vec<Filter>, priors: &[Value]) -> Res
 
 pub struct KeyPair;
 
+/// An OpenSSH public key without its comment: the type and the key itself.
+fn key_material(key: &str) -> String {
+    key.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
+
 /// The public key as AWS reports it; AWS may add its own comment, so the same
 /// key type and material keep the configured text. An endpoint that does not
 /// report the key leaves what is known.
 fn public_key(reported: Option<&str>, prior: &Value) -> Value {
     let known = prior.get("public_key").cloned().unwrap_or(Value::Null);
     let Some(reported) = reported.map(str::trim).filter(|k| !k.is_empty()) else { return known };
-    let material = |key: &str| key.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
     match known.as_str() {
-        Some(mine) if material(mine) == material(reported) => known,
+        Some(mine) if key_material(mine) == key_material(reported) => known,
         _ => Value::string(reported),
     }
 }
@@ -418,6 +422,12 @@ impl ResourceKind for KeyPair {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// A key's comment is not part of the key: an imported key pair, whose
+    /// key AWS reports without the configured comment, is the same key.
+    fn equivalent(&self, attr: &str, prior: &Value, configured: &Value) -> bool {
+        attr == "public_key" && matches!((prior.as_str(), configured.as_str()), (Some(a), Some(b)) if key_material(a) == key_material(b))
     }
 
     async fn create(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Value, ProviderError> {
