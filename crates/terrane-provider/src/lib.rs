@@ -98,12 +98,9 @@ pub fn proposed_new(schema: &Schema, prior: Option<&Value>, config: &Value) -> V
     }
     for (name, block) in &schema.blocks {
         let configured = config.get(name).cloned().unwrap_or(Value::Null);
-        let prior_block = prior.and_then(|p| p.get(name)).map(Value::unmarked);
-        let prior_items: &[Value] = match prior_block {
-            Some(Value::List(items) | Value::Set(items)) => items,
-            _ => &[],
-        };
-        let value = match (block.nesting, configured.unmarked()) {
+        let (prior_block, prior_items) = prior_blocks(prior, name);
+        // A marked (sensitive) block value is taken whole, marks and all.
+        let value = match (block.nesting, &configured) {
             (Nesting::Single, c @ Value::Map(_)) => proposed_new(&block.body, prior_block.filter(|p| matches!(p, Value::Map(_))), c),
             (Nesting::List, Value::List(items)) => {
                 Value::List(items.iter().enumerate().map(|(i, c)| proposed_new(&block.body, prior_items.get(i), c)).collect())
@@ -118,6 +115,15 @@ pub fn proposed_new(schema: &Schema, prior: Option<&Value>, config: &Value) -> V
         out.insert(name.clone(), value);
     }
     Value::Map(out)
+}
+
+/// A prior object's block `name`: the value, and its members when it is a list or set.
+fn prior_blocks<'a>(prior: Option<&'a Value>, name: &str) -> (Option<&'a Value>, &'a [Value]) {
+    let block = prior.and_then(|p| p.get(name)).map(Value::unmarked);
+    match block {
+        Some(Value::List(items) | Value::Set(items)) => (block, items),
+        _ => (block, &[]),
+    }
 }
 
 /// Whether a prior block could be the one `config` describes: every value the
@@ -193,11 +199,7 @@ pub fn plan_with_schema(schema: &Schema, req: &PlanRequest<'_>) -> PlanResponse 
 fn unknown_new_nested_computed(schema: &Schema, value: &mut Value, prior: Option<&Value>) {
     let Value::Map(fields) = value else { return };
     for (name, block) in &schema.blocks {
-        let prior_block = prior.and_then(|p| p.get(name)).map(Value::unmarked);
-        let prior_items: &[Value] = match prior_block {
-            Some(Value::List(items) | Value::Set(items)) => items,
-            _ => &[],
-        };
+        let (prior_block, prior_items) = prior_blocks(prior, name);
         match fields.get_mut(name) {
             Some(element @ Value::Map(_)) => {
                 let prior_element = prior_block.filter(|p| matches!(p, Value::Map(_)));
