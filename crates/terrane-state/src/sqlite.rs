@@ -182,19 +182,27 @@ async fn reseal(pool: &SqlitePool, old: Option<&Cipher>, new_key: &str) -> Resul
 
 /// Bumps the workspace's serial inside `tx`, creating the workspace on first write.
 async fn next_serial(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &str) -> Result<i64, StateError> {
-    let bumped: Option<i64> = sqlx::query_scalar("UPDATE workspaces SET serial = serial + 1 WHERE name = ? RETURNING serial")
+    take_serial_range(tx, workspace, 1).await
+}
+
+/// Advances a workspace's serial by `count` and returns the last one taken
+/// (creating the workspace when it is new).
+async fn take_serial_range(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &str, count: i64) -> Result<i64, StateError> {
+    let bumped: Option<i64> = sqlx::query_scalar("UPDATE workspaces SET serial = serial + ? WHERE name = ? RETURNING serial")
+        .bind(count)
         .bind(workspace)
         .fetch_optional(&mut **tx)
         .await?;
     if let Some(serial) = bumped {
         return Ok(serial);
     }
-    sqlx::query(&format!("INSERT INTO workspaces (name, lineage, serial, created_at) VALUES (?, ?, 1, {NOW})"))
+    sqlx::query(&format!("INSERT INTO workspaces (name, lineage, serial, created_at) VALUES (?, ?, ?, {NOW})"))
         .bind(workspace)
         .bind(uuid::Uuid::new_v4().to_string())
+        .bind(count)
         .execute(&mut **tx)
         .await?;
-    Ok(1)
+    Ok(count)
 }
 
 /// A lease whose holder ran on this host in a process that no longer exists is
@@ -290,36 +298,6 @@ async fn writer(pool: SqlitePool, cipher: Option<Arc<Cipher>>, mut jobs: mpsc::U
     }
 }
 
-/// The serials a batch takes: each change gets its own, and the workspace row
-/// is read once and written once per batch.
-#[derive(Default)]
-struct BatchSerials<'a> {
-    last: HashMap<&'a str, (i64, bool)>,
-}
-
-impl<'a> BatchSerials<'a> {
-    async fn next(&mut self, tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, workspace: &'a str) -> Result<i64, StateError> {
-        if let Some((serial, moved)) = self.last.get_mut(workspace) {
-            *serial += 1;
-            *moved = true;
-            return Ok(*serial);
-        }
-        let serial = next_serial(tx, workspace).await?;
-        self.last.insert(workspace, (serial, false));
-        Ok(serial)
-    }
-
-    /// Writes the last serial of each workspace that took more than one.
-    async fn store(self, tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<(), StateError> {
-        for (workspace, (serial, moved)) in self.last {
-            if moved {
-                sqlx::query("UPDATE workspaces SET serial = ? WHERE name = ?").bind(serial).bind(workspace).execute(&mut **tx).await?;
-            }
-        }
-        Ok(())
-    }
-}
-
 fn job_address(job: &WriteJob) -> (&str, String) {
     match job {
         WriteJob::Intent { workspace, intent, .. } => (workspace, intent.addr.to_string()),
@@ -327,24 +305,21 @@ fn job_address(job: &WriteJob) -> (&str, String) {
     }
 }
 
-/// Writes a batch in one transaction with one multi-row statement per table:
-/// on SQLite every statement is a hand-off to sqlx's worker thread, and those
-/// hand-offs, not SQLite, are what a large apply spends its time on. Each job's
-/// serial is returned (0 for intents). A batch that touches one address twice
-/// is written job by job, so the order of its writes is kept exactly.
+/// Writes a batch in one transaction: the workspace serials are taken with one
+/// statement, then every row goes in with one multi-statement execute (one
+/// multi-row statement per table). On SQLite every execute is a hand-off to
+/// sqlx's worker thread, and those hand-offs, not SQLite, are what a large apply
+/// spends its time on. Each job's serial is returned (0 for intents). A batch
+/// that touches one address twice is written job by job, so the order of its
+/// writes is kept exactly.
 async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJob]) -> Result<Vec<u64>, StateError> {
     let mut seen = std::collections::HashSet::new();
     if !batch.iter().all(|job| seen.insert(job_address(job))) {
         return write_batch_in_order(pool, cipher, batch).await;
     }
     let mut tx = pool.begin().await?;
-    let mut serials = vec![0u64; batch.len()];
-    let mut serials_taken = BatchSerials::default();
-    for (slot, job) in serials.iter_mut().zip(batch) {
-        if let WriteJob::Commit { workspace, .. } = job {
-            *slot = serials_taken.next(&mut tx, workspace).await? as u64;
-        }
-    }
+    let serials = take_serials(&mut tx, batch).await?;
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
     let intents: Vec<(&str, &Intent)> = batch
         .iter()
         .filter_map(|job| match job {
@@ -353,9 +328,7 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
         })
         .collect();
     if !intents.is_empty() {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT OR REPLACE INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) ",
-        );
+        q.push("INSERT OR REPLACE INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) ");
         q.push_values(&intents, |mut row, (workspace, intent)| {
             row.push_bind(workspace.to_string())
                 .push_bind(intent.addr.to_string())
@@ -366,7 +339,7 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
                 .push_bind(conceal(cipher, &intent.planned.to_string()))
                 .push(NOW);
         });
-        q.build().execute(&mut *tx).await?;
+        q.push(";\n");
     }
     let commits: Vec<(&str, &Change, i64)> = batch
         .iter()
@@ -382,37 +355,33 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
         for (workspace, change, serial) in &commits {
             let after = match &change.after {
                 Some(record) => {
-                    upserts.push((*workspace, record, conceal(cipher, &record.attributes.to_string()), *serial));
+                    upserts.push((
+                        *workspace,
+                        record,
+                        conceal(cipher, &record.attributes.to_string()),
+                        serde_json::to_string(&record.sensitive_paths)?,
+                        serde_json::to_string(&record.dependencies)?,
+                        *serial,
+                    ));
                     Some(conceal(cipher, &serde_json::to_string(record)?))
                 }
                 None => {
-                    sqlx::query("DELETE FROM resources WHERE workspace = ? AND address = ?")
-                        .bind(*workspace)
-                        .bind(change.addr.to_string())
-                        .execute(&mut *tx)
-                        .await?;
+                    q.push("DELETE FROM resources WHERE workspace = ")
+                        .push_bind(workspace.to_string())
+                        .push(" AND address = ")
+                        .push_bind(change.addr.to_string())
+                        .push(";\n");
                     None
                 }
             };
             journal.push((*workspace, *change, *serial, after));
         }
         if !upserts.is_empty() {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            q.push(
                 "INSERT OR REPLACE INTO resources (workspace, address, provider, schema_version, attributes, \
                  sensitive_paths, dependencies, status, create_token, serial) ",
             );
-            let mut encoded = Vec::with_capacity(upserts.len());
-            for (workspace, record, attributes, serial) in upserts {
-                encoded.push((
-                    workspace,
-                    record,
-                    attributes,
-                    serde_json::to_string(&record.sensitive_paths)?,
-                    serde_json::to_string(&record.dependencies)?,
-                    serial,
-                ));
-            }
-            q.push_values(encoded, |mut row, (workspace, record, attributes, sensitive, dependencies, serial)| {
+            q.push_values(upserts, |mut row, (workspace, record, attributes, sensitive, dependencies, serial)| {
                 row.push_bind(workspace.to_string())
                     .push_bind(record.addr.to_string())
                     .push_bind(record.provider.clone())
@@ -424,11 +393,9 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
                     .push_bind(record.create_token.clone())
                     .push_bind(serial);
             });
-            q.build().execute(&mut *tx).await?;
+            q.push(";\n");
         }
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) ",
-        );
+        q.push("INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) ");
         q.push_values(journal, |mut row, (workspace, change, serial, after)| {
             row.push_bind(workspace.to_string())
                 .push_bind(serial)
@@ -440,46 +407,66 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
                 .push_bind(after)
                 .push(NOW);
         });
-        q.build().execute(&mut *tx).await?;
+        q.push(";\n");
         let mut by_workspace: HashMap<&str, Vec<String>> = HashMap::new();
         for (workspace, change, _) in &commits {
             by_workspace.entry(workspace).or_default().push(change.addr.to_string());
         }
         for (workspace, addresses) in by_workspace {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM intents WHERE workspace = ");
-            q.push_bind(workspace.to_string()).push(" AND address IN (");
+            q.push("DELETE FROM intents WHERE workspace = ").push_bind(workspace.to_string()).push(" AND address IN (");
             let mut list = q.separated(", ");
             for address in addresses {
                 list.push_bind(address);
             }
-            list.push_unseparated(")");
-            q.build().execute(&mut *tx).await?;
+            list.push_unseparated(");\n");
         }
     }
-    serials_taken.store(&mut tx).await?;
+    q.build().execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(serials)
+}
+
+/// Takes the serials of a batch's changes, one statement per workspace (a
+/// batch almost always holds one): each change gets its own serial, in order.
+async fn take_serials(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, batch: &[WriteJob]) -> Result<Vec<u64>, StateError> {
+    let mut taken: Vec<(&str, i64)> = Vec::new();
+    for job in batch {
+        if let WriteJob::Commit { workspace, .. } = job {
+            match taken.iter_mut().find(|(name, _)| name == workspace) {
+                Some((_, count)) => *count += 1,
+                None => taken.push((workspace, 1)),
+            }
+        }
+    }
+    let mut next: HashMap<&str, i64> = HashMap::new();
+    for (workspace, count) in taken {
+        let last = take_serial_range(tx, workspace, count).await?;
+        next.insert(workspace, last - count + 1);
+    }
+    Ok(batch
+        .iter()
+        .map(|job| match job {
+            WriteJob::Commit { workspace, .. } => next.get_mut(workspace.as_str()).map_or(0, |serial| {
+                *serial += 1;
+                (*serial - 1) as u64
+            }),
+            WriteJob::Intent { .. } => 0,
+        })
+        .collect())
 }
 
 /// Writes a batch in one transaction, one job after another.
 async fn write_batch_in_order(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJob]) -> Result<Vec<u64>, StateError> {
     let mut tx = pool.begin().await?;
-    let mut serials = Vec::with_capacity(batch.len());
-    // Each change still gets its own serial; the workspace row is updated once.
-    let mut serials_taken = BatchSerials::default();
-    for job in batch {
+    let serials = take_serials(&mut tx, batch).await?;
+    for (job, serial) in batch.iter().zip(&serials) {
         match job {
-            WriteJob::Intent { workspace, intent, .. } => {
-                write_intent(&mut tx, cipher, workspace, intent).await?;
-                serials.push(0);
-            }
+            WriteJob::Intent { workspace, intent, .. } => write_intent(&mut tx, cipher, workspace, intent).await?,
             WriteJob::Commit { workspace, change, .. } => {
-                let serial = serials_taken.next(&mut tx, workspace).await?;
-                serials.push(write_change(&mut tx, cipher, workspace, change, serial).await?);
+                write_change(&mut tx, cipher, workspace, change, *serial as i64).await?;
             }
         }
     }
-    serials_taken.store(&mut tx).await?;
     tx.commit().await?;
     Ok(serials)
 }

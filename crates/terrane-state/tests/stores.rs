@@ -186,3 +186,64 @@ async fn an_instance_moves_atomically_and_never_over_another() {
     })
     .await;
 }
+
+/// Many writers at once, as a parallel apply makes them: on SQLite they are
+/// grouped into shared transactions. Every change still gets its own serial,
+/// in one gapless sequence per workspace, and every intent is cleared by its result.
+#[tokio::test]
+async fn concurrent_writes_in_two_workspaces_keep_their_serials_and_results() {
+    on_both(|store| async move {
+    let store: std::sync::Arc<dyn StateStore> = std::sync::Arc::from(store);
+    let mut writers = tokio::task::JoinSet::new();
+    for workspace in ["default", "staging"] {
+        for i in 0..60 {
+            let store = store.clone();
+            writers.spawn(async move {
+                let address = format!("null_resource.r{i}");
+                let addr: InstanceAddr = address.parse().unwrap();
+                let intent = Intent {
+                    addr: addr.clone(),
+                    run_id: "r1".into(),
+                    action: "create".into(),
+                    token: format!("token-{i}"),
+                    provider: "provider[\"hashicorp/null\"]".into(),
+                    planned: serde_json::json!({ "triggers": null }),
+                };
+                store.record_intent(workspace, &intent).await.unwrap();
+                let mut serials = vec![store
+                    .commit(workspace, Change { addr: addr.clone(), action: "create".into(), after: Some(record(&address, &i.to_string())), actor: actor("r1") })
+                    .await
+                    .unwrap()];
+                // Every third resource is deleted again by the same writer.
+                if i % 3 == 0 {
+                    serials.push(store.commit(workspace, Change { addr, action: "delete".into(), after: None, actor: actor("r1") }).await.unwrap());
+                }
+                (workspace, serials)
+            });
+        }
+    }
+    let mut serials: std::collections::BTreeMap<&str, Vec<u64>> = Default::default();
+    while let Some(done) = writers.join_next().await {
+        let (workspace, taken) = done.unwrap();
+        assert!(taken.windows(2).all(|w| w[0] < w[1]), "a delete comes after its create: {taken:?}");
+        serials.entry(workspace).or_default().extend(taken);
+    }
+    for workspace in ["default", "staging"] {
+        let taken = serials.get_mut(workspace).unwrap();
+        taken.sort();
+        assert_eq!(*taken, (1..=80).collect::<Vec<u64>>(), "{workspace}: one serial per change, no gap, none twice");
+        let state = store.load(workspace).await.unwrap();
+        assert_eq!(state.serial, 80);
+        assert!(state.intents.is_empty(), "{workspace}: every intent was cleared by its result");
+        let mut left: Vec<String> = state.resources.keys().map(|a| a.to_string()).collect();
+        left.sort();
+        let mut expected: Vec<String> = (0..60).filter(|i| i % 3 != 0).map(|i| format!("null_resource.r{i}")).collect();
+        expected.sort();
+        assert_eq!(left, expected);
+        let history = store.history(workspace).await.unwrap();
+        assert_eq!(history.len(), 80);
+        assert_eq!(history.iter().filter(|h| h.action == "delete").count(), 20);
+    }
+    })
+    .await;
+}
