@@ -178,11 +178,12 @@ fn flag_inputs(raw_args: &[String]) -> Vec<InputSource> {
 /// Loads the configuration and inputs. `-var`/`-var-file` are read from the raw
 /// arguments so their command-line order decides precedence, as in Terraform.
 fn session(ctx: &Ctx, state: &State) -> Result<Session, Failure> {
-    let module = terrane_lang::load_module(&ctx.dir)?;
+    let config = terrane_lang::load_config(&ctx.dir)?;
+    let module = config.root();
     let env: Vec<(String, String)> = std::env::vars().collect();
     let mut sources = collect_sources(&ctx.dir, &env, flag_inputs(&ctx.raw_args));
     let mut diags = Diagnostics::new();
-    let mut resolved = resolve_variables(&module, &sources);
+    let mut resolved = resolve_variables(module, &sources);
     if let Err(d) = &resolved {
         // On a terminal, ask for required variables nobody set, as Terraform does;
         // in CI (no terminal) they stay errors.
@@ -205,7 +206,7 @@ fn session(ctx: &Ctx, state: &State) -> Result<Session, Failure> {
                 outln!();
                 sources.push(InputSource::Flag(format!("{name}={}", answer.trim_end_matches(['\n', '\r']))));
             }
-            resolved = resolve_variables(&module, &sources);
+            resolved = resolve_variables(module, &sources);
         }
     }
     let variables = match resolved {
@@ -215,7 +216,7 @@ fn session(ctx: &Ctx, state: &State) -> Result<Session, Failure> {
             BTreeMap::new()
         }
     };
-    let registry = match ProviderRegistry::resolve(&module, state.resources.values().map(|r| r.provider.clone()), &provider_factory) {
+    let registry = match ProviderRegistry::resolve(&config, state.resources.values().map(|r| r.provider.clone()), &provider_factory) {
         Ok(r) => Some(r),
         Err(d) => {
             diags.extend(d);
@@ -226,12 +227,12 @@ fn session(ctx: &Ctx, state: &State) -> Result<Session, Failure> {
         return Err(diags.into());
     }
     let registry = registry.ok_or_else(|| Failure::Message("no providers".into()))?;
-    Ok(Session::new(module, registry, variables, &ctx.workspace)?)
+    Ok(Session::new(config, registry, variables, &ctx.workspace)?)
 }
 
 async fn init(ctx: &Ctx) -> Outcome {
-    let module = terrane_lang::load_module(&ctx.dir)?;
-    let registry = ProviderRegistry::resolve(&module, Vec::new(), &provider_factory)?;
+    let config = terrane_lang::load_config(&ctx.dir)?;
+    let registry = ProviderRegistry::resolve(&config, Vec::new(), &provider_factory)?;
     let backend = crate::backend::resolve(&ctx.dir)?;
     crate::backend::open(&backend, true).await?;
     outln!("Initializing state in the {backend}");
@@ -243,10 +244,10 @@ async fn init(ctx: &Ctx) -> Outcome {
 }
 
 fn validate(ctx: &Ctx, json: bool) -> Outcome {
-    let result = terrane_lang::load_module(&ctx.dir).and_then(|module| {
-        let registry = ProviderRegistry::resolve(&module, Vec::new(), &provider_factory)?;
-        let variables = module.variables.keys().map(|k| (k.clone(), Value::Unknown)).collect();
-        let session = Session::new(module, registry, variables, &ctx.workspace)?;
+    let result = terrane_lang::load_config(&ctx.dir).and_then(|config| {
+        let registry = ProviderRegistry::resolve(&config, Vec::new(), &provider_factory)?;
+        let variables = config.root().variables.keys().map(|k| (k.clone(), Value::Unknown)).collect();
+        let session = Session::new(config, registry, variables, &ctx.workspace)?;
         let diags = session.validate();
         diags.into_result(())
     });
@@ -660,12 +661,12 @@ async fn output(ctx: &Ctx, name: Option<String>, json: bool, raw: bool) -> Outco
 }
 
 fn graph(ctx: &Ctx) -> Outcome {
-    let module = terrane_lang::load_module(&ctx.dir)?;
-    let graph = terrane_engine::ConfigGraph::build(&module)?;
+    let config = terrane_lang::load_config(&ctx.dir)?;
+    let graph = terrane_engine::ConfigGraph::build(&config)?;
     outln!("digraph {{");
     outln!("  compound = \"true\"\n  newrank = \"true\"");
     for ix in graph.graph.node_indices() {
-        let name = terrane_engine::graph::node_name(&graph.graph[ix], &module);
+        let name = terrane_engine::graph::node_name(&graph.graph[ix], &config);
         outln!("  {:?} [label = {:?}]", name, name);
     }
     for e in graph.graph.edge_indices() {
@@ -673,8 +674,8 @@ fn graph(ctx: &Ctx) -> Outcome {
             // Terraform draws edges from a node to what it depends on.
             outln!(
                 "  {:?} -> {:?}",
-                terrane_engine::graph::node_name(&graph.graph[b], &module),
-                terrane_engine::graph::node_name(&graph.graph[a], &module)
+                terrane_engine::graph::node_name(&graph.graph[b], &config),
+                terrane_engine::graph::node_name(&graph.graph[a], &config)
             );
         }
     }

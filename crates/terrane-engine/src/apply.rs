@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use terrane_core::{Diagnostic, Diagnostics, InstanceAddr, InstanceKey, Mode, Value};
-use terrane_lang::config::Module;
+use terrane_core::{Diagnostic, Diagnostics, InstanceAddr, InstanceKey, Mode, ModulePath, Value};
+use terrane_lang::config::Config;
 use terrane_lang::eval;
 use terrane_provider::{proposed_new, PlanRequest, Provider};
 use terrane_state::{Actor, Change, Intent, OutputRecord, ResourceRecord, StateStore, Status};
@@ -24,7 +24,8 @@ use tracing::Instrument as _;
 use crate::decode::decode_body;
 use crate::graph::{ConfigGraph, Node};
 use crate::plan::{Action, Plan, ResourceChange};
-use crate::planner::{apply_ignore_changes, attr_diagnostic, mark_schema_sensitive, resource_id};
+use crate::evaluate::Evaluator;
+use crate::planner::{apply_ignore_changes, attr_diagnostic, mark_schema_sensitive};
 use crate::registry::ProviderRegistry;
 use crate::scope::{EvalScope, Expansion, Repetition, ResourceValues, Values};
 
@@ -50,7 +51,7 @@ pub trait Observer: Send + Sync {
 }
 
 pub struct ApplyContext<'a> {
-    pub module: &'a Module,
+    pub config: &'a Config,
     pub graph: &'a ConfigGraph,
     pub registry: &'a ProviderRegistry,
     pub plan: &'a Plan,
@@ -162,21 +163,17 @@ pub async fn apply(ctx: ApplyContext<'_>) -> ApplyReport {
     for e in ctx.graph.graph.edge_references() {
         ops.add_edge(config_op[&e.source()], config_op[&e.target()], ());
     }
-    let mut resource_node: HashMap<(Mode, String, String), NodeIndex> = HashMap::new();
-    for (i, r) in ctx.module.resources.iter().enumerate() {
-        resource_node.insert(resource_id(r), config_op[&ctx.graph.index[&Node::Resource(i)]]);
+    let mut resource_node: HashMap<(usize, Mode, &str, &str), NodeIndex> = HashMap::new();
+    for (m, entry) in ctx.config.modules.iter().enumerate() {
+        for (i, r) in entry.module.resources.iter().enumerate() {
+            resource_node.insert((m, r.mode, &r.type_name, &r.name), config_op[&ctx.graph.index[&Node::Resource(m, i)]]);
+        }
     }
     let node_of = |addr: &InstanceAddr| {
-        resource_node.get(&(addr.resource.mode, addr.resource.type_name.clone(), addr.resource.name.clone())).copied()
+        let module = ctx.config.find(&static_path(&addr.resource.module))?;
+        resource_node.get(&(module, addr.resource.mode, addr.resource.type_name.as_str(), addr.resource.name.as_str())).copied()
     };
-    let name_of = |addr: &InstanceAddr| {
-        let r = &addr.resource;
-        if r.mode == Mode::Data {
-            format!("data.{}.{}", r.type_name, r.name)
-        } else {
-            format!("{}.{}", r.type_name, r.name)
-        }
-    };
+    let name_of = |addr: &InstanceAddr| config_name_of(addr);
     let mut destroy_ops: Vec<(usize, NodeIndex)> = Vec::new();
     let mut changes_of: HashMap<NodeIndex, Vec<usize>> = HashMap::new();
     for (i, change) in ctx.plan.changes.iter().enumerate() {
@@ -246,7 +243,7 @@ pub async fn apply(ctx: ApplyContext<'_>) -> ApplyReport {
     let mut walker = Walker {
         ctx: &ctx,
         workspace,
-        values: Values { variables: ctx.variables.clone(), ..Values::default() },
+        values: Values::with_root_variables(ctx.variables.clone()),
         pending: HashMap::new(),
         blocked: HashSet::new(),
         tasks: JoinSet::new(),
@@ -336,21 +333,16 @@ struct Walker<'c, 'a> {
     blocked: HashSet<NodeIndex>,
     tasks: JoinSet<Outcome>,
     semaphore: Arc<Semaphore>,
-    instance_values: HashMap<NodeIndex, (BTreeMap<InstanceKey, Value>, bool)>,
+    /// Results of a resource node's running instances, by module instance and key.
+    instance_values: HashMap<NodeIndex, (BTreeMap<(ModulePath, InstanceKey), Value>, bool)>,
     /// Configuration nodes that failed or were skipped.
     failed: HashSet<NodeIndex>,
     report: ApplyReport,
 }
 
 impl Walker<'_, '_> {
-    fn scope(&self, repetition: Repetition) -> EvalScope<'_> {
-        EvalScope {
-            values: &self.values,
-            module: self.ctx.module,
-            workspace: &self.workspace,
-            repetition,
-            root_dir: self.ctx.root_dir,
-        }
+    fn scope<'s>(&'s self, module: usize, path: &'s ModulePath, repetition: Repetition) -> EvalScope<'s> {
+        EvalScope::new(&self.values, self.ctx.config, module, path, &self.workspace, repetition, self.ctx.root_dir)
     }
 
     fn start(&mut self, op: NodeIndex, kind: Op, changes_of: &HashMap<NodeIndex, Vec<usize>>) -> Started {
@@ -360,30 +352,29 @@ impl Walker<'_, '_> {
                 Started::Running(1)
             }
             Op::Config(ix) => match self.ctx.graph.graph[ix].clone() {
-                Node::Variable(_) | Node::Output(_) => Started::Done,
-                Node::Local(name) => {
+                // Root outputs are evaluated once everything has been applied.
+                Node::Output(0, _) => Started::Done,
+                Node::Resource(m, i) => self.start_resource(op, m, i, changes_of.get(&op).cloned().unwrap_or_default()),
+                node @ (Node::Variable(..) | Node::Local(..) | Node::Output(..) | Node::Call(..)) => {
                     if self.ctx.plan.destroy {
                         return Started::Done;
                     }
-                    let local = &self.ctx.module.locals[&name];
-                    match eval(&local.expr, &self.scope(Repetition::None)) {
-                        Ok(v) => {
-                            self.values.locals.insert(name, v);
-                            Started::Done
-                        }
-                        Err(d) => {
-                            self.report.diagnostics.push(d);
-                            Started::Failed
-                        }
+                    let evaluator = Evaluator { config: self.ctx.config, workspace: &self.workspace, root_dir: self.ctx.root_dir, validating: false };
+                    let mut diags = Diagnostics::new();
+                    let ok = evaluator.node(&node, &mut self.values, &mut diags);
+                    self.report.diagnostics.extend(diags);
+                    if ok {
+                        Started::Done
+                    } else {
+                        Started::Failed
                     }
                 }
-                Node::Resource(i) => self.start_resource(op, i, changes_of.get(&op).cloned().unwrap_or_default()),
             },
         }
     }
 
-    fn start_resource(&mut self, op: NodeIndex, index: usize, changes: Vec<usize>) -> Started {
-        let r = &self.ctx.module.resources[index];
+    fn start_resource(&mut self, op: NodeIndex, m: usize, index: usize, changes: Vec<usize>) -> Started {
+        let r = &self.ctx.config.modules[m].module.resources[index];
         let expansion = Expansion::of(r);
         let mut known = BTreeMap::new();
         let mut running = 0;
@@ -406,10 +397,10 @@ impl Walker<'_, '_> {
                         });
                         running += 1;
                     } else {
-                        known.insert(change.addr.key.clone(), value);
+                        known.insert((change.addr.resource.module.clone(), change.addr.key.clone()), value);
                     }
                 }
-                Action::Create | Action::Update | Action::Replace { .. } | Action::Read => match self.prepare(r, change) {
+                Action::Create | Action::Update | Action::Replace { .. } | Action::Read => match self.prepare(m, r, change) {
                     Ok(final_config) => {
                         self.spawn_apply(op, i, final_config);
                         running += 1;
@@ -428,21 +419,43 @@ impl Walker<'_, '_> {
                 Action::Delete | Action::Forget => {}
             }
         }
-        let id = resource_id(r);
+        let id = (r.mode, r.type_name.clone(), r.name.clone());
+        for path in self.values.instances_of(m) {
+            self.values.module_mut(&path).resources.insert(id.clone(), ResourceValues::new(expansion));
+        }
         if running == 0 {
-            let mut values = ResourceValues::new(expansion);
-            values.instances = known;
-            self.values.resources.insert(id, values);
+            self.store_instances(&id, known);
             return if failed { Started::Failed } else { Started::Done };
         }
         self.instance_values.insert(op, (known, failed));
-        self.values.resources.insert(id, ResourceValues::new(expansion));
         Started::Running(running)
+    }
+
+    /// Puts a resource's instance values where references find them: in the
+    /// values of each instance's module instance.
+    fn store_instances(&mut self, id: &crate::scope::ResourceId, instances: BTreeMap<(ModulePath, InstanceKey), Value>) {
+        for ((path, key), value) in instances {
+            let module = self.values.module_mut(&path);
+            match module.resources.get_mut(id) {
+                Some(values) => {
+                    values.instances.insert(key, value);
+                }
+                None => {
+                    let mut values = ResourceValues::new(match key {
+                        InstanceKey::None => Expansion::Single,
+                        InstanceKey::Int(_) => Expansion::Count,
+                        InstanceKey::Str(_) => Expansion::ForEach,
+                    });
+                    values.instances.insert(key, value);
+                    module.resources.insert(id.clone(), values);
+                }
+            }
+        }
     }
 
     /// Re-evaluates one instance's configuration now that its dependencies are
     /// applied, and plans it again; the result must agree with the saved plan.
-    fn prepare(&self, r: &terrane_lang::Resource, change: &ResourceChange) -> Result<Value, Diagnostics> {
+    fn prepare(&self, m: usize, r: &terrane_lang::Resource, change: &ResourceChange) -> Result<Value, Diagnostics> {
         let mut diags = Diagnostics::new();
         let Some(provider) = self.ctx.registry.get(&change.provider) else {
             return Err(Diagnostic::error("terrane::unknown_provider", format!("no provider {}", change.provider)).into());
@@ -450,7 +463,7 @@ impl Walker<'_, '_> {
         let Some(schema) = self.ctx.registry.schema(&change.provider, r.mode, &r.type_name) else {
             return Err(Diagnostic::error("terrane::unknown_resource_type", format!("no schema for {}", r.type_name)).into());
         };
-        let scope = self.scope(Repetition::from_key(&change.addr.key, change.each_value.as_ref()));
+        let scope = self.scope(m, &change.addr.resource.module, Repetition::from_key(&change.addr.key, change.each_value.as_ref()));
         let config = decode_body(&r.body, &schema.schema, &scope, &format!("resource {:?}", r.type_name), &mut diags);
         if r.mode == Mode::Managed {
             for e in provider.validate(&r.type_name, &config) {
@@ -553,7 +566,7 @@ impl Walker<'_, '_> {
                     self.report.destroyed += 1;
                 }
                 if let (Some(v), Some(entry)) = (value, self.instance_values.get_mut(&outcome.op)) {
-                    entry.0.insert(change.addr.key.clone(), v);
+                    entry.0.insert((change.addr.resource.module.clone(), change.addr.key.clone()), v);
                 }
                 true
             }
@@ -589,9 +602,7 @@ impl Walker<'_, '_> {
             Op::Config(_) => {
                 let (instances, failed) = self.instance_values.remove(&outcome.op).unwrap_or_default();
                 let id = (change.addr.resource.mode, change.addr.resource.type_name.clone(), change.addr.resource.name.clone());
-                if let Some(values) = self.values.resources.get_mut(&id) {
-                    values.instances = instances;
-                }
+                self.store_instances(&id, instances);
                 Some((outcome.op, ok && !failed && !failed_before))
             }
         }
@@ -600,8 +611,9 @@ impl Walker<'_, '_> {
     async fn finish_outputs(&mut self) {
         let mut records = Vec::new();
         if !self.ctx.plan.destroy {
-            for (name, output) in &self.ctx.module.outputs {
-                let node = self.ctx.graph.index[&Node::Output(name.clone())];
+            let root = ModulePath::root();
+            for (name, output) in &self.ctx.config.root().outputs {
+                let node = self.ctx.graph.index[&Node::Output(0, name.clone())];
                 let depends_failed = self
                     .ctx
                     .graph
@@ -611,7 +623,7 @@ impl Walker<'_, '_> {
                 if depends_failed {
                     continue;
                 }
-                match eval(&output.expr, &self.scope(Repetition::None)) {
+                match eval(&output.expr, &self.scope(0, &root, Repetition::None)) {
                     Ok(v) if v.is_wholly_known() => {
                         let v = v.mark_if(output.sensitive);
                         records.push(OutputRecord {
@@ -631,6 +643,24 @@ impl Walker<'_, '_> {
         }
     }
 
+}
+
+/// The module path's call names, without instance keys.
+fn static_path(path: &ModulePath) -> Vec<String> {
+    path.0.iter().map(|(name, _)| name.clone()).collect()
+}
+
+/// What `ConfigGraph::dependencies` calls this instance's resource:
+/// `module.net.aws_subnet.public`, without instance keys.
+fn config_name_of(addr: &InstanceAddr) -> String {
+    let mut name: String = addr.resource.module.0.iter().map(|(call, _)| format!("module.{call}.")).collect();
+    if addr.resource.mode == Mode::Data {
+        name.push_str("data.");
+    }
+    name.push_str(&addr.resource.type_name);
+    name.push('.');
+    name.push_str(&addr.resource.name);
+    name
 }
 
 fn phase_of(action: Action) -> Phase {

@@ -1,21 +1,35 @@
 //! The configuration graph: variables, locals, resources, data sources and outputs
 //! as petgraph nodes, with an edge for every reference and `depends_on`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
+use petgraph::Direction;
 use terrane_core::{Diagnostic, Diagnostics, Mode, Span};
-use terrane_lang::config::Module;
+use terrane_lang::config::{suggest, Config, Resource};
 use terrane_lang::{RefTarget, Reference};
 
+/// A node of the configuration graph. The first field is the module's index in
+/// `Config::modules`: the graph is static, one node per block whatever the
+/// count or for_each of the module calls leading to it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Node {
-    Variable(String),
-    Local(String),
-    /// Index into `Module::resources`.
-    Resource(usize),
-    Output(String),
+    Variable(usize, String),
+    Local(usize, String),
+    /// Index into that module's `resources`.
+    Resource(usize, usize),
+    Output(usize, String),
+    /// A module call: expands its count or for_each into module instances.
+    Call(usize, String),
+}
+
+impl Node {
+    pub fn module(&self) -> usize {
+        match self {
+            Node::Variable(m, _) | Node::Local(m, _) | Node::Resource(m, _) | Node::Output(m, _) | Node::Call(m, _) => *m,
+        }
+    }
 }
 
 pub struct ConfigGraph {
@@ -24,10 +38,13 @@ pub struct ConfigGraph {
     pub graph: DiGraph<Node, Span>,
     pub order: Vec<NodeIndex>,
     pub index: HashMap<Node, NodeIndex>,
+    /// For each resource node, the resources it depends on, directly or through
+    /// variables, locals, module outputs and calls: `module.net.aws_vpc.main`.
+    pub dependencies: HashMap<NodeIndex, Vec<String>>,
 }
 
 impl ConfigGraph {
-    pub fn build(module: &Module) -> Result<ConfigGraph, Diagnostics> {
+    pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
         let mut graph = DiGraph::new();
         let mut index = HashMap::new();
         let mut add = |graph: &mut DiGraph<Node, Span>, node: Node| {
@@ -35,78 +52,148 @@ impl ConfigGraph {
             index.insert(node, i);
             i
         };
-        for name in module.variables.keys() {
-            add(&mut graph, Node::Variable(name.clone()));
-        }
-        for name in module.locals.keys() {
-            add(&mut graph, Node::Local(name.clone()));
-        }
-        for i in 0..module.resources.len() {
-            add(&mut graph, Node::Resource(i));
-        }
-        for name in module.outputs.keys() {
-            add(&mut graph, Node::Output(name.clone()));
-        }
-        let mut resource_index: HashMap<(Mode, &str, &str), usize> = HashMap::new();
-        for (i, r) in module.resources.iter().enumerate() {
-            resource_index.insert((r.mode, &r.type_name, &r.name), i);
+        for (m, entry) in config.modules.iter().enumerate() {
+            let module = &entry.module;
+            for name in module.variables.keys() {
+                add(&mut graph, Node::Variable(m, name.clone()));
+            }
+            for name in module.locals.keys() {
+                add(&mut graph, Node::Local(m, name.clone()));
+            }
+            for i in 0..module.resources.len() {
+                add(&mut graph, Node::Resource(m, i));
+            }
+            for name in module.outputs.keys() {
+                add(&mut graph, Node::Output(m, name.clone()));
+            }
+            for name in module.calls.keys() {
+                add(&mut graph, Node::Call(m, name.clone()));
+            }
         }
         let mut diags = Diagnostics::new();
-        let link = |graph: &mut DiGraph<Node, Span>, from: &Node, refs: Vec<Reference>, diags: &mut Diagnostics| {
-            let to = index[from];
-            for r in refs {
-                let target = match &r.target {
-                    RefTarget::Var(n) => {
-                        if !module.variables.contains_key(n) {
-                            diags.push(undeclared("variable", &format!("var.{n}"), &r.span));
-                            continue;
+        for (m, entry) in config.modules.iter().enumerate() {
+            let module = &entry.module;
+            let resource_index: HashMap<(Mode, &str, &str), usize> =
+                module.resources.iter().enumerate().map(|(i, r)| ((r.mode, r.type_name.as_str(), r.name.as_str()), i)).collect();
+            let link = |graph: &mut DiGraph<Node, Span>, to: NodeIndex, refs: Vec<Reference>, diags: &mut Diagnostics| {
+                for r in refs {
+                    let targets: Vec<Node> = match &r.target {
+                        RefTarget::Var(n) => {
+                            if !module.variables.contains_key(n) {
+                                diags.push(undeclared("variable", &format!("var.{n}"), &r.span));
+                                continue;
+                            }
+                            vec![Node::Variable(m, n.clone())]
                         }
-                        Node::Variable(n.clone())
+                        RefTarget::Local(n) => {
+                            if !module.locals.contains_key(n) {
+                                diags.push(undeclared("local value", &format!("local.{n}"), &r.span));
+                                continue;
+                            }
+                            vec![Node::Local(m, n.clone())]
+                        }
+                        RefTarget::Resource(t, n) => match resource_index.get(&(Mode::Managed, t.as_str(), n.as_str())) {
+                            Some(i) => vec![Node::Resource(m, *i)],
+                            None => {
+                                diags.push(undeclared("resource", &format!("{t}.{n}"), &r.span));
+                                continue;
+                            }
+                        },
+                        RefTarget::Data(t, n) => match resource_index.get(&(Mode::Data, t.as_str(), n.as_str())) {
+                            Some(i) => vec![Node::Resource(m, *i)],
+                            None => {
+                                diags.push(undeclared("data source", &format!("data.{t}.{n}"), &r.span));
+                                continue;
+                            }
+                        },
+                        RefTarget::Module(call, output) => {
+                            let Some(&child) = entry.children.get(call) else {
+                                if !module.calls.contains_key(call) {
+                                    diags.push(undeclared("module", &format!("module.{call}"), &r.span));
+                                }
+                                continue;
+                            };
+                            let outputs = &config.modules[child].module.outputs;
+                            let mut targets = vec![Node::Call(m, call.clone())];
+                            match output {
+                                Some(o) if outputs.contains_key(o) => targets.push(Node::Output(child, o.clone())),
+                                Some(o) => {
+                                    let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
+                                    let mut d = Diagnostic::error(
+                                        "terrane::undeclared_output",
+                                        format!("module.{call} has no output {o:?}"),
+                                    )
+                                    .at(&r.span);
+                                    if let Some(s) = suggest(o, &names) {
+                                        d = d.help(format!("did you mean module.{call}.{s}?"));
+                                    }
+                                    diags.push(d);
+                                    continue;
+                                }
+                                None => targets.extend(outputs.keys().map(|o| Node::Output(child, o.clone()))),
+                            }
+                            targets
+                        }
+                        RefTarget::Builtin(_) => continue,
+                    };
+                    for target in targets {
+                        let from_index = index[&target];
+                        if graph.find_edge(from_index, to).is_none() {
+                            graph.add_edge(from_index, to, r.span.clone());
+                        }
                     }
-                    RefTarget::Local(n) => {
-                        if !module.locals.contains_key(n) {
-                            diags.push(undeclared("local value", &format!("local.{n}"), &r.span));
-                            continue;
+                }
+            };
+            for (name, local) in &module.locals {
+                link(&mut graph, index[&Node::Local(m, name.clone())], local.expr.references(), &mut diags);
+            }
+            for (i, r) in module.resources.iter().enumerate() {
+                link(&mut graph, index[&Node::Resource(m, i)], r.references(), &mut diags);
+            }
+            for (name, output) in &module.outputs {
+                let mut refs = output.expr.references();
+                refs.extend(output.depends_on.iter().cloned());
+                link(&mut graph, index[&Node::Output(m, name.clone())], refs, &mut diags);
+            }
+            for (name, call) in &module.calls {
+                let call_node = index[&Node::Call(m, name.clone())];
+                link(&mut graph, call_node, call.meta_references(), &mut diags);
+                let Some(&child) = entry.children.get(name) else { continue };
+                let child_module = &config.modules[child].module;
+                for (input, attr) in &call.inputs {
+                    match child_module.variables.get(input) {
+                        Some(_) => {
+                            let var_node = index[&Node::Variable(child, input.clone())];
+                            link(&mut graph, var_node, attr.expr.references(), &mut diags);
                         }
-                        Node::Local(n.clone())
+                        None => {
+                            let names: Vec<&str> = child_module.variables.keys().map(String::as_str).collect();
+                            let mut d = Diagnostic::error(
+                                "terrane::unexpected_input",
+                                format!("module {name:?} has no input variable {input:?}"),
+                            )
+                            .at(&attr.name_span);
+                            d = match suggest(input, &names) {
+                                Some(s) => d.help(format!("did you mean {s:?}?")),
+                                None => d.help(format!("the module declares: {}", names.join(", "))),
+                            };
+                            diags.push(d);
+                        }
                     }
-                    RefTarget::Resource(t, n) => match resource_index.get(&(Mode::Managed, t.as_str(), n.as_str())) {
-                        Some(i) => Node::Resource(*i),
-                        None => {
-                            diags.push(undeclared("resource", &format!("{t}.{n}"), &r.span));
-                            continue;
-                        }
-                    },
-                    RefTarget::Data(t, n) => match resource_index.get(&(Mode::Data, t.as_str(), n.as_str())) {
-                        Some(i) => Node::Resource(*i),
-                        None => {
-                            diags.push(undeclared("data source", &format!("data.{t}.{n}"), &r.span));
-                            continue;
-                        }
-                    },
-                    RefTarget::Module(_) | RefTarget::Builtin(_) => continue,
-                };
-                let from_index = index[&target];
-                if graph.find_edge(from_index, to).is_none() {
-                    graph.add_edge(from_index, to, r.span.clone());
+                }
+                // Everything in the called module waits for the call's expansion
+                // (and so for the call's depends_on).
+                for ix in graph.node_indices().collect::<Vec<_>>() {
+                    if graph[ix].module() == child && graph.find_edge(call_node, ix).is_none() {
+                        graph.add_edge(call_node, ix, call.span.clone());
+                    }
                 }
             }
-        };
-        for (name, local) in &module.locals {
-            link(&mut graph, &Node::Local(name.clone()), local.expr.references(), &mut diags);
-        }
-        for (i, r) in module.resources.iter().enumerate() {
-            link(&mut graph, &Node::Resource(i), r.references(), &mut diags);
-        }
-        for (name, output) in &module.outputs {
-            let mut refs = output.expr.references();
-            refs.extend(output.depends_on.iter().cloned());
-            link(&mut graph, &Node::Output(name.clone()), refs, &mut diags);
         }
         for scc in petgraph::algo::tarjan_scc(&graph) {
             let cyclic = scc.len() > 1 || graph.find_edge(scc[0], scc[0]).is_some();
             if cyclic {
-                diags.push(cycle_diagnostic(&graph, &scc, module));
+                diags.push(cycle_diagnostic(&graph, &scc, config));
             }
         }
         if diags.has_errors() {
@@ -115,7 +202,52 @@ impl ConfigGraph {
         let order = petgraph::algo::toposort(&graph, None).map_err(|_| {
             Diagnostics::from(Diagnostic::error("terrane::cycle", "the configuration has a dependency cycle"))
         })?;
-        Ok(ConfigGraph { graph, order, index })
+        let dependencies = resource_dependencies(&graph, &order, config);
+        Ok(ConfigGraph { graph, order, index, dependencies })
+    }
+}
+
+/// Walks the graph in order, carrying each node's upstream resources through the
+/// nodes that are not resources, so a resource that reads a module output depends
+/// on the resources behind it (what destroy ordering needs).
+fn resource_dependencies(graph: &DiGraph<Node, Span>, order: &[NodeIndex], config: &Config) -> HashMap<NodeIndex, Vec<String>> {
+    let mut through: HashMap<NodeIndex, BTreeSet<String>> = HashMap::new();
+    let mut out = HashMap::new();
+    for &ix in order {
+        let mut upstream = BTreeSet::new();
+        for dep in graph.neighbors_directed(ix, Direction::Incoming) {
+            match &graph[dep] {
+                Node::Resource(m, i) => {
+                    upstream.insert(config_name(config, *m, &config.modules[*m].module.resources[*i]));
+                }
+                Node::Variable(..) | Node::Local(..) | Node::Output(..) | Node::Call(..) => {
+                    if let Some(set) = through.get(&dep) {
+                        upstream.extend(set.iter().cloned());
+                    }
+                }
+            }
+        }
+        match &graph[ix] {
+            Node::Resource(..) => {
+                out.insert(ix, upstream.into_iter().collect());
+            }
+            Node::Variable(..) | Node::Local(..) | Node::Output(..) | Node::Call(..) => {
+                if !upstream.is_empty() {
+                    through.insert(ix, upstream);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A resource's address without instance keys: `module.net.aws_subnet.public`.
+pub fn config_name(config: &Config, module: usize, r: &Resource) -> String {
+    let path = config.display_path(module);
+    if path.is_empty() {
+        r.display_addr()
+    } else {
+        format!("{path}.{}", r.display_addr())
     }
 }
 
@@ -125,17 +257,26 @@ fn undeclared(kind: &str, name: &str, span: &Span) -> Diagnostic {
         .help(format!("declare the {kind}, or correct the reference"))
 }
 
-pub fn node_name(node: &Node, module: &Module) -> String {
+pub fn node_name(node: &Node, config: &Config) -> String {
+    let prefix = |m: usize| {
+        let p = config.display_path(m);
+        if p.is_empty() {
+            p
+        } else {
+            format!("{p}.")
+        }
+    };
     match node {
-        Node::Variable(n) => format!("var.{n}"),
-        Node::Local(n) => format!("local.{n}"),
-        Node::Resource(i) => module.resources[*i].display_addr(),
-        Node::Output(n) => format!("output.{n}"),
+        Node::Variable(m, n) => format!("{}var.{n}", prefix(*m)),
+        Node::Local(m, n) => format!("{}local.{n}", prefix(*m)),
+        Node::Resource(m, i) => config_name(config, *m, &config.modules[*m].module.resources[*i]),
+        Node::Output(m, n) => format!("{}output.{n}", prefix(*m)),
+        Node::Call(m, n) => format!("{}module.{n}", prefix(*m)),
     }
 }
 
 /// One diagnostic naming every edge of a cycle, each with where the reference is made.
-fn cycle_diagnostic(graph: &DiGraph<Node, Span>, scc: &[NodeIndex], module: &Module) -> Diagnostic {
+fn cycle_diagnostic(graph: &DiGraph<Node, Span>, scc: &[NodeIndex], config: &Config) -> Diagnostic {
     let members: std::collections::HashSet<NodeIndex> = scc.iter().copied().collect();
     // Walk from the first member, always to a member, until a node repeats.
     let start = *scc.iter().min().unwrap_or(&scc[0]);
@@ -156,7 +297,7 @@ fn cycle_diagnostic(graph: &DiGraph<Node, Span>, scc: &[NodeIndex], module: &Mod
         path.push(next);
         current = next;
     }
-    let names: Vec<String> = path.iter().map(|n| node_name(&graph[*n], module)).collect();
+    let names: Vec<String> = path.iter().map(|n| node_name(&graph[*n], config)).collect();
     // Edges run dependency -> dependent, so the reference is made by the edge's target.
     let mut diag = Diagnostic::error("terrane::cycle", format!("dependency cycle: {}", names.join(" -> ")))
         .help("break the cycle by removing one of these references");
@@ -164,7 +305,7 @@ fn cycle_diagnostic(graph: &DiGraph<Node, Span>, scc: &[NodeIndex], module: &Mod
         .windows(2)
         .filter_map(|pair| {
             let e = graph.find_edge(pair[0], pair[1])?;
-            let label = format!("{} refers to {}", node_name(&graph[pair[1]], module), node_name(&graph[pair[0]], module));
+            let label = format!("{} refers to {}", node_name(&graph[pair[1]], config), node_name(&graph[pair[0]], config));
             Some((graph[e].clone(), label))
         })
         .collect();

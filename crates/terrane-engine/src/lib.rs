@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod decode;
+pub mod evaluate;
 pub mod graph;
 pub mod plan;
 pub mod planner;
@@ -16,7 +17,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use terrane_core::{Diagnostic, Diagnostics, Mode, Value};
-use terrane_lang::config::Module;
+use terrane_core::ModulePath;
+use terrane_lang::config::Config;
 use terrane_lang::{eval, RefTarget};
 use terrane_state::{Actor, State, StateStore};
 
@@ -27,11 +29,12 @@ pub use refresh::Refreshed;
 pub use registry::{ProviderFactory, ProviderKey, ProviderRegistry};
 
 use crate::decode::decode_body;
+use crate::evaluate::Evaluator;
 use crate::scope::{EvalScope, Expansion, Repetition, ResourceValues, Values};
 
 /// Everything one command needs: the configuration, its graph, providers and inputs.
 pub struct Session {
-    pub module: Module,
+    pub config: Config,
     pub graph: ConfigGraph,
     pub registry: ProviderRegistry,
     pub variables: BTreeMap<String, Value>,
@@ -41,35 +44,40 @@ pub struct Session {
 
 impl Session {
     pub fn new(
-        module: Module,
+        config: Config,
         registry: ProviderRegistry,
         variables: BTreeMap<String, Value>,
         workspace: &str,
     ) -> Result<Session, Diagnostics> {
-        let graph = ConfigGraph::build(&module)?;
-        let root_dir = module.dir.clone();
-        Ok(Session { module, graph, registry, variables, workspace: workspace.to_string(), root_dir })
+        let graph = ConfigGraph::build(&config)?;
+        let root_dir = config.root().dir.clone();
+        Ok(Session { config, graph, registry, variables, workspace: workspace.to_string(), root_dir })
     }
 
-    fn scope<'a>(&'a self, values: &'a Values, repetition: Repetition) -> EvalScope<'a> {
-        EvalScope { values, module: &self.module, workspace: &self.workspace, repetition, root_dir: &self.root_dir }
+    fn evaluator(&self, validating: bool) -> Evaluator<'_> {
+        Evaluator { config: &self.config, workspace: &self.workspace, root_dir: &self.root_dir, validating }
+    }
+
+    fn root_scope<'a>(&'a self, values: &'a Values, path: &'a ModulePath) -> EvalScope<'a> {
+        EvalScope::new(values, &self.config, 0, path, &self.workspace, Repetition::None, &self.root_dir)
     }
 
     /// Locals that depend only on variables and other such locals: what provider
     /// configurations may use.
     fn static_values(&self) -> Values {
-        let mut values = Values { variables: self.variables.clone(), ..Values::default() };
+        let mut values = Values::with_root_variables(self.variables.clone());
+        let root = ModulePath::root();
         for &ix in &self.graph.order {
-            if let Node::Local(name) = &self.graph.graph[ix] {
-                let local = &self.module.locals[name];
+            if let Node::Local(0, name) = &self.graph.graph[ix] {
+                let local = &self.config.root().locals[name];
                 let only_static = local
                     .expr
                     .references()
                     .iter()
                     .all(|r| matches!(r.target, RefTarget::Var(_) | RefTarget::Local(_) | RefTarget::Builtin(_)));
                 if only_static {
-                    if let Ok(v) = eval(&local.expr, &self.scope(&values, Repetition::None)) {
-                        values.locals.insert(name.clone(), v);
+                    if let Ok(v) = eval(&local.expr, &self.root_scope(&values, &root)) {
+                        values.module_mut(&root).locals.insert(name.clone(), v);
                     }
                 }
             }
@@ -80,15 +88,16 @@ impl Session {
     /// Evaluates each provider block and configures its provider.
     pub async fn configure_providers(&self) -> Result<(), Diagnostics> {
         let values = self.static_values();
+        let root = ModulePath::root();
         let mut diags = Diagnostics::new();
         let mut configs = BTreeMap::new();
-        for block in &self.module.providers {
-            let key = ProviderKey { source: self.module.provider_source(&block.name), alias: block.alias.clone() };
+        for block in &self.config.root().providers {
+            let key = ProviderKey { source: self.config.root().provider_source(&block.name), alias: block.alias.clone() };
             let Some(provider) = self.registry.get(&key) else { continue };
             let mut body = block.body.clone();
             body.attrs.shift_remove("alias");
             body.attrs.shift_remove("version");
-            let config = decode_body(&body, &provider.schema().provider, &self.scope(&values, Repetition::None), &format!("provider {:?}", block.name), &mut diags);
+            let config = decode_body(&body, &provider.schema().provider, &self.root_scope(&values, &root), &format!("provider {:?}", block.name), &mut diags);
             configs.insert(key, config);
         }
         if diags.has_errors() {
@@ -154,12 +163,12 @@ impl Session {
     /// known between pure planning passes.
     pub async fn plan(&self, refreshed: &Refreshed, destroy: bool) -> Result<Plan, Diagnostics> {
         let mut moved = refreshed.clone();
-        moved.apply_moves(&self.module.moves);
+        moved.apply_moves(&self.config.root().moves);
         let refreshed = &moved;
         let mut data_results: HashMap<terrane_core::InstanceAddr, Value> = HashMap::new();
         loop {
             let planner = planner::Planner {
-                module: &self.module,
+                config: &self.config,
                 graph: &self.graph,
                 registry: &self.registry,
                 prior: refreshed,
@@ -182,8 +191,9 @@ impl Session {
                     }
                     Err(e) => {
                         let span = self
-                            .module
-                            .resource(Mode::Data, &read.addr.resource.type_name, &read.addr.resource.name)
+                            .config
+                            .find(&read.addr.resource.module.0.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())
+                            .and_then(|m| self.config.modules[m].module.resource(Mode::Data, &read.addr.resource.type_name, &read.addr.resource.name))
                             .map(|r| r.span.clone());
                         diags.push(
                             Diagnostic::error("terrane::data_read", format!("cannot read {}", read.addr))
@@ -209,7 +219,7 @@ impl Session {
         cancel: Arc<std::sync::atomic::AtomicBool>,
     ) -> ApplyReport {
         apply::apply(apply::ApplyContext {
-            module: &self.module,
+            config: &self.config,
             graph: &self.graph,
             registry: &self.registry,
             plan,
@@ -232,13 +242,17 @@ impl Session {
         if !addr.resource.module.is_root() || addr.resource.mode != Mode::Managed {
             return Err(fail(format!("cannot import into {addr}"), "import into a managed resource of the root module"));
         }
-        let Some(resource) = self.module.resource(Mode::Managed, &addr.resource.type_name, &addr.resource.name) else {
+        let root = self.config.root();
+        let found = root.resources.iter().position(|r| {
+            r.mode == Mode::Managed && r.type_name == addr.resource.type_name && r.name == addr.resource.name
+        });
+        let Some((index, resource)) = found.map(|i| (i, &root.resources[i])) else {
             return Err(fail(
                 format!("{} is not in the configuration", addr.resource),
                 "add a resource block for it first, then import the existing object into it",
             ));
         };
-        let key = self.registry.key_for(&self.module, resource);
+        let key = self.registry.key_for(&self.config, 0, resource);
         let provider = self.registry.get(&key).ok_or_else(|| fail(format!("no provider for {key}"), "check required_providers"))?;
         let schema_version = provider.schema().resources.get(&addr.resource.type_name).map_or(0, |s| s.version);
         let value = provider.import(&addr.resource.type_name, id).await.map_err(|e| {
@@ -252,7 +266,7 @@ impl Session {
             attributes: plain.to_json(),
             sensitive_paths,
             // What the configuration says it depends on, so a destroy orders it right.
-            dependencies: planner::dependency_names(resource),
+            dependencies: self.graph.index.get(&Node::Resource(0, index)).and_then(|ix| self.graph.dependencies.get(ix)).cloned().unwrap_or_default(),
             status: terrane_state::Status::Ready,
             create_token: None,
         })
@@ -260,61 +274,47 @@ impl Session {
 
     pub fn validate(&self) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        let mut values = Values {
-            variables: self.module.variables.keys().map(|k| (k.clone(), Value::Unknown)).collect(),
-            ..Values::default()
-        };
+        let mut values = Values::with_root_variables(self.config.root().variables.keys().map(|k| (k.clone(), Value::Unknown)).collect());
+        let evaluator = self.evaluator(true);
         for &ix in &self.graph.order {
-            match &self.graph.graph[ix] {
-                Node::Variable(_) => {}
-                Node::Local(name) => {
-                    let v = match eval(&self.module.locals[name].expr, &self.scope(&values, Repetition::None)) {
-                        Ok(v) => v,
-                        Err(d) => {
-                            diags.push(d);
-                            Value::Unknown
-                        }
-                    };
-                    values.locals.insert(name.clone(), v);
+            let Node::Resource(m, i) = &self.graph.graph[ix] else {
+                evaluator.node(&self.graph.graph[ix], &mut values, &mut diags);
+                continue;
+            };
+            let r = &self.config.modules[*m].module.resources[*i];
+            let key = self.registry.key_for(&self.config, *m, r);
+            let schema = self.registry.schema(&key, r.mode, &r.type_name);
+            let repetition = if r.count.is_some() || r.for_each.is_some() { Repetition::Unknown } else { Repetition::None };
+            for path in values.instances_of(*m) {
+                let scope = evaluator.scope(&values, *m, &path, Repetition::None);
+                if let Err(d) = evaluate::expand(r.count.as_ref(), r.for_each.as_ref(), &scope) {
+                    diags.push(d);
                 }
-                Node::Resource(i) => {
-                    let r = &self.module.resources[*i];
-                    let key = self.registry.key_for(&self.module, r);
-                    let schema = self.registry.schema(&key, r.mode, &r.type_name);
-                    let repetition = if r.count.is_some() || r.for_each.is_some() { Repetition::Unknown } else { Repetition::None };
-                    if let Err(d) = planner::expand(r, &self.scope(&values, Repetition::None)) {
-                        diags.push(d);
-                    }
-                    match (schema, self.registry.get(&key)) {
-                        (Some(schema), Some(provider)) => {
-                            let what = match r.mode {
-                                Mode::Managed => format!("resource {:?}", r.type_name),
-                                Mode::Data => format!("data source {:?}", r.type_name),
-                            };
-                            let config = decode_body(&r.body, &schema.schema, &self.scope(&values, repetition), &what, &mut diags);
-                            if r.mode == Mode::Managed {
-                                for e in provider.validate(&r.type_name, &config) {
-                                    diags.push(planner::attr_diagnostic(r, &e.path, &e.message));
-                                }
+                match (schema, self.registry.get(&key)) {
+                    (Some(schema), Some(provider)) => {
+                        let what = match r.mode {
+                            Mode::Managed => format!("resource {:?}", r.type_name),
+                            Mode::Data => format!("data source {:?}", r.type_name),
+                        };
+                        let scope = evaluator.scope(&values, *m, &path, repetition.clone());
+                        let config = decode_body(&r.body, &schema.schema, &scope, &what, &mut diags);
+                        if r.mode == Mode::Managed {
+                            for e in provider.validate(&r.type_name, &config) {
+                                diags.push(planner::attr_diagnostic(r, &e.path, &e.message));
                             }
                         }
-                        _ => diags.push(
-                            Diagnostic::error("terrane::unknown_resource_type", format!("the provider {} has no {} type {:?}", key.source, if r.mode == Mode::Data { "data source" } else { "resource" }, r.type_name))
-                                .at(&r.span),
-                        ),
                     }
-                    let expansion = Expansion::of(r);
-                    let mut rv = ResourceValues::new(expansion);
-                    if expansion == Expansion::Single {
-                        rv.instances.insert(terrane_core::InstanceKey::None, Value::Unknown);
-                    }
-                    values.resources.insert(planner::resource_id(r), rv);
+                    _ => diags.push(
+                        Diagnostic::error("terrane::unknown_resource_type", format!("the provider {} has no {} type {:?}", key.source, if r.mode == Mode::Data { "data source" } else { "resource" }, r.type_name))
+                            .at(&r.span),
+                    ),
                 }
-                Node::Output(name) => {
-                    if let Err(d) = eval(&self.module.outputs[name].expr, &self.scope(&values, Repetition::None)) {
-                        diags.push(d);
-                    }
+                let expansion = Expansion::of(r);
+                let mut rv = ResourceValues::new(expansion);
+                if expansion == Expansion::Single {
+                    rv.instances.insert(terrane_core::InstanceKey::None, Value::Unknown);
                 }
+                values.module_mut(&path).resources.insert((r.mode, r.type_name.clone(), r.name.clone()), rv);
             }
         }
         diags

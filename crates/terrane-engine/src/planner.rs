@@ -3,20 +3,21 @@
 //! diffs against the refreshed state. It does no I/O: data sources it cannot read
 //! from earlier results are returned as pending reads for the caller to perform.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use terrane_core::{Diagnostic, Diagnostics, InstanceAddr, InstanceKey, Mode, ModulePath, PathStep, ResourceAddr, Span, Value};
-use terrane_lang::config::{IgnoreChanges, Module, Resource};
+use terrane_lang::config::{Config, IgnoreChanges, Resource};
 use terrane_lang::{eval, ExprKind, RefTarget};
 use terrane_provider::{proposed_new, same_value, PlanRequest};
 
 use crate::decode::decode_body;
+use crate::evaluate::{expand, unknown_expansion, Evaluator, Keys};
 use crate::graph::{ConfigGraph, Node};
 use crate::plan::{Action, OutputChange, Plan, ResourceChange};
 use crate::refresh::Refreshed;
 use crate::registry::{ProviderKey, ProviderRegistry};
-use crate::scope::{EvalScope, Expansion, Repetition, ResourceId, ResourceValues, Values};
+use crate::scope::{EvalScope, Expansion, Repetition, ResourceValues, Values};
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
@@ -29,7 +30,7 @@ pub struct PendingRead {
 }
 
 pub struct Planner<'a> {
-    pub module: &'a Module,
+    pub config: &'a Config,
     pub graph: &'a ConfigGraph,
     pub registry: &'a ProviderRegistry,
     pub prior: &'a Refreshed,
@@ -50,75 +51,52 @@ struct Walk {
     values: Values,
     changes: Vec<ResourceChange>,
     pending: Vec<PendingRead>,
-    /// Resources with at least one instance that will change.
-    changing: HashSet<ResourceId>,
+    /// Resources (per module instance) with at least one instance that will change.
+    changing: HashSet<ResourceAddr>,
     visited: HashSet<InstanceAddr>,
     diags: Diagnostics,
 }
 
-pub fn resource_addr(r: &Resource) -> ResourceAddr {
-    ResourceAddr { module: ModulePath::root(), mode: r.mode, type_name: r.type_name.clone(), name: r.name.clone() }
-}
-
-pub fn resource_id(r: &Resource) -> ResourceId {
-    (r.mode, r.type_name.clone(), r.name.clone())
-}
-
-/// `TYPE.NAME` addresses of the resources a resource refers to.
-pub fn dependency_names(r: &Resource) -> Vec<String> {
-    let mut names = BTreeSet::new();
-    for reference in r.references() {
-        match reference.target {
-            RefTarget::Resource(t, n) => {
-                names.insert(format!("{t}.{n}"));
-            }
-            RefTarget::Data(t, n) => {
-                names.insert(format!("data.{t}.{n}"));
-            }
-            RefTarget::Var(_) | RefTarget::Local(_) | RefTarget::Module(_) | RefTarget::Builtin(_) => {}
-        }
-    }
-    names.into_iter().collect()
+pub fn resource_addr(path: &ModulePath, r: &Resource) -> ResourceAddr {
+    ResourceAddr { module: path.clone(), mode: r.mode, type_name: r.type_name.clone(), name: r.name.clone() }
 }
 
 impl Planner<'_> {
     pub fn run(&self) -> Result<PlanOutcome, Diagnostics> {
         let mut walk = Walk {
-            values: Values { variables: self.variables.clone(), ..Values::default() },
+            values: Values::with_root_variables(self.variables.clone()),
             changes: Vec::new(),
             pending: Vec::new(),
             changing: HashSet::new(),
             visited: HashSet::new(),
             diags: Diagnostics::new(),
         };
-        let mut outputs = Vec::new();
+        let evaluator = self.evaluator();
         for &ix in &self.graph.order {
             match &self.graph.graph[ix] {
-                Node::Variable(_) => {}
-                Node::Local(name) => {
-                    let local = &self.module.locals[name];
-                    let value = match eval(&local.expr, &self.scope(&walk.values, Repetition::None)) {
-                        Ok(v) => v,
-                        Err(d) => {
-                            walk.diags.push(d);
-                            Value::Unknown
-                        }
-                    };
-                    walk.values.locals.insert(name.clone(), value);
-                }
-                Node::Resource(i) => {
-                    let r = &self.module.resources[*i];
+                Node::Resource(m, i) => {
+                    let r = &self.config.modules[*m].module.resources[*i];
+                    let dependencies = self.graph.dependencies.get(&ix).cloned().unwrap_or_default();
                     match r.mode {
-                        Mode::Managed => self.plan_resource(r, &mut walk),
-                        Mode::Data => self.plan_data(r, &mut walk),
+                        Mode::Managed => self.plan_resource(*m, r, dependencies, &mut walk),
+                        Mode::Data => self.plan_data(*m, r, dependencies, &mut walk),
                     }
                 }
-                Node::Output(name) => {
-                    if let Some(change) = self.plan_output(name, &mut walk) {
-                        outputs.push(change);
-                    }
+                node => {
+                    evaluator.node(node, &mut walk.values, &mut walk.diags);
                 }
             }
+        }
+        let mut outputs = Vec::new();
+        let root_outputs = walk.values.root().map(|m| &m.outputs);
+        for (name, output) in &self.config.root().outputs {
+            let Some(value) = root_outputs.and_then(|o| o.get(name)) else { continue };
+            outputs.push(OutputChange {
+                name: name.clone(),
+                before: self.prior.outputs.get(name).cloned(),
+                after: if self.destroy { Value::Null } else { value.clone() },
+                sensitive: output.sensitive,
+            });
         }
         for (addr, prior) in &self.prior.instances {
             if walk.visited.contains(addr) || addr.resource.mode == Mode::Data {
@@ -160,14 +138,24 @@ impl Planner<'_> {
         })
     }
 
-    fn scope<'s>(&'s self, values: &'s Values, repetition: Repetition) -> EvalScope<'s> {
-        EvalScope { values, module: self.module, workspace: self.workspace, repetition, root_dir: self.root_dir }
+    fn evaluator(&self) -> Evaluator<'_> {
+        Evaluator { config: self.config, workspace: self.workspace, root_dir: self.root_dir, validating: false }
     }
 
-    fn plan_resource(&self, r: &Resource, walk: &mut Walk) {
-        let id = resource_id(r);
-        let raddr = resource_addr(r);
-        let key = self.registry.key_for(self.module, r);
+    fn scope<'s>(&'s self, values: &'s Values, module: usize, path: &'s ModulePath, repetition: Repetition) -> EvalScope<'s> {
+        EvalScope::new(values, self.config, module, path, self.workspace, repetition, self.root_dir)
+    }
+
+    fn plan_resource(&self, m: usize, r: &Resource, dependencies: Vec<String>, walk: &mut Walk) {
+        for path in walk.values.instances_of(m) {
+            self.plan_resource_in(m, &path, r, &dependencies, walk);
+        }
+    }
+
+    fn plan_resource_in(&self, m: usize, path: &ModulePath, r: &Resource, dependencies: &[String], walk: &mut Walk) {
+        let id = (r.mode, r.type_name.clone(), r.name.clone());
+        let raddr = resource_addr(path, r);
+        let key = self.registry.key_for(self.config, m, r);
         let Some(schema) = self.registry.schema(&key, Mode::Managed, &r.type_name) else {
             walk.diags.push(
                 Diagnostic::error("terrane::unknown_resource_type", format!("the provider {} has no resource type {:?}", key.source, r.type_name))
@@ -189,27 +177,26 @@ impl Planner<'_> {
                 };
                 values.instances.insert(addr.key.clone(), prior.value.clone());
             }
-            walk.values.resources.insert(id, values);
+            walk.values.module_mut(path).resources.insert(id, values);
             if r.lifecycle.prevent_destroy {
                 self.check_orphans_kept(&raddr, r, walk);
             }
             return;
         }
-        let (expansion, keys) = match self.expand_known(r, &walk.values) {
+        let (expansion, keys) = match self.expand_known(m, path, r, &walk.values) {
             Ok(x) => x,
             Err(d) => {
                 walk.diags.push(d);
-                walk.values.resources.insert(id, ResourceValues::new(Expansion::Single));
+                walk.values.module_mut(path).resources.insert(id, ResourceValues::new(Expansion::Single));
                 return;
             }
         };
-        let dependencies = dependency_names(r);
-        let triggered = self.replace_triggered(r, walk);
+        let triggered = self.replace_triggered(path, r, walk);
         let mut values = ResourceValues::new(expansion);
         for (instance_key, each_value) in keys {
             let addr = raddr.instance(instance_key.clone());
             walk.visited.insert(addr.clone());
-            let scope = self.scope(&walk.values, Repetition::from_key(&instance_key, each_value.as_ref()));
+            let scope = self.scope(&walk.values, m, path, Repetition::from_key(&instance_key, each_value.as_ref()));
             let mut diags = Diagnostics::new();
             self.preconditions(r, &scope, &mut diags);
             let mut config = decode_body(&r.body, &schema.schema, &scope, &format!("resource {:?}", r.type_name), &mut diags);
@@ -278,7 +265,7 @@ impl Planner<'_> {
                 walk.diags.push(prevent_destroy(&addr, &r.span));
             }
             if !matches!(action, Action::NoOp) {
-                walk.changing.insert(id.clone());
+                walk.changing.insert(raddr.clone());
             }
             values.instances.insert(instance_key, resp.planned.clone());
             walk.changes.push(ResourceChange {
@@ -291,7 +278,7 @@ impl Planner<'_> {
                 schema_version: schema.version,
                 reason,
                 each_value,
-                dependencies: dependencies.clone(),
+                dependencies: dependencies.to_vec(),
                 drifted: prior.is_some_and(|p| p.drifted),
             });
         }
@@ -299,12 +286,12 @@ impl Planner<'_> {
         if r.lifecycle.prevent_destroy {
             self.check_orphans_kept(&raddr, r, walk);
         }
-        walk.values.resources.insert(id, values);
+        walk.values.module_mut(path).resources.insert(id, values);
     }
 
     /// The instance keys, which planning needs known.
-    fn expand_known(&self, r: &Resource, values: &Values) -> Result<(Expansion, Keys), Diagnostic> {
-        expand(r, &self.scope(values, Repetition::None))?.ok_or_else(|| {
+    fn expand_known(&self, m: usize, path: &ModulePath, r: &Resource, values: &Values) -> Result<(Expansion, Keys), Diagnostic> {
+        expand(r.count.as_ref(), r.for_each.as_ref(), &self.scope(values, m, path, Repetition::None))?.ok_or_else(|| {
             let e = r.count.as_ref().or(r.for_each.as_ref()).map_or(&r.span, |e| &e.span);
             unknown_expansion(if r.count.is_some() { "count" } else { "for_each" }, e)
         })
@@ -312,13 +299,21 @@ impl Planner<'_> {
 
     /// `check` assertions that are known to be false, as warnings.
     fn checks(&self, values: &Values) -> Vec<Diagnostic> {
-        let scope = self.scope(values, Repetition::None);
         let mut out = Vec::new();
-        for check in &self.module.checks {
+        for (m, entry) in self.config.modules.iter().enumerate() {
+            for path in values.instances_of(m) {
+                self.checks_in(&entry.module.checks, &self.scope(values, m, &path, Repetition::None), &mut out);
+            }
+        }
+        out
+    }
+
+    fn checks_in(&self, checks: &[terrane_lang::config::Check], scope: &EvalScope<'_>, out: &mut Vec<Diagnostic>) {
+        for check in checks {
             for assert in &check.asserts {
-                match eval(&assert.condition, &scope) {
+                match eval(&assert.condition, scope) {
                     Ok(v) if v.as_bool() == Some(false) => {
-                        let message = eval(&assert.error_message, &scope)
+                        let message = eval(&assert.error_message, scope)
                             .ok()
                             .and_then(|m| if m.is_sensitive() { None } else { m.as_str().map(str::to_string) })
                             .unwrap_or_else(|| "the assertion is false".into());
@@ -333,7 +328,6 @@ impl Planner<'_> {
                 }
             }
         }
-        out
     }
 
     /// Preconditions of a resource, checked before it is planned.
@@ -366,19 +360,30 @@ impl Planner<'_> {
     }
 
     /// True when a `replace_triggered_by` reference points at a resource that changes.
-    fn replace_triggered(&self, r: &Resource, walk: &Walk) -> bool {
+    fn replace_triggered(&self, path: &ModulePath, r: &Resource, walk: &Walk) -> bool {
         r.lifecycle.replace_triggered_by.iter().any(|e| {
             e.references().iter().any(|reference| match &reference.target {
-                RefTarget::Resource(t, n) => walk.changing.contains(&(Mode::Managed, t.clone(), n.clone())),
-                RefTarget::Data(..) | RefTarget::Var(_) | RefTarget::Local(_) | RefTarget::Module(_) | RefTarget::Builtin(_) => false,
+                RefTarget::Resource(t, n) => walk.changing.contains(&ResourceAddr {
+                    module: path.clone(),
+                    mode: Mode::Managed,
+                    type_name: t.clone(),
+                    name: n.clone(),
+                }),
+                RefTarget::Data(..) | RefTarget::Var(_) | RefTarget::Local(_) | RefTarget::Module(..) | RefTarget::Builtin(_) => false,
             })
         })
     }
 
-    fn plan_data(&self, r: &Resource, walk: &mut Walk) {
-        let id = resource_id(r);
-        let raddr = resource_addr(r);
-        let key = self.registry.key_for(self.module, r);
+    fn plan_data(&self, m: usize, r: &Resource, dependencies: Vec<String>, walk: &mut Walk) {
+        for path in walk.values.instances_of(m) {
+            self.plan_data_in(m, &path, r, &dependencies, walk);
+        }
+    }
+
+    fn plan_data_in(&self, m: usize, path: &ModulePath, r: &Resource, dependencies: &[String], walk: &mut Walk) {
+        let id = (r.mode, r.type_name.clone(), r.name.clone());
+        let raddr = resource_addr(path, r);
+        let key = self.registry.key_for(self.config, m, r);
         let Some(schema) = self.registry.schema(&key, Mode::Data, &r.type_name) else {
             walk.diags.push(
                 Diagnostic::error("terrane::unknown_data_source", format!("the provider {} has no data source {:?}", key.source, r.type_name))
@@ -386,26 +391,29 @@ impl Planner<'_> {
             );
             return;
         };
-        let (expansion, keys) = match self.expand_known(r, &walk.values) {
+        let (expansion, keys) = match self.expand_known(m, path, r, &walk.values) {
             Ok(x) => x,
             Err(d) => {
                 walk.diags.push(d);
-                walk.values.resources.insert(id, ResourceValues::new(Expansion::Single));
+                walk.values.module_mut(path).resources.insert(id, ResourceValues::new(Expansion::Single));
                 return;
             }
         };
-        let depends_on_changes = dependency_names(r).iter().any(|name| {
-            let mut parts = name.splitn(2, '.');
-            match (parts.next(), parts.next()) {
-                (Some(t), Some(n)) => walk.changing.contains(&(Mode::Managed, t.to_string(), n.to_string())),
-                _ => false,
-            }
+        // A data source that reads a resource changing in this plan waits for apply.
+        let depends_on_changes = r.references().iter().any(|reference| match &reference.target {
+            RefTarget::Resource(t, n) => walk.changing.contains(&ResourceAddr {
+                module: path.clone(),
+                mode: Mode::Managed,
+                type_name: t.clone(),
+                name: n.clone(),
+            }),
+            RefTarget::Data(..) | RefTarget::Var(_) | RefTarget::Local(_) | RefTarget::Module(..) | RefTarget::Builtin(_) => false,
         });
         let mut values = ResourceValues::new(expansion);
         for (instance_key, each_value) in keys {
             let addr = raddr.instance(instance_key.clone());
             walk.visited.insert(addr.clone());
-            let scope = self.scope(&walk.values, Repetition::from_key(&instance_key, each_value.as_ref()));
+            let scope = self.scope(&walk.values, m, path, Repetition::from_key(&instance_key, each_value.as_ref()));
             let mut diags = Diagnostics::new();
             let config = decode_body(&r.body, &schema.schema, &scope, &format!("data source {:?}", r.type_name), &mut diags);
             let errors = diags.has_errors();
@@ -449,117 +457,16 @@ impl Planner<'_> {
                     schema_version: schema.version,
                     reason: Some("its configuration depends on values known only after apply".into()),
                     each_value,
-                    dependencies: dependency_names(r),
+                    dependencies: dependencies.to_vec(),
                     drifted: false,
                 });
-                walk.changing.insert(id.clone());
+                walk.changing.insert(raddr.clone());
                 after
             };
             values.instances.insert(instance_key, value);
         }
-        walk.values.resources.insert(id, values);
+        walk.values.module_mut(path).resources.insert(id, values);
     }
-
-    fn plan_output(&self, name: &str, walk: &mut Walk) -> Option<OutputChange> {
-        let output = &self.module.outputs[name];
-        let value = match eval(&output.expr, &self.scope(&walk.values, Repetition::None)) {
-            Ok(v) => v,
-            Err(d) => {
-                walk.diags.push(d);
-                return None;
-            }
-        };
-        if value.contains_sensitive() && !output.sensitive {
-            walk.diags.push(
-                Diagnostic::error("terrane::sensitive_output", format!("output {name:?} refers to sensitive values"))
-                    .detail("its value would be shown in plain text")
-                    .at(&output.expr.span)
-                    .help("add sensitive = true to the output block"),
-            );
-            return None;
-        }
-        walk.values.outputs.insert(name.to_string(), value.clone());
-        let before = self.prior.outputs.get(name).cloned();
-        Some(OutputChange {
-            name: name.to_string(),
-            before,
-            after: if self.destroy { Value::Null } else { value.mark_if(output.sensitive) },
-            sensitive: output.sensitive,
-        })
-    }
-}
-
-/// Instance keys paired with `each.value` (for for_each).
-pub type Keys = Vec<(InstanceKey, Option<Value>)>;
-
-/// The instance keys of a resource; `None` while count or for_each is unknown.
-pub fn expand(r: &Resource, scope: &dyn terrane_lang::Scope) -> Result<Option<(Expansion, Keys)>, Diagnostic> {
-    if let Some(count) = &r.count {
-        let v = eval(count, scope)?;
-        if v.is_unknown() {
-            return Ok(None);
-        }
-        let n = v.as_f64().ok_or_else(|| {
-            Diagnostic::error("terrane::invalid_count", format!("count must be a whole number, got {}", v.type_name())).at(&count.span)
-        })?;
-        if n < 0.0 || n.fract() != 0.0 {
-            return Err(Diagnostic::error("terrane::invalid_count", format!("count must be a whole number of 0 or more, got {n}"))
-                .at(&count.span));
-        }
-        return Ok(Some((Expansion::Count, (0..n as i64).map(|i| (InstanceKey::Int(i), None)).collect())));
-    }
-    if let Some(for_each) = &r.for_each {
-        let v = eval(for_each, scope)?;
-        if v.contains_sensitive() {
-            return Err(Diagnostic::error("terrane::sensitive_for_each", "for_each cannot use a sensitive value")
-                .detail("instance keys appear in plans and state, so they would reveal the secret")
-                .at(&for_each.span)
-                .help("use nonsensitive() on a value that is safe to show, or iterate over non-secret keys"));
-        }
-        if !v.is_wholly_known() {
-            return Ok(None);
-        }
-        let pairs = match v {
-            Value::Map(m) => m.into_iter().map(|(k, v)| (InstanceKey::Str(k), Some(v))).collect(),
-            Value::Set(items) => {
-                let mut out = Vec::new();
-                for item in items {
-                    match item {
-                        Value::String(s) => out.push((InstanceKey::Str(s.clone()), Some(Value::String(s)))),
-                        other => {
-                            return Err(Diagnostic::error(
-                                "terrane::invalid_for_each",
-                                format!("for_each over a set needs strings, found a {}", other.type_name()),
-                            )
-                            .at(&for_each.span))
-                        }
-                    }
-                }
-                out
-            }
-            Value::Null => {
-                return Err(Diagnostic::error("terrane::invalid_for_each", "for_each must not be null").at(&for_each.span))
-            }
-            other => {
-                return Err(Diagnostic::error(
-                    "terrane::invalid_for_each",
-                    format!("for_each needs a map or a set of strings, got a {}", other.type_name()),
-                )
-                .at(&for_each.span)
-                .help("convert a list with toset(...)"))
-            }
-        };
-        return Ok(Some((Expansion::ForEach, pairs)));
-    }
-    Ok(Some((Expansion::Single, vec![(InstanceKey::None, None)])))
-}
-
-
-fn unknown_expansion(what: &str, span: &Span) -> Diagnostic {
-    Diagnostic::error("terrane::unknown_expansion", format!("the {what} value depends on values known only after apply"))
-        .at(span)
-        .detail(format!("terrane must know how many instances to plan, so {what} can only use values known at plan time"))
-        .help("base it on variables or locals, or apply the resources it depends on first with -target")
 }
 
 fn prevent_destroy(addr: &InstanceAddr, span: &Span) -> Diagnostic {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use terrane_core::{Diagnostic, Diagnostics, Mode, Value};
-use terrane_lang::config::{Module, Resource};
+use terrane_lang::config::{Config, Resource};
 use terrane_provider::{Provider, ResourceSchema};
 
 /// A configured provider instance: `provider["hashicorp/aws"].west`.
@@ -40,43 +40,79 @@ pub type ProviderFactory = dyn Fn(&str) -> Option<Arc<dyn Provider>> + Send + Sy
 
 pub struct ProviderRegistry {
     instances: BTreeMap<ProviderKey, Arc<dyn Provider>>,
-    /// Local name -> source, from required_providers or Terraform's default.
-    local_names: BTreeMap<String, String>,
+}
+
+/// Follows a provider reference (`aws` or `aws.west`) made in module `module` up
+/// to the root's configuration. A call's `providers` argument maps names
+/// explicitly; without it a module inherits its caller's default (unaliased)
+/// configuration of the same provider, as in Terraform. An alias must be passed.
+pub fn provider_for(config: &Config, module: usize, local: &str, alias: Option<&str>) -> Result<ProviderKey, String> {
+    let here = &config.modules[module];
+    let source = here.module.provider_source(local);
+    let Some((parent, call_name)) = &here.parent else {
+        return Ok(ProviderKey { source, alias: alias.map(str::to_string) });
+    };
+    let call = &config.modules[*parent].module.calls[call_name];
+    let passed = call.providers.iter().find(|p| p.child.0 == local && p.child.1.as_deref() == alias);
+    if let Some(pass) = passed {
+        return provider_for(config, *parent, &pass.parent.0, pass.parent.1.as_deref());
+    }
+    if let Some(alias) = alias {
+        return Err(format!("the provider configuration {local}.{alias} is not passed to module {call_name:?}"));
+    }
+    // The caller's local name for the same source (usually the same name).
+    let caller = &config.modules[*parent].module;
+    let caller_name = caller
+        .required_providers
+        .values()
+        .find(|rp| rp.source == source)
+        .map(|rp| rp.local_name.clone())
+        .unwrap_or_else(|| local.to_string());
+    provider_for(config, *parent, &caller_name, None)
 }
 
 impl ProviderRegistry {
-    /// Creates one provider instance for every (source, alias) the module uses,
-    /// and for every provider recorded in state, so orphans can be destroyed.
+    /// Creates one provider instance for every (source, alias) the configuration
+    /// uses, and for every provider recorded in state, so orphans can be destroyed.
     pub fn resolve(
-        module: &Module,
+        config: &Config,
         state_providers: impl IntoIterator<Item = String>,
         factory: &ProviderFactory,
     ) -> Result<ProviderRegistry, Diagnostics> {
         let mut diags = Diagnostics::new();
-        let mut registry = ProviderRegistry { instances: BTreeMap::new(), local_names: BTreeMap::new() };
-        for resource in &module.resources {
-            let local = resource.provider_name().to_string();
-            let source = module.provider_source(&local);
-            let key = ProviderKey { source: source.clone(), alias: resource.provider.as_ref().and_then(|p| p.1.clone()) };
-            registry.local_names.insert(local.clone(), source.clone());
-            if registry.instances.contains_key(&key) {
-                continue;
-            }
-            match factory(&source) {
-                Some(p) => {
-                    registry.instances.insert(key, p);
+        let mut registry = ProviderRegistry { instances: BTreeMap::new() };
+        let root = config.root();
+        for (m, entry) in config.modules.iter().enumerate() {
+            for resource in &entry.module.resources {
+                let key = match provider_for(config, m, resource.provider_name(), resource.provider.as_ref().and_then(|p| p.1.as_deref())) {
+                    Ok(key) => key,
+                    Err(message) => {
+                        diags.push(
+                            Diagnostic::error("terrane::unknown_provider_config", format!("{}: {message}", resource.display_addr()))
+                                .at(&resource.span)
+                                .help("pass it from the calling module with providers = { NAME.ALIAS = NAME.ALIAS }"),
+                        );
+                        continue;
+                    }
+                };
+                if registry.instances.contains_key(&key) {
+                    continue;
                 }
-                None => diags.push(
-                    Diagnostic::error("terrane::unknown_provider", format!("no provider for {source:?}"))
-                        .detail(format!("{} needs the provider {source}, which this build of terrane does not include", resource.display_addr()))
-                        .at(&resource.span)
-                        .help("terrane includes hashicorp/aws, hashicorp/null, hashicorp/random, hashicorp/local, hashicorp/time and terraform_data"),
-                ),
+                match factory(&key.source) {
+                    Some(p) => {
+                        registry.instances.insert(key, p);
+                    }
+                    None => diags.push(
+                        Diagnostic::error("terrane::unknown_provider", format!("no provider for {:?}", key.source))
+                            .detail(format!("{} needs the provider {}, which this build of terrane does not include", resource.display_addr(), key.source))
+                            .at(&resource.span)
+                            .help("terrane includes hashicorp/aws, hashicorp/null, hashicorp/random, hashicorp/local, hashicorp/time and terraform_data"),
+                    ),
+                }
             }
         }
-        for block in &module.providers {
-            let source = module.provider_source(&block.name);
-            registry.local_names.insert(block.name.clone(), source.clone());
+        for block in &root.providers {
+            let source = root.provider_source(&block.name);
             let key = ProviderKey { source: source.clone(), alias: block.alias.clone() };
             if !registry.instances.contains_key(&key) {
                 match factory(&source) {
@@ -101,12 +137,14 @@ impl ProviderRegistry {
         diags.into_result(registry)
     }
 
-    pub fn key_for(&self, module: &Module, resource: &Resource) -> ProviderKey {
-        let local = resource.provider_name();
-        ProviderKey {
-            source: module.provider_source(local),
-            alias: resource.provider.as_ref().and_then(|p| p.1.clone()),
-        }
+    /// The provider configuration a resource of module `module` uses. An
+    /// unresolvable one was reported by `resolve`; this falls back to the source.
+    pub fn key_for(&self, config: &Config, module: usize, resource: &Resource) -> ProviderKey {
+        let alias = resource.provider.as_ref().and_then(|p| p.1.as_deref());
+        provider_for(config, module, resource.provider_name(), alias).unwrap_or_else(|_| ProviderKey {
+            source: config.modules[module].module.provider_source(resource.provider_name()),
+            alias: alias.map(str::to_string),
+        })
     }
 
     pub fn get(&self, key: &ProviderKey) -> Option<&Arc<dyn Provider>> {

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use terrane_core::{Diagnostic, InstanceKey, Mode, Span, Value};
-use terrane_lang::config::{suggest, Module};
+use terrane_core::{Diagnostic, InstanceKey, Mode, ModulePath, Span, Value};
+use terrane_lang::config::{suggest, Config, Module};
 use terrane_lang::{ExprKind, Traverser};
 
 /// How a resource was expanded, which decides the shape of its value.
@@ -60,12 +60,61 @@ impl ResourceValues {
 
 pub type ResourceId = (Mode, String, String);
 
+/// The values of one module instance.
 #[derive(Debug, Default)]
-pub struct Values {
+pub struct ModuleValues {
     pub variables: BTreeMap<String, Value>,
     pub locals: HashMap<String, Value>,
     pub resources: HashMap<ResourceId, ResourceValues>,
     pub outputs: BTreeMap<String, Value>,
+}
+
+/// How one instance of a calling module expanded one module call.
+#[derive(Debug, Clone)]
+pub struct CallValues {
+    pub expansion: Expansion,
+    /// Instance keys with `each.value`.
+    pub keys: Vec<(InstanceKey, Option<Value>)>,
+    /// Validation only: the call's count or for_each is not evaluated, so
+    /// `module.NAME` is unknown and its one instance stands for all of them.
+    pub unknown: bool,
+}
+
+/// Every value references resolve to, by module instance.
+#[derive(Debug, Default)]
+pub struct Values {
+    pub modules: HashMap<ModulePath, ModuleValues>,
+    /// (calling module instance, call name) -> its expansion.
+    pub calls: HashMap<(ModulePath, String), CallValues>,
+    /// The instances of each module (by index in `Config::modules`), known once
+    /// the calls leading to it are expanded.
+    pub instances: HashMap<usize, Vec<ModulePath>>,
+}
+
+impl Values {
+    /// Values with the root module's variables set and nothing else evaluated.
+    pub fn with_root_variables(variables: BTreeMap<String, Value>) -> Values {
+        let mut values = Values::default();
+        values.modules.insert(ModulePath::root(), ModuleValues { variables, ..ModuleValues::default() });
+        values.instances.insert(0, vec![ModulePath::root()]);
+        values
+    }
+
+    pub fn root(&self) -> Option<&ModuleValues> {
+        self.modules.get(&ModulePath::root())
+    }
+
+    pub fn module_mut(&mut self, path: &ModulePath) -> &mut ModuleValues {
+        if !self.modules.contains_key(path) {
+            self.modules.insert(path.clone(), ModuleValues::default());
+        }
+        self.modules.get_mut(path).expect("inserted above")
+    }
+
+    /// The instances of a module; none while a call leading to it is unexpanded.
+    pub fn instances_of(&self, module: usize) -> Vec<ModulePath> {
+        self.instances.get(&module).cloned().unwrap_or_default()
+    }
 }
 
 /// `count.index` or `each.key`/`each.value` while evaluating one instance.
@@ -90,6 +139,10 @@ impl Repetition {
 
 pub struct EvalScope<'a> {
     pub values: &'a Values,
+    pub config: &'a Config,
+    /// The module's index in `config.modules`, and which of its instances.
+    pub module_index: usize,
+    pub path: &'a ModulePath,
     pub module: &'a Module,
     pub workspace: &'a str,
     pub repetition: Repetition,
@@ -112,10 +165,68 @@ fn path_string(p: &Path) -> String {
     }
 }
 
-impl EvalScope<'_> {
+impl<'a> EvalScope<'a> {
+    pub fn new(values: &'a Values, config: &'a Config, module_index: usize, path: &'a ModulePath, workspace: &'a str, repetition: Repetition, root_dir: &'a Path) -> EvalScope<'a> {
+        EvalScope { values, config, module_index, path, module: &config.modules[module_index].module, workspace, repetition, root_dir }
+    }
+
+    fn here(&self) -> Option<&'a ModuleValues> {
+        self.values.modules.get(self.path)
+    }
+
+    /// `module.NAME`: an object of the instance's outputs, or a list or map of
+    /// them for a call with count or for_each.
+    fn module_call(&self, name: &str, steps: &[Traverser], span: &Span) -> Result<(Value, usize), Diagnostic> {
+        let Some(call) = self.values.calls.get(&(self.path.clone(), name.to_string())) else {
+            if self.module.calls.contains_key(name) {
+                return Err(Diagnostic::error("terrane::not_yet_known", format!("module.{name} has not been evaluated")).at(span));
+            }
+            let names: Vec<&str> = self.module.calls.keys().map(String::as_str).collect();
+            let mut d = Diagnostic::error("terrane::undeclared_module", format!("reference to undeclared module {name:?}")).at(span);
+            if let Some(s) = suggest(name, &names) {
+                d = d.help(format!("did you mean module.{s}?"));
+            }
+            return Err(d);
+        };
+        if call.unknown {
+            return Ok((Value::Unknown, 1));
+        }
+        let outputs_of = |key: &InstanceKey| -> Value {
+            let path = self.path.child(name, key.clone());
+            Value::Map(self.values.modules.get(&path).map(|m| m.outputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default())
+        };
+        // A literal index picks one instance without building the others.
+        if let Some(Traverser::Index(ix)) = steps.get(1) {
+            if let ExprKind::Literal(key) = &ix.kind {
+                let key = match (call.expansion, key) {
+                    (Expansion::Count, Value::Number(n)) if n.fract() == 0.0 => Some(InstanceKey::Int(*n as i64)),
+                    (Expansion::ForEach, Value::String(s)) => Some(InstanceKey::Str(s.clone())),
+                    _ => None,
+                };
+                if let Some(key) = key.filter(|k| call.keys.iter().any(|(c, _)| c == k)) {
+                    return Ok((outputs_of(&key), 2));
+                }
+            }
+        }
+        let value = match call.expansion {
+            Expansion::Single => outputs_of(&InstanceKey::None),
+            Expansion::Count => Value::List(call.keys.iter().map(|(k, _)| outputs_of(k)).collect()),
+            Expansion::ForEach => Value::Map(
+                call.keys
+                    .iter()
+                    .filter_map(|(k, _)| match k {
+                        InstanceKey::Str(s) => Some((s.clone(), outputs_of(k))),
+                        InstanceKey::None | InstanceKey::Int(_) => None,
+                    })
+                    .collect(),
+            ),
+        };
+        Ok((value, 1))
+    }
+
     fn resource(&self, mode: Mode, type_name: &str, name: &str, steps: &[Traverser], consumed: usize, span: &Span) -> Result<(Value, usize), Diagnostic> {
         let id = (mode, type_name.to_string(), name.to_string());
-        let Some(values) = self.values.resources.get(&id) else {
+        let Some(values) = self.here().and_then(|m| m.resources.get(&id)) else {
             let prefix = if mode == Mode::Data { "data." } else { "" };
             let declared = self.module.resource(mode, type_name, name).is_some();
             let mut d = if declared {
@@ -164,7 +275,7 @@ impl terrane_lang::Scope for EvalScope<'_> {
         match root {
             "var" => {
                 let (name, s) = attr_step(steps, 0).ok_or_else(|| missing_attr("a variable name"))?;
-                match self.values.variables.get(name) {
+                match self.here().and_then(|m| m.variables.get(name)) {
                     Some(v) => Ok((v.clone(), 1)),
                     None => {
                         let names: Vec<&str> = self.module.variables.keys().map(String::as_str).collect();
@@ -179,7 +290,7 @@ impl terrane_lang::Scope for EvalScope<'_> {
             }
             "local" => {
                 let (name, s) = attr_step(steps, 0).ok_or_else(|| missing_attr("a local value name"))?;
-                match self.values.locals.get(name) {
+                match self.here().and_then(|m| m.locals.get(name)) {
                     Some(v) => Ok((v.clone(), 1)),
                     None => {
                         let names: Vec<&str> = self.module.locals.keys().map(String::as_str).collect();
@@ -222,7 +333,10 @@ impl terrane_lang::Scope for EvalScope<'_> {
                 let (n, _) = attr_step(steps, 1).ok_or_else(|| missing_attr("TYPE.NAME"))?;
                 self.resource(Mode::Data, t, n, steps, 2, span)
             }
-            "module" => Err(Diagnostic::error("terrane::unsupported", "module calls are not supported yet").at(span)),
+            "module" => {
+                let (name, _) = attr_step(steps, 0).ok_or_else(|| missing_attr("a module name"))?;
+                self.module_call(name, steps, span)
+            }
             "self" => Err(Diagnostic::error("terrane::invalid_self", "self is only available in provisioner and connection blocks").at(span)),
             type_name => {
                 let Some((name, _)) = attr_step(steps, 0) else {

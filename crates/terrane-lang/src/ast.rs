@@ -312,7 +312,9 @@ pub enum RefTarget {
     Resource(String, String),
     /// A data source, `data.TYPE.NAME`.
     Data(String, String),
-    Module(String),
+    /// `module.NAME`, with the output when the reference names one
+    /// (`module.NAME.OUT` or `module.NAME[KEY].OUT`).
+    Module(String, Option<String>),
     /// `count.index`, `each.key`, `path.module`, `terraform.workspace`, `self`.
     Builtin(String),
 }
@@ -352,7 +354,8 @@ fn collect_refs(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
                             _ => None,
                         })
                         .collect();
-                    if let Some(target) = ref_target(name, &attrs) {
+                    let target = if name == "module" { module_target(ops) } else { ref_target(name, &attrs) };
+                    if let Some(target) = target {
                         out.push(Reference { target, span: e.span.clone() });
                     }
                 }
@@ -421,12 +424,22 @@ fn collect_template_refs(parts: &[TemplatePart], bound: &mut Vec<String>, out: &
     }
 }
 
+/// `module.NAME`, `module.NAME.OUT` or `module.NAME[KEY].OUT`.
+fn module_target(ops: &[Traverser]) -> Option<RefTarget> {
+    let Some(Traverser::Attr(name, _)) = ops.first() else { return None };
+    let output = match (ops.get(1), ops.get(2)) {
+        (Some(Traverser::Attr(out, _)), _) | (Some(Traverser::Index(_)), Some(Traverser::Attr(out, _))) => Some(out.clone()),
+        _ => None,
+    };
+    Some(RefTarget::Module(name.clone(), output))
+}
+
 /// Maps a root name and its leading attributes to what it refers to.
 pub fn ref_target(root: &str, attrs: &[&str]) -> Option<RefTarget> {
     match root {
         "var" => attrs.first().map(|n| RefTarget::Var(n.to_string())),
         "local" => attrs.first().map(|n| RefTarget::Local(n.to_string())),
-        "module" => attrs.first().map(|n| RefTarget::Module(n.to_string())),
+        "module" => attrs.first().map(|n| RefTarget::Module(n.to_string(), attrs.get(1).map(|o| o.to_string()))),
         "data" => match attrs {
             [t, n, ..] => Some(RefTarget::Data(t.to_string(), n.to_string())),
             _ => None,

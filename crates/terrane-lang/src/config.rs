@@ -190,6 +190,40 @@ impl Resource {
     }
 }
 
+/// `providers = { aws.west = aws.usw2 }` on a module call: the child's name
+/// for a provider configuration, and the parent's configuration it gets.
+#[derive(Debug, Clone)]
+pub struct ProviderPass {
+    pub child: (String, Option<String>),
+    pub parent: (String, Option<String>),
+    pub span: Span,
+}
+
+/// A `module "NAME" { source = "./dir" ... }` block.
+#[derive(Debug, Clone)]
+pub struct ModuleCall {
+    pub name: String,
+    pub source: String,
+    pub source_span: Span,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    /// The child module's input variables, evaluated in the calling module.
+    pub inputs: IndexMap<String, Attribute>,
+    pub providers: Vec<ProviderPass>,
+    pub depends_on: Vec<Reference>,
+    pub span: Span,
+    pub type_span: Span,
+}
+
+impl ModuleCall {
+    /// References made by the call's meta-arguments (count, for_each, depends_on).
+    pub fn meta_references(&self) -> Vec<Reference> {
+        let mut refs: Vec<Reference> = self.count.iter().chain(self.for_each.iter()).flat_map(|e| e.references()).collect();
+        refs.extend(self.depends_on.iter().cloned());
+        refs
+    }
+}
+
 /// One module directory, decoded.
 #[derive(Debug, Clone, Default)]
 pub struct Module {
@@ -205,6 +239,7 @@ pub struct Module {
     /// `moved { from = ..., to = ... }`: renames that keep the object.
     pub moves: Vec<Move>,
     pub checks: Vec<Check>,
+    pub calls: IndexMap<String, ModuleCall>,
 }
 
 #[derive(Debug, Clone)]
@@ -261,6 +296,143 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
     }
     let module = parse_module(dir, sources, &mut diags);
     diags.into_result(module)
+}
+
+/// A configuration: the root module and every module it calls, each call
+/// loaded on its own (a directory called twice is two entries, sharing nothing).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Index 0 is the root module.
+    pub modules: Vec<ConfigModule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConfigModule {
+    pub module: Module,
+    /// The call names leading here from the root: `["net", "subnets"]`.
+    pub path: Vec<String>,
+    /// The calling module and the call's name in it.
+    pub parent: Option<(usize, String)>,
+    /// Call name to the called module's index.
+    pub children: IndexMap<String, usize>,
+}
+
+/// How deep module calls may nest: deeper is almost surely a module calling itself.
+const MAX_MODULE_DEPTH: usize = 32;
+
+impl Config {
+    pub fn root(&self) -> &Module {
+        &self.modules[0].module
+    }
+
+    pub fn call(&self, module: usize) -> Option<&ModuleCall> {
+        let (parent, name) = self.modules[module].parent.as_ref()?;
+        self.modules[*parent].module.calls.get(name)
+    }
+
+    /// `module.a.module.b`, the way addresses name a module without instance keys.
+    pub fn display_path(&self, module: usize) -> String {
+        self.modules[module].path.iter().map(|n| format!("module.{n}")).collect::<Vec<_>>().join(".")
+    }
+
+    /// The module a static path (call names from the root) leads to.
+    pub fn find(&self, path: &[String]) -> Option<usize> {
+        let mut at = 0;
+        for name in path {
+            at = *self.modules[at].children.get(name)?;
+        }
+        Some(at)
+    }
+
+    /// A configuration of one module, calling nothing.
+    pub fn single(module: Module) -> Config {
+        Config { modules: vec![ConfigModule { module, path: Vec::new(), parent: None, children: IndexMap::new() }] }
+    }
+}
+
+/// Loads the root module in `dir` and, recursively, every module it calls from
+/// a local path, reporting all problems at once.
+pub fn load_config(dir: &Path) -> Result<Config, Diagnostics> {
+    let root = load_module(dir)?;
+    let mut config = Config::single(root);
+    let mut diags = Diagnostics::new();
+    let mut queue = vec![0usize];
+    while let Some(at) = queue.pop() {
+        let calls: Vec<ModuleCall> = config.modules[at].module.calls.values().cloned().collect();
+        let dir = config.modules[at].module.dir.clone();
+        if !config.modules[at].module.providers.is_empty() && at != 0 {
+            for block in &config.modules[at].module.providers {
+                diags.push(
+                    Diagnostic::error("terrane::provider_in_module", format!("module.{} configures a provider", config.modules[at].path.join(".module.")))
+                        .at(&block.span)
+                        .detail("provider configurations belong in the root module, so every instance of a module uses the same ones")
+                        .help("configure it in the root module and pass it with providers = { ... } on the module call"),
+                );
+            }
+        }
+        for call in calls {
+            let path: Vec<String> = config.modules[at].path.iter().cloned().chain([call.name.clone()]).collect();
+            if !(call.source.starts_with("./") || call.source.starts_with("../")) {
+                diags.push(
+                    Diagnostic::error("terrane::module_source", format!("module {:?}: only local module sources are supported", call.name))
+                        .at(&call.source_span)
+                        .help("use a path that starts with ./ or ../, relative to the calling module"),
+                );
+                continue;
+            }
+            if path.len() > MAX_MODULE_DEPTH {
+                diags.push(
+                    Diagnostic::error("terrane::module_depth", format!("modules nest more than {MAX_MODULE_DEPTH} deep"))
+                        .at(&call.source_span)
+                        .help("a module that calls itself, directly or through others, never ends"),
+                );
+                continue;
+            }
+            let child_dir = normalize(&dir.join(&call.source));
+            if !child_dir.is_dir() {
+                diags.push(
+                    Diagnostic::error("terrane::module_source", format!("module {:?}: no directory {}", call.name, child_dir.display()))
+                        .at(&call.source_span),
+                );
+                continue;
+            }
+            match load_module(&child_dir) {
+                Ok(module) => {
+                    let index = config.modules.len();
+                    config.modules.push(ConfigModule { module, path, parent: Some((at, call.name.clone())), children: IndexMap::new() });
+                    config.modules[at].children.insert(call.name.clone(), index);
+                    queue.push(index);
+                }
+                Err(d) => diags.extend(d),
+            }
+        }
+    }
+    diags.into_result(config)
+}
+
+/// Removes `.` and resolves `..` in a path without touching the file system,
+/// so file names in diagnostics read `modules/net/main.tf`.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(c),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
 }
 
 /// Reads only the `terraform { backend "..." {} }` block of a module directory, so
@@ -518,7 +690,22 @@ impl Decoder<'_, '_> {
                         module.checks.push(Check { name, asserts });
                     }
                 }
-                "module" | "import" => {
+                "module" => {
+                    if let Some([name]) = self.labels::<1>(&block, "module", "NAME") {
+                        if let Some(call) = self.module_call(name, block) {
+                            if let Some(first) = module.calls.get(&call.name) {
+                                self.diags.push(
+                                    Diagnostic::error("terrane::duplicate", format!("module {:?} is declared twice", call.name))
+                                        .at(&call.type_span)
+                                        .related(&first.type_span, "first declared here"),
+                                );
+                            } else {
+                                module.calls.insert(call.name.clone(), call);
+                            }
+                        }
+                    }
+                }
+                "import" => {
                     self.diags.push(
                         Diagnostic::error("terrane::unsupported_block", format!("{} blocks are not supported yet", block.type_name))
                             .at(&block.type_span),
@@ -749,7 +936,7 @@ impl Decoder<'_, '_> {
         for item in items {
             let found = item.references();
             match found.as_slice() {
-                [r] if matches!(r.target, RefTarget::Resource(..) | RefTarget::Data(..) | RefTarget::Module(_)) => {
+                [r] if matches!(r.target, RefTarget::Resource(..) | RefTarget::Data(..) | RefTarget::Module(..)) => {
                     refs.push(r.clone())
                 }
                 _ => self.diags.push(
@@ -786,6 +973,80 @@ impl Decoder<'_, '_> {
         }
         body.blocks = rest;
         Resource { mode, type_name, name, body, count, for_each, depends_on, provider, lifecycle, span: block.span }
+    }
+
+    fn module_call(&mut self, name: String, block: Block) -> Option<ModuleCall> {
+        let mut body = block.body;
+        let Some(source_attr) = body.attrs.shift_remove("source") else {
+            self.diags.push(
+                Diagnostic::error("terrane::missing_attribute", format!("module {name:?} has no source"))
+                    .at(&block.type_span)
+                    .help("add source = \"./path/to/module\""),
+            );
+            return None;
+        };
+        let source = match &source_attr.expr.kind {
+            ExprKind::Literal(Value::String(s)) => s.clone(),
+            _ => {
+                self.diags.push(
+                    Diagnostic::error("terrane::invalid_module_source", "a module source must be a literal string")
+                        .at(&source_attr.expr.span),
+                );
+                return None;
+            }
+        };
+        body.attrs.shift_remove("version");
+        let count = body.attrs.shift_remove("count").map(|a| a.expr);
+        let for_each = body.attrs.shift_remove("for_each").map(|a| a.expr);
+        if let (Some(c), Some(_)) = (&count, &for_each) {
+            self.diags.push(
+                Diagnostic::error("terrane::count_and_for_each", "count and for_each cannot both be set")
+                    .at(&c.span)
+                    .help("use one of them to make several instances"),
+            );
+        }
+        let depends_on = self.depends_on(&body);
+        body.attrs.shift_remove("depends_on");
+        let providers = body.attrs.shift_remove("providers").map(|a| self.provider_passes(&a)).unwrap_or_default();
+        for inner in &body.blocks {
+            self.diags.push(
+                Diagnostic::error("terrane::unexpected_block", format!("a module block takes no {:?} block", inner.type_name))
+                    .at(&inner.type_span)
+                    .help("module inputs are attributes: name = value"),
+            );
+        }
+        Some(ModuleCall {
+            name,
+            source,
+            source_span: source_attr.expr.span,
+            count,
+            for_each,
+            inputs: body.attrs,
+            providers,
+            depends_on,
+            span: block.span,
+            type_span: block.type_span,
+        })
+    }
+
+    fn provider_passes(&mut self, attr: &Attribute) -> Vec<ProviderPass> {
+        let ExprKind::Object(items) = &attr.expr.kind else {
+            self.diags.push(
+                Diagnostic::error("terrane::invalid_providers", "providers must be a map like { aws = aws.west }").at(&attr.expr.span),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, value) in items {
+            match (provider_name_of(key), provider_name_of(value)) {
+                (Some(child), Some(parent)) => out.push(ProviderPass { child, parent, span: key.span.clone() }),
+                _ => self.diags.push(
+                    Diagnostic::error("terrane::invalid_providers", "each entry of providers must be NAME or NAME.ALIAS = NAME or NAME.ALIAS")
+                        .at(&key.span),
+                ),
+            }
+        }
+        out
     }
 
     fn provider_ref(&mut self, attr: &Attribute) -> Option<(String, Option<String>)> {
@@ -877,6 +1138,22 @@ impl Decoder<'_, '_> {
 }
 
 const TOP_LEVEL_BLOCKS: &[&str] = &["terraform", "provider", "variable", "locals", "resource", "data", "output", "module"];
+
+/// `aws` or `aws.west` written as an expression (a map key or value in `providers`).
+fn provider_name_of(e: &Expr) -> Option<(String, Option<String>)> {
+    match &e.kind {
+        ExprKind::Variable(name) => Some((name.clone(), None)),
+        ExprKind::Literal(Value::String(s)) => match s.split_once('.') {
+            Some((n, a)) => Some((n.to_string(), Some(a.to_string()))),
+            None => Some((s.clone(), None)),
+        },
+        ExprKind::Traversal(root, ops) => match (&root.kind, ops.as_slice()) {
+            (ExprKind::Variable(name), [crate::ast::Traverser::Attr(alias, _)]) => Some((name.clone(), Some(alias.clone()))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
 
 fn label_text(label: &BlockLabel) -> &str {
     match label {

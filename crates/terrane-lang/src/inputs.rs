@@ -96,46 +96,60 @@ pub fn resolve_variables(module: &Module, sources: &[InputSource]) -> Result<BTr
     }
     let mut values = BTreeMap::new();
     for (name, var) in &module.variables {
-        let value = match raw.remove(name) {
-            Some(Raw { value: RawValue::Parsed(v), span }) => convert(var, v, span.as_ref(), &mut diags),
-            Some(Raw { value: RawValue::Text(text), .. }) => {
-                parse_text(var, &text).and_then(|v| convert(var, v, None, &mut diags))
-            }
-            None => match &var.default {
-                Some(d) => Some(d.clone()),
-                None => {
-                    diags.push(
-                        Diagnostic::error("terrane::missing_variable", format!("no value for required variable {name:?}"))
-                            .at(&var.span)
-                            .help(format!(
-                                "set it with -var '{name}=...', a .tfvars file, or the TF_VAR_{name} environment variable"
-                            )),
-                    );
-                    None
-                }
+        let given = match raw.remove(name) {
+            Some(Raw { value: RawValue::Parsed(v), span }) => Given::Value(v, span),
+            Some(Raw { value: RawValue::Text(text), .. }) => match parse_text(var, &text) {
+                Some(v) => Given::Value(v, None),
+                None => continue,
             },
+            None => Given::Nothing,
         };
-        let Some(value) = value else { continue };
-        let value = if value.is_null() && !var.nullable {
-            match &var.default {
-                Some(d) if !d.is_null() => d.clone(),
-                _ => {
-                    diags.push(
-                        Diagnostic::error("terrane::null_variable", format!("variable {name:?} must not be null"))
-                            .at(&var.span),
-                    );
-                    continue;
-                }
-            }
-        } else {
-            value
+        let missing = || {
+            Diagnostic::error("terrane::missing_variable", format!("no value for required variable {name:?}"))
+                .at(&var.span)
+                .help(format!("set it with -var '{name}=...', a .tfvars file, or the TF_VAR_{name} environment variable"))
         };
-        let value = value.mark_if(var.sensitive);
-        if validate(var, &value, &mut diags) {
+        if let Some(value) = accept_value(var, given, missing, &mut diags) {
             values.insert(name.clone(), value);
         }
     }
     diags.into_result(values)
+}
+
+/// What a variable was given: a value (with where it was written), or nothing.
+pub enum Given {
+    Value(Value, Option<Span>),
+    Nothing,
+}
+
+/// A variable's final value from what it was given, as Terraform decides it:
+/// converted to its type, the default when nothing (or, for a non-nullable
+/// variable, null) was given, marked when sensitive, and checked by its
+/// validation blocks. `None` after reporting why not.
+pub fn accept_value(var: &Variable, given: Given, missing: impl FnOnce() -> Diagnostic, diags: &mut Diagnostics) -> Option<Value> {
+    let value = match given {
+        Given::Value(v, span) => convert(var, v, span.as_ref(), diags)?,
+        Given::Nothing => match &var.default {
+            Some(d) => d.clone(),
+            None => {
+                diags.push(missing());
+                return None;
+            }
+        },
+    };
+    let value = if value.is_null() && !var.nullable {
+        match &var.default {
+            Some(d) if !d.is_null() => d.clone(),
+            _ => {
+                diags.push(Diagnostic::error("terrane::null_variable", format!("variable {:?} must not be null", var.name)).at(&var.span));
+                return None;
+            }
+        }
+    } else {
+        value
+    };
+    let value = value.mark_if(var.sensitive);
+    validate(var, &value, diags).then_some(value)
 }
 
 fn parse_text(var: &Variable, text: &str) -> Option<Value> {

@@ -11,5 +11,5 @@ mod netfuncs;
 pub mod typeexpr;
 
 pub use ast::{Expr, ExprKind, RefTarget, Reference, Traverser};
-pub use config::{load_module, Attribute, Block, Body, Module, Output, Resource, Variable};
+pub use config::{load_config, load_module, Attribute, Block, Body, Config, Module, ModuleCall, Output, Resource, Variable};
 pub use eval::{eval, eval_with, Scope};
