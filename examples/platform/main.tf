@@ -34,14 +34,20 @@ provider "aws" {
   }
 }
 
+# The first two zones of whatever region the provider is pointed at.
+data "aws_availability_zones" "available" {
+  state = "available"
+}
+
 module "service" {
   for_each = var.environments
   source   = "../../modules/service"
 
-  name = "${var.service}-${each.key}"
-  cidr = each.value.cidr
-  port = each.value.port
-  tags = { environment = each.key }
+  name               = "${var.service}-${each.key}"
+  cidr               = each.value.cidr
+  port               = each.value.port
+  availability_zones = slice(sort(data.aws_availability_zones.available.names), 0, 2)
+  tags               = { environment = each.key }
 }
 
 output "environments" {

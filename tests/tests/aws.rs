@@ -998,3 +998,61 @@ fn throttling_and_server_errors_are_retried_until_aws_answers() {
     assert!(aws.vpc_ids().is_empty());
     assert_eq!(w.run(&["state", "list"]).stdout, "", "nothing was recorded");
 }
+
+/// The golden path: examples/platform calls modules/service once per
+/// environment, and modules/service calls modules/network.
+#[test]
+fn the_platform_modules_build_one_network_per_environment() {
+    const REGION: &str = "eu-west-3";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    let root = terrane_tests::repo_root();
+    for file in ["modules/network/main.tf", "modules/service/main.tf", "examples/platform/main.tf"] {
+        w.write(file, &std::fs::read_to_string(root.join(file)).expect("read the platform files"));
+    }
+    let chdir = "-chdir=examples/platform";
+    // Per environment: VPC, 2 + 2 subnets, gateway, route table, route, 2
+    // associations, security group, bucket.
+    w.run_aws(REGION, &[chdir, "apply", "-auto-approve"])
+        .success()
+        .contains(r#"module.service["staging"].module.network.aws_subnet.public["eu-west-3a"]: Creation complete"#)
+        .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed.");
+    let vpcs = aws.block_on(aws.ec2.describe_vpcs().filters(filter("tag:platform", "terrane")).send()).expect("describe VPCs");
+    let mut cidrs: Vec<&str> = vpcs.vpcs().iter().filter_map(|v| v.cidr_block()).collect();
+    cidrs.sort();
+    assert_eq!(cidrs, ["10.10.0.0/16", "10.20.0.0/16"], "one VPC per environment");
+    let staging = vpcs.vpcs().iter().find(|v| v.cidr_block() == Some("10.10.0.0/16")).and_then(|v| v.vpc_id()).unwrap().to_string();
+    let subnets = aws.block_on(aws.ec2.describe_subnets().filters(filter("vpc-id", &staging)).send()).expect("describe subnets");
+    let mut layout: Vec<(String, String)> = subnets
+        .subnets()
+        .iter()
+        .map(|s| (s.cidr_block().unwrap_or_default().to_string(), s.availability_zone().unwrap_or_default().to_string()))
+        .collect();
+    layout.sort();
+    assert_eq!(
+        layout,
+        [
+            ("10.10.0.0/20".to_string(), "eu-west-3a".to_string()),
+            ("10.10.16.0/20".to_string(), "eu-west-3b".to_string()),
+            ("10.10.32.0/20".to_string(), "eu-west-3a".to_string()),
+            ("10.10.48.0/20".to_string(), "eu-west-3b".to_string()),
+        ],
+        "public subnets first, then private, one of each per zone, carved with cidrsubnet"
+    );
+    let production_group =
+        aws.block_on(aws.ec2.describe_security_groups().group_names("shop-production-service").send()).expect("describe the group");
+    let ports: Vec<i32> = production_group.security_groups()[0].ip_permissions().iter().filter_map(|p| p.from_port()).collect();
+    assert_eq!(ports, [8443], "production's optional port reached the module");
+    let outputs: serde_json::Value =
+        serde_json::from_str(&w.run_aws(REGION, &[chdir, "output", "-json"]).success().all()).expect("output -json is JSON");
+    assert_eq!(outputs["environments"]["value"]["staging"]["vpc_id"], staging.as_str());
+    w.run_aws(REGION, &[chdir, "plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+
+    // Dropping an environment destroys that environment's objects only.
+    let example = w.read("examples/platform/main.tf").unwrap();
+    w.write("examples/platform/main.tf", &example.replace("    production = { cidr = \"10.20.0.0/16\", port = 8443 }\n", ""));
+    w.run_aws(REGION, &[chdir, "apply", "-auto-approve"]).success().contains("Resources: 0 added, 0 changed, 12 destroyed.");
+    assert_eq!(aws.vpc_ids(), [staging.clone()]);
+    w.run_aws(REGION, &[chdir, "destroy", "-auto-approve"]).success().contains("12 destroyed");
+    assert!(aws.vpc_ids().is_empty(), "destroy left VPCs behind: {:?}", aws.vpc_ids());
+}

@@ -176,12 +176,18 @@ impl Diagnostics {
         Diagnostics(Vec::new())
     }
 
+    /// Adds a diagnostic unless an identical one was just reported: every
+    /// instance of a module reports the same mistake in its source once.
     pub fn push(&mut self, diag: Diagnostic) {
-        self.0.push(diag);
+        if !self.0.iter().rev().take(64).any(|d| *d == diag) {
+            self.0.push(diag);
+        }
     }
 
     pub fn extend(&mut self, other: Diagnostics) {
-        self.0.extend(other.0);
+        for diag in other.0 {
+            self.push(diag);
+        }
     }
 
     pub fn has_errors(&self) -> bool {

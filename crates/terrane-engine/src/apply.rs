@@ -463,7 +463,18 @@ impl Walker<'_, '_> {
         let Some(schema) = self.ctx.registry.schema(&change.provider, r.mode, &r.type_name) else {
             return Err(Diagnostic::error("terrane::unknown_resource_type", format!("no schema for {}", r.type_name)).into());
         };
-        let scope = self.scope(m, &change.addr.resource.module, Repetition::from_key(&change.addr.key, change.each_value.as_ref()));
+        // each.value again, now that what for_each iterates over is applied
+        // (a map of resources has unknown values at plan time).
+        let path = &change.addr.resource.module;
+        let each_value = match &r.for_each {
+            Some(for_each) => match crate::evaluate::expand(None, Some(for_each), &self.scope(m, path, Repetition::None)) {
+                Ok(Some((_, keys))) => keys.into_iter().find(|(k, _)| *k == change.addr.key).and_then(|(_, v)| v),
+                Ok(None) | Err(_) => None,
+            }
+            .or_else(|| change.each_value.clone()),
+            None => None,
+        };
+        let scope = self.scope(m, path, Repetition::from_key(&change.addr.key, each_value.as_ref()));
         let config = decode_body(&r.body, &schema.schema, &scope, &format!("resource {:?}", r.type_name), &mut diags);
         if r.mode == Mode::Managed {
             for e in provider.validate(&r.type_name, &config) {

@@ -178,9 +178,9 @@ impl Session {
                 data_results: &data_results,
                 root_dir: &self.root_dir,
             };
-            let outcome = planner.run()?;
+            let outcome = planner.run();
             if outcome.pending_reads.is_empty() {
-                return Ok(outcome.plan);
+                return outcome.plan;
             }
             let mut diags = Diagnostics::new();
             for read in outcome.pending_reads {

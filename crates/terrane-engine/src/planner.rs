@@ -42,8 +42,11 @@ pub struct Planner<'a> {
     pub root_dir: &'a Path,
 }
 
+/// One planning pass: the plan when it succeeded, the problems when it did not,
+/// and the data sources it could not read (which may be why it failed: their
+/// values are unknown until read, and the next pass has them).
 pub struct PlanOutcome {
-    pub plan: Plan,
+    pub plan: Result<Plan, Diagnostics>,
     pub pending_reads: Vec<PendingRead>,
 }
 
@@ -62,7 +65,7 @@ pub fn resource_addr(path: &ModulePath, r: &Resource) -> ResourceAddr {
 }
 
 impl Planner<'_> {
-    pub fn run(&self) -> Result<PlanOutcome, Diagnostics> {
+    pub fn run(&self) -> PlanOutcome {
         let mut walk = Walk {
             values: Values::with_root_variables(self.variables.clone()),
             changes: Vec::new(),
@@ -117,12 +120,12 @@ impl Planner<'_> {
             });
         }
         if walk.diags.has_errors() {
-            return Err(walk.diags);
+            return PlanOutcome { plan: Err(walk.diags), pending_reads: walk.pending };
         }
         let warnings = if self.destroy { Vec::new() } else { self.checks(&walk.values) };
         walk.changes.sort_by(|a, b| a.addr.cmp(&b.addr));
-        Ok(PlanOutcome {
-            plan: Plan {
+        PlanOutcome {
+            plan: Ok(Plan {
                 format_version: PLAN_FORMAT_VERSION,
                 workspace: self.workspace.to_string(),
                 lineage: self.prior.lineage.clone(),
@@ -133,9 +136,9 @@ impl Planner<'_> {
                 drift: self.prior.drift.clone(),
                 moves: self.prior.moves.clone(),
                 warnings,
-            },
+            }),
             pending_reads: walk.pending,
-        })
+        }
     }
 
     fn evaluator(&self) -> Evaluator<'_> {
