@@ -86,6 +86,11 @@ output "single" {{
     )
 }
 
+/// The root configuration with one environment, followed by `extra`.
+fn with_one_env(extra: &str) -> String {
+    root(r#"{ a = "one" }"#) + extra
+}
+
 fn workdir(envs: &str) -> Workdir {
     let w = Workdir::new();
     w.write("mods/leaf/main.tf", LEAF).write("mods/mid/main.tf", MID).write("main.tf", &root(envs));
@@ -137,9 +142,10 @@ fn module_instances_get_their_own_addresses_inputs_and_outputs() {
 #[test]
 fn module_mistakes_are_reported_where_they_are_made() {
     let w = workdir(r#"{ a = "one" }"#);
-    let mut text = root(r#"{ a = "one" }"#);
-    text.push_str(
-        r#"
+    w.write(
+        "main.tf",
+        &with_one_env(
+            r#"
 module "typo" {
   source = "./mods/leaf"
   txt    = "x"
@@ -149,8 +155,8 @@ output "wrong" {
   value = module.single.idd
 }
 "#,
+        ),
     );
-    w.write("main.tf", &text);
     w.run(&["validate"])
         .code(1)
         .contains(r#"main.tf:34:3: module "typo" has no input variable "txt""#)
@@ -158,18 +164,20 @@ output "wrong" {
         .contains(r#"main.tf:38:11: module.single has no output "idd""#)
         .contains("did you mean module.single.id?");
 
-    let mut text = root(r#"{ a = "one" }"#);
-    text.push_str("\nmodule \"missing\" {\n  source = \"./mods/leaf\"\n}\n\nmodule \"empty\" {\n  source = \"./mods/leaf\"\n  text   = \"\"\n}\n");
-    w.write("main.tf", &text);
+    w.write(
+        "main.tf",
+        &with_one_env("\nmodule \"missing\" {\n  source = \"./mods/leaf\"\n}\n\nmodule \"empty\" {\n  source = \"./mods/leaf\"\n  text   = \"\"\n}\n"),
+    );
     w.run(&["plan"])
         .code(1)
         .contains(r#"main.tf:32:1: module "missing" needs a value for its variable "text""#)
         .contains(r#"invalid value for variable "text""#)
         .contains("text must not be empty");
 
-    let mut text = root(r#"{ a = "one" }"#);
-    text.push_str("\nmodule \"remote\" {\n  source = \"hashicorp/consul/aws\"\n}\n\nmodule \"absent\" {\n  source = \"./mods/none\"\n}\n");
-    w.write("main.tf", &text);
+    w.write(
+        "main.tf",
+        &with_one_env("\nmodule \"remote\" {\n  source = \"hashicorp/consul/aws\"\n}\n\nmodule \"absent\" {\n  source = \"./mods/none\"\n}\n"),
+    );
     w.run(&["plan"])
         .code(1)
         .contains(r#"main.tf:33:12: module "remote": only local module sources are supported"#)

@@ -43,6 +43,11 @@ impl ModulePath {
         self.0.is_empty()
     }
 
+    /// The module calls alone, as configuration names them: `module.a.module.b`.
+    pub fn without_keys(&self) -> ModulePath {
+        ModulePath(self.0.iter().map(|(name, _)| (name.clone(), InstanceKey::None)).collect())
+    }
+
     pub fn child(&self, name: &str, key: InstanceKey) -> ModulePath {
         let mut steps = self.0.clone();
         steps.push((name.to_string(), key));
@@ -74,6 +79,12 @@ pub struct ResourceAddr {
 impl ResourceAddr {
     pub fn managed(type_name: &str, name: &str) -> ResourceAddr {
         ResourceAddr { module: ModulePath::root(), mode: Mode::Managed, type_name: type_name.into(), name: name.into() }
+    }
+
+    /// The address without module instance keys: what a resource block is
+    /// called across every instance of its module (`module.net.aws_vpc.this`).
+    pub fn config_name(&self) -> String {
+        ResourceAddr { module: self.module.without_keys(), ..self.clone() }.to_string()
     }
 
     pub fn instance(&self, key: InstanceKey) -> InstanceAddr {

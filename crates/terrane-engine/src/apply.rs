@@ -173,7 +173,8 @@ pub async fn apply(ctx: ApplyContext<'_>) -> ApplyReport {
         let module = ctx.config.find(&static_path(&addr.resource.module))?;
         resource_node.get(&(module, addr.resource.mode, addr.resource.type_name.as_str(), addr.resource.name.as_str())).copied()
     };
-    let name_of = |addr: &InstanceAddr| config_name_of(addr);
+    // What `ConfigGraph::dependencies` calls a resource.
+    let name_of = |addr: &InstanceAddr| addr.resource.config_name();
     let mut destroy_ops: Vec<(usize, NodeIndex)> = Vec::new();
     let mut changes_of: HashMap<NodeIndex, Vec<usize>> = HashMap::new();
     for (i, change) in ctx.plan.changes.iter().enumerate() {
@@ -659,19 +660,6 @@ impl Walker<'_, '_> {
 /// The module path's call names, without instance keys.
 fn static_path(path: &ModulePath) -> Vec<String> {
     path.0.iter().map(|(name, _)| name.clone()).collect()
-}
-
-/// What `ConfigGraph::dependencies` calls this instance's resource:
-/// `module.net.aws_subnet.public`, without instance keys.
-fn config_name_of(addr: &InstanceAddr) -> String {
-    let mut name: String = addr.resource.module.0.iter().map(|(call, _)| format!("module.{call}.")).collect();
-    if addr.resource.mode == Mode::Data {
-        name.push_str("data.");
-    }
-    name.push_str(&addr.resource.type_name);
-    name.push('.');
-    name.push_str(&addr.resource.name);
-    name
 }
 
 fn phase_of(action: Action) -> Phase {

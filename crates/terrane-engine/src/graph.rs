@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use terrane_core::{Diagnostic, Diagnostics, Mode, Span};
+use terrane_core::{Diagnostic, Diagnostics, Mode, ResourceAddr, Span};
 use terrane_lang::config::{suggest, Config, Resource};
 use terrane_lang::{RefTarget, Reference};
 
@@ -243,12 +243,7 @@ fn resource_dependencies(graph: &DiGraph<Node, Span>, order: &[NodeIndex], confi
 
 /// A resource's address without instance keys: `module.net.aws_subnet.public`.
 pub fn config_name(config: &Config, module: usize, r: &Resource) -> String {
-    let path = config.display_path(module);
-    if path.is_empty() {
-        r.display_addr()
-    } else {
-        format!("{path}.{}", r.display_addr())
-    }
+    ResourceAddr { module: config.module_path(module), mode: r.mode, type_name: r.type_name.clone(), name: r.name.clone() }.to_string()
 }
 
 fn undeclared(kind: &str, name: &str, span: &Span) -> Diagnostic {
@@ -259,9 +254,9 @@ fn undeclared(kind: &str, name: &str, span: &Span) -> Diagnostic {
 
 pub fn node_name(node: &Node, config: &Config) -> String {
     let prefix = |m: usize| {
-        let p = config.display_path(m);
-        if p.is_empty() {
-            p
+        let p = config.module_path(m);
+        if p.is_root() {
+            String::new()
         } else {
             format!("{p}.")
         }

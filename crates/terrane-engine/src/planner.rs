@@ -79,10 +79,12 @@ impl Planner<'_> {
             match &self.graph.graph[ix] {
                 Node::Resource(m, i) => {
                     let r = &self.config.modules[*m].module.resources[*i];
-                    let dependencies = self.graph.dependencies.get(&ix).cloned().unwrap_or_default();
-                    match r.mode {
-                        Mode::Managed => self.plan_resource(*m, r, dependencies, &mut walk),
-                        Mode::Data => self.plan_data(*m, r, dependencies, &mut walk),
+                    let dependencies = self.graph.dependencies.get(&ix).map_or(&[][..], Vec::as_slice);
+                    for path in walk.values.instances_of(*m) {
+                        match r.mode {
+                            Mode::Managed => self.plan_resource(*m, &path, r, dependencies, &mut walk),
+                            Mode::Data => self.plan_data(*m, &path, r, dependencies, &mut walk),
+                        }
                     }
                 }
                 node => {
@@ -149,13 +151,7 @@ impl Planner<'_> {
         EvalScope::new(values, self.config, module, path, self.workspace, repetition, self.root_dir)
     }
 
-    fn plan_resource(&self, m: usize, r: &Resource, dependencies: Vec<String>, walk: &mut Walk) {
-        for path in walk.values.instances_of(m) {
-            self.plan_resource_in(m, &path, r, &dependencies, walk);
-        }
-    }
-
-    fn plan_resource_in(&self, m: usize, path: &ModulePath, r: &Resource, dependencies: &[String], walk: &mut Walk) {
+    fn plan_resource(&self, m: usize, path: &ModulePath, r: &Resource, dependencies: &[String], walk: &mut Walk) {
         let id = (r.mode, r.type_name.clone(), r.name.clone());
         let raddr = resource_addr(path, r);
         let key = self.registry.key_for(self.config, m, r);
@@ -364,26 +360,10 @@ impl Planner<'_> {
 
     /// True when a `replace_triggered_by` reference points at a resource that changes.
     fn replace_triggered(&self, path: &ModulePath, r: &Resource, walk: &Walk) -> bool {
-        r.lifecycle.replace_triggered_by.iter().any(|e| {
-            e.references().iter().any(|reference| match &reference.target {
-                RefTarget::Resource(t, n) => walk.changing.contains(&ResourceAddr {
-                    module: path.clone(),
-                    mode: Mode::Managed,
-                    type_name: t.clone(),
-                    name: n.clone(),
-                }),
-                RefTarget::Data(..) | RefTarget::Var(_) | RefTarget::Local(_) | RefTarget::Module(..) | RefTarget::Builtin(_) => false,
-            })
-        })
+        r.lifecycle.replace_triggered_by.iter().any(|e| e.references().iter().any(|reference| refers_to_changing(path, reference, walk)))
     }
 
-    fn plan_data(&self, m: usize, r: &Resource, dependencies: Vec<String>, walk: &mut Walk) {
-        for path in walk.values.instances_of(m) {
-            self.plan_data_in(m, &path, r, &dependencies, walk);
-        }
-    }
-
-    fn plan_data_in(&self, m: usize, path: &ModulePath, r: &Resource, dependencies: &[String], walk: &mut Walk) {
+    fn plan_data(&self, m: usize, path: &ModulePath, r: &Resource, dependencies: &[String], walk: &mut Walk) {
         let id = (r.mode, r.type_name.clone(), r.name.clone());
         let raddr = resource_addr(path, r);
         let key = self.registry.key_for(self.config, m, r);
@@ -403,15 +383,7 @@ impl Planner<'_> {
             }
         };
         // A data source that reads a resource changing in this plan waits for apply.
-        let depends_on_changes = r.references().iter().any(|reference| match &reference.target {
-            RefTarget::Resource(t, n) => walk.changing.contains(&ResourceAddr {
-                module: path.clone(),
-                mode: Mode::Managed,
-                type_name: t.clone(),
-                name: n.clone(),
-            }),
-            RefTarget::Data(..) | RefTarget::Var(_) | RefTarget::Local(_) | RefTarget::Module(..) | RefTarget::Builtin(_) => false,
-        });
+        let depends_on_changes = r.references().iter().any(|reference| refers_to_changing(path, reference, walk));
         let mut values = ResourceValues::new(expansion);
         for (instance_key, each_value) in keys {
             let addr = raddr.instance(instance_key.clone());
@@ -469,6 +441,17 @@ impl Planner<'_> {
             values.instances.insert(instance_key, value);
         }
         walk.values.module_mut(path).resources.insert(id, values);
+    }
+}
+
+/// True when a reference names a managed resource of the same module instance
+/// with an instance that changes in this plan.
+fn refers_to_changing(path: &ModulePath, reference: &terrane_lang::Reference, walk: &Walk) -> bool {
+    match &reference.target {
+        RefTarget::Resource(t, n) => {
+            walk.changing.contains(&ResourceAddr { module: path.clone(), mode: Mode::Managed, type_name: t.clone(), name: n.clone() })
+        }
+        RefTarget::Data(..) | RefTarget::Var(_) | RefTarget::Local(_) | RefTarget::Module(..) | RefTarget::Builtin(_) => false,
     }
 }
 

@@ -330,9 +330,9 @@ impl Config {
         self.modules[*parent].module.calls.get(name)
     }
 
-    /// `module.a.module.b`, the way addresses name a module without instance keys.
-    pub fn display_path(&self, module: usize) -> String {
-        self.modules[module].path.iter().map(|n| format!("module.{n}")).collect::<Vec<_>>().join(".")
+    /// A module's path without instance keys (`module.a.module.b`).
+    pub fn module_path(&self, module: usize) -> terrane_core::ModulePath {
+        terrane_core::ModulePath(self.modules[module].path.iter().map(|n| (n.clone(), terrane_core::InstanceKey::None)).collect())
     }
 
     /// The module a static path (call names from the root) leads to.
@@ -363,7 +363,7 @@ pub fn load_config(dir: &Path) -> Result<Config, Diagnostics> {
         if !config.modules[at].module.providers.is_empty() && at != 0 {
             for block in &config.modules[at].module.providers {
                 diags.push(
-                    Diagnostic::error("terrane::provider_in_module", format!("module.{} configures a provider", config.modules[at].path.join(".module.")))
+                    Diagnostic::error("terrane::provider_in_module", format!("{} configures a provider", config.module_path(at)))
                         .at(&block.span)
                         .detail("provider configurations belong in the root module, so every instance of a module uses the same ones")
                         .help("configure it in the root module and pass it with providers = { ... } on the module call"),
@@ -948,8 +948,8 @@ impl Decoder<'_, '_> {
         refs
     }
 
-    fn resource(&mut self, mode: Mode, type_name: String, name: String, block: Block) -> Resource {
-        let mut body = block.body;
+    /// Takes `count`, `for_each` and `depends_on` out of a resource or module body.
+    fn repetition(&mut self, body: &mut Body) -> (Option<Expr>, Option<Expr>, Vec<Reference>) {
         let count = body.attrs.shift_remove("count").map(|a| a.expr);
         let for_each = body.attrs.shift_remove("for_each").map(|a| a.expr);
         if let (Some(c), Some(_)) = (&count, &for_each) {
@@ -959,8 +959,14 @@ impl Decoder<'_, '_> {
                     .help("use one of them to make several instances"),
             );
         }
-        let depends_on = self.depends_on(&body);
+        let depends_on = self.depends_on(body);
         body.attrs.shift_remove("depends_on");
+        (count, for_each, depends_on)
+    }
+
+    fn resource(&mut self, mode: Mode, type_name: String, name: String, block: Block) -> Resource {
+        let mut body = block.body;
+        let (count, for_each, depends_on) = self.repetition(&mut body);
         let provider = body.attrs.shift_remove("provider").and_then(|a| self.provider_ref(&a));
         let mut lifecycle = Lifecycle::default();
         let mut rest = Vec::new();
@@ -996,17 +1002,7 @@ impl Decoder<'_, '_> {
             }
         };
         body.attrs.shift_remove("version");
-        let count = body.attrs.shift_remove("count").map(|a| a.expr);
-        let for_each = body.attrs.shift_remove("for_each").map(|a| a.expr);
-        if let (Some(c), Some(_)) = (&count, &for_each) {
-            self.diags.push(
-                Diagnostic::error("terrane::count_and_for_each", "count and for_each cannot both be set")
-                    .at(&c.span)
-                    .help("use one of them to make several instances"),
-            );
-        }
-        let depends_on = self.depends_on(&body);
-        body.attrs.shift_remove("depends_on");
+        let (count, for_each, depends_on) = self.repetition(&mut body);
         let providers = body.attrs.shift_remove("providers").map(|a| self.provider_passes(&a)).unwrap_or_default();
         for inner in &body.blocks {
             self.diags.push(
