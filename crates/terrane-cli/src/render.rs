@@ -188,7 +188,7 @@ fn attr_line(style: Style, indent: usize, name: &str, width: usize, before: Opti
 pub fn change(style: Style, change: &ResourceChange, out: &mut String) {
     let _ = writeln!(out, "{}", style.bold(&header(&change.addr, change)));
     let _ = writeln!(out, "{} {} {{", action_symbol(style, change.action), block_open(&change.addr));
-    let empty = std::collections::BTreeMap::new();
+    let empty = terrane_core::ValueMap::new();
     let before = change.before.as_ref().and_then(|v| v.as_map()).unwrap_or(&empty);
     let after = change.after.as_ref().and_then(|v| v.as_map()).unwrap_or(&empty);
     let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();

@@ -84,7 +84,7 @@ impl Type {
                 Value::set(convert_items(elem, items, path)?)
             }
             (Type::Map(elem), Value::Map(map)) => {
-                let mut out = BTreeMap::new();
+                let mut out = crate::ValueMap::new();
                 for (k, v) in map {
                     path.push(PathStep::Attr(k.clone()));
                     let v = elem.convert_at(v, path)?;
@@ -109,7 +109,7 @@ impl Type {
                 Value::List(out)
             }
             (Type::Object(attrs), Value::Map(mut map)) => {
-                let mut out = BTreeMap::new();
+                let mut out = crate::ValueMap::new();
                 for (name, attr) in attrs {
                     path.push(PathStep::Attr(name.clone()));
                     let value = match map.remove(name) {

@@ -2,8 +2,9 @@
 //! ("known after apply") and a sensitive mark that survives every operation.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::fmt;
+
+pub use crate::value_map::ValueMap;
 
 #[derive(Clone, Debug)]
 pub enum Value {
@@ -16,7 +17,7 @@ pub enum Value {
     /// Sets: kept sorted and without duplicates (see [`Value::set`]).
     Set(Vec<Value>),
     /// Maps and objects.
-    Map(BTreeMap<String, Value>),
+    Map(ValueMap<Value>),
     /// Known only after apply. Never equal to anything, itself included.
     Unknown,
     /// A value that must never be shown.
@@ -172,7 +173,7 @@ impl Value {
         }
     }
 
-    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+    pub fn as_map(&self) -> Option<&ValueMap<Value>> {
         match self.unmarked() {
             Value::Map(m) => Some(m),
             _ => None,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use terrane_core::{Diagnostic, Diagnostics, Value};
+use terrane_core::{Diagnostic, Diagnostics, Value, ValueMap};
 use terrane_lang::config::{suggest, Block, Body};
 use terrane_lang::eval::{eval, eval_with};
 use terrane_lang::Scope;
@@ -21,7 +21,7 @@ fn decode_with(
     bindings: &[(String, Value)],
     diags: &mut Diagnostics,
 ) -> Value {
-    let mut out = BTreeMap::new();
+    let mut out = ValueMap::new();
     for (name, attr) in &body.attrs {
         let Some(attr_schema) = schema.attributes.get(name) else {
             let mut d = Diagnostic::error("terrane::unknown_attribute", format!("unsupported argument {name:?} in {what}"))

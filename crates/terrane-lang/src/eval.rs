@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use terrane_core::value::format_number;
-use terrane_core::{Diagnostic, Span, Value};
+use terrane_core::{Diagnostic, Span, Value, ValueMap};
 
 use crate::ast::{BinaryOp, Expr, ExprKind, ForExpr, TemplatePart, Traverser, UnaryOp};
 use crate::functions;
@@ -70,7 +70,7 @@ impl Evaluator<'_> {
             }
             ExprKind::Tuple(items) => Ok(Value::List(items.iter().map(|i| self.eval(i)).collect::<Result<_, _>>()?)),
             ExprKind::Object(items) => {
-                let mut map = BTreeMap::new();
+                let mut map = ValueMap::new();
                 let mut unknown_key = false;
                 for (k, v) in items {
                     let key = self.eval(k)?;
@@ -449,7 +449,7 @@ impl Evaluator<'_> {
         } else if f.grouping {
             Value::Map(groups.into_iter().map(|(k, v)| (k, Value::List(v))).collect())
         } else {
-            Value::Map(object)
+            Value::Map(object.into_iter().collect())
         };
         Ok(out.mark_if(marked))
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use terrane_core::value::format_number;
-use terrane_core::{Type, Value};
+use terrane_core::{Type, Value, ValueMap};
 
 use crate::eval::to_number;
 
@@ -100,7 +100,7 @@ fn list_arg(args: &[Value], i: usize) -> Result<Vec<Value>> {
     }
 }
 
-fn map_arg(args: &[Value], i: usize) -> Result<BTreeMap<String, Value>> {
+fn map_arg(args: &[Value], i: usize) -> Result<ValueMap<Value>> {
     match &args[i] {
         Value::Map(m) => Ok(m.clone()),
         other => Err(arg_err(i, format!("a map is required, got {}", other.type_name()))),
@@ -291,7 +291,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: &Path) -> Result<Value> {
                     other => return Err(arg_err(i, format!("arguments must be maps or objects, got {}", other.type_name()))),
                 }
             }
-            Ok(Value::Map(out))
+            Ok(Value::Map(out.into_iter().collect()))
         }
         "keys" => {
             arity(a, 1, Some(1))?;
@@ -431,7 +431,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: &Path) -> Result<Value> {
             for (k, v) in keys.into_iter().zip(values) {
                 out.insert(string_arg(&[k], 0)?, v);
             }
-            Ok(Value::Map(out))
+            Ok(Value::Map(out.into_iter().collect()))
         }
         "one" => {
             arity(a, 1, Some(1))?;

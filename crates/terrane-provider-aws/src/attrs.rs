@@ -64,7 +64,7 @@ pub fn map_value(map: &BTreeMap<String, String>) -> Value {
 
 /// Builds a state object attribute by attribute.
 #[derive(Default)]
-pub struct Obj(BTreeMap<String, Value>);
+pub struct Obj(terrane_core::ValueMap<Value>);
 
 impl Obj {
     pub fn new() -> Obj {

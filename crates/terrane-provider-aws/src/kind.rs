@@ -1,7 +1,5 @@
 //! What every AWS resource and data source type implements.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use terrane_core::Value;
 use terrane_provider::{AttrError, PlanRequest, ProviderError, Schema};
@@ -31,7 +29,7 @@ pub trait ResourceKind: Send + Sync {
 
     /// Adjusts the generic plan: computed values known early, or attributes
     /// whose change makes others unknown.
-    fn refine_plan(&self, _req: &PlanRequest<'_>, _planned: &mut BTreeMap<String, Value>) {}
+    fn refine_plan(&self, _req: &PlanRequest<'_>, _planned: &mut terrane_core::ValueMap<Value>) {}
 
     async fn create(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Value, ProviderError>;
 

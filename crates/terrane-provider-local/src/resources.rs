@@ -1,12 +1,11 @@
 //! What each local resource type does on plan, create, read, update and delete.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use base64::Engine as _;
 use rand::Rng as _;
 use sha2::Digest as _;
-use terrane_core::{PathStep, Value};
+use terrane_core::{PathStep, Value, ValueMap};
 use terrane_provider::{AttrError, PlanResponse, ProviderError};
 
 use crate::time::{now_rfc3339, parse_duration};
@@ -324,7 +323,7 @@ pub async fn delete(type_name: &str, prior: Value) -> Result<(), ProviderError> 
 }
 
 pub fn import(type_name: &str, id: &str) -> Result<Value, ProviderError> {
-    let mut m = BTreeMap::new();
+    let mut m = ValueMap::new();
     m.insert("id".to_string(), Value::string(id));
     match type_name {
         "null_resource" => {

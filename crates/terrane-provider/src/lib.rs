@@ -86,7 +86,7 @@ pub trait Provider: Send + Sync {
 /// Terraform's "proposed new state": configuration values, with computed
 /// attributes the configuration leaves null taken from the prior state.
 pub fn proposed_new(schema: &Schema, prior: Option<&Value>, config: &Value) -> Value {
-    let mut out = std::collections::BTreeMap::new();
+    let mut out = terrane_core::ValueMap::new();
     for (name, attr) in &schema.attributes {
         let configured = config.get(name).cloned().unwrap_or(Value::Null);
         let value = if configured.is_null() && attr.computed {

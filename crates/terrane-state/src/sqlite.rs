@@ -57,6 +57,8 @@ impl SqliteStore {
             .min_connections(0)
             .idle_timeout(None)
             .max_lifetime(None)
+            // A local file needs no liveness ping, and each ping is a hand-off to sqlx's worker.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| classify(&display, e))?;
@@ -305,21 +307,53 @@ fn job_address(job: &WriteJob) -> (&str, String) {
     }
 }
 
-/// Writes a batch in one transaction: the workspace serials are taken with one
-/// statement, then every row goes in with one multi-statement execute (one
-/// multi-row statement per table). On SQLite every execute is a hand-off to
-/// sqlx's worker thread, and those hand-offs, not SQLite, are what a large apply
-/// spends its time on. Each job's serial is returned (0 for intents). A batch
-/// that touches one address twice is written job by job, so the order of its
-/// writes is kept exactly.
+/// Writes a batch in one transaction sent as one script: `BEGIN IMMEDIATE`, the
+/// serial bump of each workspace, one multi-row statement per table, `COMMIT`.
+/// On SQLite every execute is a hand-off to sqlx's worker thread, and those
+/// hand-offs, not SQLite, are what a large apply spends its time on, so the whole
+/// batch is one. Each job's serial is returned (0 for intents). A batch that
+/// touches one address twice is written job by job, so the order of its writes
+/// is kept exactly.
 async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJob]) -> Result<Vec<u64>, StateError> {
     let mut seen = std::collections::HashSet::new();
     if !batch.iter().all(|job| seen.insert(job_address(job))) {
         return write_batch_in_order(pool, cipher, batch).await;
     }
-    let mut tx = pool.begin().await?;
-    let serials = take_serials(&mut tx, batch).await?;
-    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+    // Each change's position among its workspace's changes in this batch, and how
+    // many changes each workspace has: change k of n gets serial `last - (n - 1 - k)`.
+    let mut counts: Vec<(&str, i64)> = Vec::new();
+    let positions: Vec<Option<(&str, i64)>> = batch
+        .iter()
+        .map(|job| match job {
+            WriteJob::Commit { workspace, .. } => {
+                let position = match counts.iter_mut().find(|(name, _)| name == workspace) {
+                    Some((_, count)) => {
+                        *count += 1;
+                        *count - 1
+                    }
+                    None => {
+                        counts.push((workspace, 1));
+                        0
+                    }
+                };
+                Some((workspace.as_str(), position))
+            }
+            WriteJob::Intent { .. } => None,
+        })
+        .collect();
+    let count_of = |workspace: &str| counts.iter().find(|(name, _)| *name == workspace).map_or(0, |(_, n)| *n);
+
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("BEGIN IMMEDIATE;\n");
+    for (workspace, count) in &counts {
+        q.push("INSERT OR IGNORE INTO workspaces (name, lineage, serial, created_at) VALUES (")
+            .push_bind(workspace.to_string())
+            .push(", ")
+            .push_bind(uuid::Uuid::new_v4().to_string())
+            .push(format!(", 0, {NOW});\n"));
+        q.push(format!("UPDATE workspaces SET serial = serial + {count} WHERE name = "))
+            .push_bind(workspace.to_string())
+            .push(" RETURNING name, serial;\n");
+    }
     let intents: Vec<(&str, &Intent)> = batch
         .iter()
         .filter_map(|job| match job {
@@ -341,27 +375,30 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
         });
         q.push(";\n");
     }
-    let commits: Vec<(&str, &Change, i64)> = batch
+    // The serial of a change, as SQL: read back from the workspace row bumped above.
+    let serial_sql = |workspace: &str, position: i64| (workspace.to_string(), count_of(workspace) - 1 - position);
+    let commits: Vec<(&Change, (String, i64))> = batch
         .iter()
-        .zip(&serials)
-        .filter_map(|(job, serial)| match job {
-            WriteJob::Commit { workspace, change, .. } => Some((workspace.as_str(), change, *serial as i64)),
-            WriteJob::Intent { .. } => None,
+        .zip(&positions)
+        .filter_map(|(job, position)| match (job, position) {
+            (WriteJob::Commit { change, .. }, Some((workspace, k))) => Some((change, serial_sql(workspace, *k))),
+            _ => None,
         })
         .collect();
     if !commits.is_empty() {
         let mut upserts = Vec::new();
         let mut journal = Vec::new();
-        for (workspace, change, serial) in &commits {
+        for (change, serial) in &commits {
+            let workspace = serial.0.as_str();
             let after = match &change.after {
                 Some(record) => {
                     upserts.push((
-                        *workspace,
+                        workspace,
                         record,
                         conceal(cipher, &record.attributes.to_string()),
                         serde_json::to_string(&record.sensitive_paths)?,
                         serde_json::to_string(&record.dependencies)?,
-                        *serial,
+                        serial,
                     ));
                     Some(conceal(cipher, &serde_json::to_string(record)?))
                 }
@@ -374,7 +411,12 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
                     None
                 }
             };
-            journal.push((*workspace, *change, *serial, after));
+            journal.push((workspace, *change, serial, after));
+        }
+        fn push_serial(row: &mut sqlx::query_builder::Separated<'_, '_, sqlx::Sqlite, &str>, (workspace, back): &(String, i64)) {
+            row.push("(SELECT serial FROM workspaces WHERE name = ")
+                .push_bind_unseparated(workspace.clone())
+                .push_unseparated(format!(") - {back}"));
         }
         if !upserts.is_empty() {
             q.push(
@@ -390,16 +432,16 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
                     .push_bind(sensitive)
                     .push_bind(dependencies)
                     .push_bind(record.status.as_str().to_string())
-                    .push_bind(record.create_token.clone())
-                    .push_bind(serial);
+                    .push_bind(record.create_token.clone());
+                push_serial(&mut row, serial);
             });
             q.push(";\n");
         }
         q.push("INSERT INTO journal (workspace, serial, run_id, actor, address, action, before, after, recorded_at) ");
         q.push_values(journal, |mut row, (workspace, change, serial, after)| {
-            row.push_bind(workspace.to_string())
-                .push_bind(serial)
-                .push_bind(change.actor.run_id.clone())
+            row.push_bind(workspace.to_string());
+            push_serial(&mut row, serial);
+            row.push_bind(change.actor.run_id.clone())
                 .push_bind(format!("{}@{}", change.actor.user, change.actor.host))
                 .push_bind(change.addr.to_string())
                 .push_bind(change.action.clone())
@@ -409,8 +451,8 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
         });
         q.push(";\n");
         let mut by_workspace: HashMap<&str, Vec<String>> = HashMap::new();
-        for (workspace, change, _) in &commits {
-            by_workspace.entry(workspace).or_default().push(change.addr.to_string());
+        for (change, (workspace, _)) in &commits {
+            by_workspace.entry(workspace.as_str()).or_default().push(change.addr.to_string());
         }
         for (workspace, addresses) in by_workspace {
             q.push("DELETE FROM intents WHERE workspace = ").push_bind(workspace.to_string()).push(" AND address IN (");
@@ -421,9 +463,25 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
             list.push_unseparated(");\n");
         }
     }
-    q.build().execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(serials)
+    q.push("COMMIT;");
+    let mut conn = pool.acquire().await?;
+    // Batches differ in shape, so their scripts are not worth caching as prepared statements.
+    let bumped = match q.build().persistent(false).fetch_all(&mut *conn).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            // The script stopped at the failing statement with its transaction open.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            return Err(e.into());
+        }
+    };
+    let last: HashMap<String, i64> = bumped.iter().map(|row| (row.get::<String, _>(0), row.get::<i64, _>(1))).collect();
+    Ok(positions
+        .iter()
+        .map(|position| match position {
+            Some((workspace, k)) => last.get(*workspace).map_or(0, |last| (last - (count_of(workspace) - 1 - k)) as u64),
+            None => 0,
+        })
+        .collect())
 }
 
 /// Takes the serials of a batch's changes, one statement per workspace (a

@@ -99,7 +99,7 @@ async fn read_one(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
     found.remove(&id).ok_or_else(|| not_found("internet gateway", &id))
 }
 
-async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<BTreeMap<String, Value>, ProviderError> {
+async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
     let mut out = BTreeMap::new();
     for filters in filter_sets {
         let items: Vec<_> = aws.ec2.describe_internet_gateways().set_filters(Some(filters)).into_paginator().items().send().collect().await;
@@ -115,5 +115,5 @@ async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) ->
             out.insert(id.clone(), with_tags(obj, aws, &tag_map(gateway.tags()), prior_for(priors, &id)).build());
         }
     }
-    Ok(out)
+    Ok(out.into_iter().collect())
 }

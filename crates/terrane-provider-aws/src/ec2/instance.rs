@@ -204,13 +204,13 @@ async fn wait_for(aws: &Aws, object: &Value, done: impl Fn(&str) -> bool) -> Res
 }
 
 /// Instances that still exist (not terminated), keyed by id.
-async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<BTreeMap<String, Value>, ProviderError> {
+async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
     let mut all = describe_all(aws, filter_sets, priors).await?;
     all.retain(|_, v| !matches!(string(v, "instance_state").as_deref(), Some("terminated" | "shutting-down")));
     Ok(all)
 }
 
-async fn describe_all(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<BTreeMap<String, Value>, ProviderError> {
+async fn describe_all(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
     let mut out = BTreeMap::new();
     for filters in filter_sets {
         let pages: Vec<_> = aws.ec2.describe_instances().set_filters(Some(filters)).into_paginator().send().collect().await;
@@ -223,7 +223,7 @@ async fn describe_all(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]
             }
         }
     }
-    Ok(out)
+    Ok(out.into_iter().collect())
 }
 
 fn instance_value(aws: &Aws, instance: &AwsInstance, prior: &Value) -> Value {
@@ -285,7 +285,7 @@ impl ResourceKind for Eip {
     }
 
     /// A new instance means a new association and private address.
-    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut BTreeMap<String, Value>) {
+    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
         let Some(prior) = req.prior else { return };
         if prior.get("instance") != planned.get("instance") {
             planned.insert("association_id".into(), Value::Unknown);
@@ -315,7 +315,7 @@ impl ResourceKind for Eip {
         for chunk in ids(objects).chunks(IDS_PER_CALL) {
             found.extend(describe_eips(aws, vec![filter("allocation-id", chunk.to_vec())], objects).await?);
         }
-        Ok(in_order(objects, found))
+        Ok(in_order(objects, found.into_iter().collect()))
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
@@ -362,7 +362,7 @@ async fn read_eip(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
     found.remove(&id).ok_or_else(|| not_found("elastic IP", &id))
 }
 
-async fn describe_eips(aws: &Aws, filters: Vec<Filter>, priors: &[Value]) -> Result<BTreeMap<String, Value>, ProviderError> {
+async fn describe_eips(aws: &Aws, filters: Vec<Filter>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
     let out = aws.ec2.describe_addresses().set_filters(Some(filters)).send().await.map_err(|e| aws.error("ec2", e))?;
     let mut found = BTreeMap::new();
     for address in out.addresses() {
@@ -378,7 +378,7 @@ async fn describe_eips(aws: &Aws, filters: Vec<Filter>, priors: &[Value]) -> Res
             .s("private_ip", address.private_ip_address());
         found.insert(id.to_string(), with_tags(obj, aws, &tag_map(address.tags()), prior_for(priors, id)).build());
     }
-    Ok(found)
+    Ok(found.into_iter().collect())
 }
 
 pub struct KeyPair;
@@ -470,7 +470,7 @@ impl ResourceKind for KeyPair {
                 found.insert(name.to_string(), with_tags(obj, aws, &tag_map(key.tags()), prior).build());
             }
         }
-        Ok(in_order(objects, found))
+        Ok(in_order(objects, found.into_iter().collect()))
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {

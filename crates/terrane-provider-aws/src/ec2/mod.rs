@@ -89,7 +89,7 @@ pub fn ids(objects: &[Value]) -> Vec<String> {
 
 /// Answers in the order of `objects`: the read object, or `None` when AWS has no
 /// object with that id.
-pub fn in_order(objects: &[Value], mut found: BTreeMap<String, Value>) -> Vec<Option<Value>> {
+pub fn in_order(objects: &[Value], mut found: terrane_core::ValueMap<Value>) -> Vec<Option<Value>> {
     objects
         .iter()
         .map(|o| o.get("id").and_then(Value::as_str).and_then(|id| found.remove(id)))

@@ -92,7 +92,7 @@ async fn delete_route(aws: &Aws, table: &str, cidr: &str) -> Result<(), Provider
         .or_else(ignore_not_found)
 }
 
-fn routes_by_cidr(v: &Value) -> BTreeMap<String, Value> {
+fn routes_by_cidr(v: &Value) -> terrane_core::ValueMap<Value> {
     blocks(v, "route").into_iter().filter_map(|r| Some((string(r, "cidr_block")?, r.clone()))).collect()
 }
 
@@ -129,7 +129,7 @@ impl ResourceKind for RouteTable {
 
     /// With no `route` blocks the routes are not managed here (aws_route may
     /// manage them), as in Terraform.
-    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut BTreeMap<String, Value>) {
+    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
         if blocks(req.config, "route").is_empty() {
             let kept = req.prior.and_then(|p| p.get("route")).cloned().unwrap_or(Value::Set(Vec::new()));
             planned.insert("route".into(), kept);
@@ -190,7 +190,7 @@ impl ResourceKind for RouteTable {
     }
 }
 
-fn table_values(aws: &Aws, tables: Vec<AwsRouteTable>, priors: &[Value]) -> BTreeMap<String, Value> {
+fn table_values(aws: &Aws, tables: Vec<AwsRouteTable>, priors: &[Value]) -> terrane_core::ValueMap<Value> {
     let mut out = BTreeMap::new();
     for table in tables {
         let id = table.route_table_id().unwrap_or_default().to_string();
@@ -203,7 +203,7 @@ fn table_values(aws: &Aws, tables: Vec<AwsRouteTable>, priors: &[Value]) -> BTre
             .set("route", routes);
         out.insert(id.clone(), with_tags(obj, aws, &tag_map(table.tags()), prior_for(priors, &id)).build());
     }
-    out
+    out.into_iter().collect()
 }
 
 async fn read_table(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
@@ -274,7 +274,7 @@ impl ResourceKind for RouteEntry {
                 found.insert(id, obj.build());
             }
         }
-        Ok(in_order(objects, found))
+        Ok(in_order(objects, found.into_iter().collect()))
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
@@ -322,7 +322,7 @@ impl ResourceKind for RouteTableAssociation {
     }
 
     /// Moving a subnet to another table makes a new association with a new id.
-    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut BTreeMap<String, Value>) {
+    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
         let Some(prior) = req.prior else { return };
         if prior.get("route_table_id") != planned.get("route_table_id") {
             planned.insert("id".into(), Value::Unknown);
@@ -359,7 +359,7 @@ impl ResourceKind for RouteTableAssociation {
                 found.insert(id.to_string(), obj.build());
             }
         }
-        Ok(in_order(objects, found))
+        Ok(in_order(objects, found.into_iter().collect()))
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {

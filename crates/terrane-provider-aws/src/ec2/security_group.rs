@@ -187,7 +187,7 @@ impl ResourceKind for SecurityGroup {
         vec![("description", Value::string(DEFAULT_DESCRIPTION))]
     }
 
-    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut BTreeMap<String, Value>) {
+    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
         for direction in ["ingress", "egress"] {
             let configured = blocks(req.config, direction);
             let value = if configured.is_empty() {
@@ -284,7 +284,7 @@ async fn sync_rules(aws: &Aws, id: &str, before: &Value, after: &Value) -> Resul
     Ok(())
 }
 
-fn group_values(aws: &Aws, groups: Vec<AwsGroup>, priors: &[Value]) -> BTreeMap<String, Value> {
+fn group_values(aws: &Aws, groups: Vec<AwsGroup>, priors: &[Value]) -> terrane_core::ValueMap<Value> {
     let mut out = BTreeMap::new();
     for group in groups {
         let id = group.group_id().unwrap_or_default().to_string();
@@ -300,7 +300,7 @@ fn group_values(aws: &Aws, groups: Vec<AwsGroup>, priors: &[Value]) -> BTreeMap<
             .set("revoke_rules_on_delete", prior_for(priors, &id).get("revoke_rules_on_delete").cloned().unwrap_or(Value::Null));
         out.insert(id.clone(), with_tags(obj, aws, &tag_map(group.tags()), prior_for(priors, &id)).build());
     }
-    out
+    out.into_iter().collect()
 }
 
 async fn read_group(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
@@ -552,7 +552,7 @@ impl ResourceKind for VpcSecurityGroupRule {
                 found.insert(id.clone(), with_tags(obj, aws, &tag_map(rule.tags()), prior_for(objects, &id)).build());
             }
         }
-        Ok(in_order(objects, found))
+        Ok(in_order(objects, found.into_iter().collect()))
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {

@@ -166,7 +166,7 @@ async fn set_dns_attributes(aws: &Aws, id: &str, prior: &Value, planned: &Value,
 
 /// Describes VPCs matching each filter set, with the per-VPC facts Terraform's
 /// `aws_vpc` shows, keyed by id.
-async fn describe(aws: &Aws, filter_sets: Vec<Vec<aws_sdk_ec2::types::Filter>>, priors: &[Value]) -> Result<BTreeMap<String, Value>, ProviderError> {
+async fn describe(aws: &Aws, filter_sets: Vec<Vec<aws_sdk_ec2::types::Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
     let mut vpcs = Vec::new();
     for filters in filter_sets {
         let page: Vec<_> = aws
@@ -213,7 +213,7 @@ async fn describe(aws: &Aws, filter_sets: Vec<Vec<aws_sdk_ec2::types::Filter>>, 
             .s("default_security_group_id", default_groups.get(&id).map(String::as_str));
         out.insert(id, with_tags(obj, aws, &tag_map(vpc.tags()), prior).build());
     }
-    Ok(out)
+    Ok(out.into_iter().collect())
 }
 
 async fn vpc_attribute(aws: &Aws, id: &str, name: VpcAttributeName) -> Result<Option<bool>, ProviderError> {

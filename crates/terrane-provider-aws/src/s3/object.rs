@@ -75,7 +75,7 @@ impl ResourceKind for Object {
     }
 
     /// New bytes make a new ETag and version.
-    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut BTreeMap<String, Value>) {
+    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
         let Some(prior) = req.prior else { return };
         let changed = ["content", "content_base64", "source", "content_type"].iter().any(|n| prior.get(n) != planned.get(*n));
         if changed {
