@@ -285,11 +285,11 @@ class Results:
 
 def alternate(jobs):
     """Runs each engine's measurements in turn, run 1 of every engine before run 2
-    of any, so a noisy minute hurts both. `jobs` is [(engine, runs, prepare, run)]."""
+    of any, so a noisy minute hurts both. `jobs` is [(label, runs, prepare, run)]."""
     samples = {id(job): [] for job in jobs}
     for i in range(max(runs for _, runs, _, _ in jobs)):
         for job in jobs:
-            engine, runs, prepare, run = job
+            _, runs, prepare, run = job
             if i < runs:
                 if prepare:
                     prepare()
@@ -338,6 +338,24 @@ def runs_for(engine, size, args, terrane_runs, long_from=5000):
     return 1 if size >= long_from else max(1, args.runs // 2)
 
 
+def layered_dir(scratch, scenario, engine, size, changed=None):
+    """A working directory holding the layered configuration and its applied
+    state, taken in by `engine`."""
+    d = engine_dir(scratch, scenario, engine, size)
+    write_files(d, {"main.tf": layered_config(size, changed=changed)})
+    with open(os.path.join(d, "terraform.tfstate"), "w") as f:
+        json.dump(layered_tfstate(size), f)
+    engine.init(d)
+    engine.load_tfstate(d)
+    return d
+
+
+def record(results, scenario, size, jobs):
+    """Runs `jobs` (see `alternate`) and records each one's samples under its label."""
+    for (label, _, _, _), samples in zip(jobs, alternate(jobs)):
+        results.add(scenario, label, size, samples)
+
+
 def no_change_plans(engines, sizes, args, scratch, results):
     print("scenario 1: no-change plan", file=sys.stderr)
     for size in sizes:
@@ -346,16 +364,10 @@ def no_change_plans(engines, sizes, args, scratch, results):
             n = runs_for(engine, size, args, args.runs)
             if not n:
                 continue
-            d = engine_dir(scratch, "plan", engine, size)
-            write_files(d, {"main.tf": layered_config(size)})
-            with open(os.path.join(d, "terraform.tfstate"), "w") as f:
-                json.dump(layered_tfstate(size), f)
-            engine.init(d)
-            engine.load_tfstate(d)
+            d = layered_dir(scratch, "plan", engine, size)
             # Exit code 0 of -detailed-exitcode: the plan really found nothing to do.
-            jobs.append((engine, n, None, lambda e=engine, d=d: e.plan(d, (0,))))
-        for (engine, _, _, _), samples in zip(jobs, alternate(jobs)):
-            results.add("no-change plan", engine.name, size, samples)
+            jobs.append((engine.name, n, None, lambda e=engine, d=d: e.plan(d, (0,))))
+        record(results, "no-change plan", size, jobs)
 
 
 def applies_from_empty(engines, sizes, args, scratch, results, stores):
@@ -385,10 +397,9 @@ def applies_from_empty(engines, sizes, args, scratch, results, stores):
                     env = {"TERRANE_STATE_URL": url, "TERRANE_STATE_SCHEMA": f"bench_{uuid.uuid4().hex[:12]}"} if url else None
                     return engine.apply(fresh(engine, size, env), env)
 
-                jobs.append(((engine, store), n, None, run))
-        for ((engine, store), _, _, _), samples in zip(jobs, alternate(jobs)):
-            label = engine.name if store in (None, "SQLite") else f"{engine.name} ({store})"
-            results.add("apply from empty", label, size, samples)
+                label = engine.name if store in (None, "SQLite") else f"{engine.name} ({store})"
+                jobs.append((label, n, None, run))
+        record(results, "apply from empty", size, jobs)
 
 
 def one_change(engines, size, args, scratch, results):
@@ -399,19 +410,12 @@ def one_change(engines, size, args, scratch, results):
         n = runs_for(engine, size, args, args.runs)
         if not n:
             continue
-        d = engine_dir(scratch, "change", engine, size)
-        write_files(d, {"main.tf": layered_config(size, changed=changed)})
-        with open(os.path.join(d, "terraform.tfstate"), "w") as f:
-            json.dump(layered_tfstate(size), f)
-        engine.init(d)
-        engine.load_tfstate(d)
+        d = layered_dir(scratch, "change", engine, size, changed=changed)
         saved = save(engine.snapshot(d), os.path.join(scratch, f"change-saved-{engine.name}"))
-        plan_jobs.append((engine, n, None, lambda e=engine, d=d: e.plan(d, (2,))))
-        apply_jobs.append((engine, n, lambda e=engine, d=d, s=saved: restore(s, e.snapshot(d)), lambda e=engine, d=d: e.apply(d)))
-    for (engine, _, _, _), samples in zip(plan_jobs, alternate(plan_jobs)):
-        results.add("one change: plan", engine.name, size, samples)
-    for (engine, _, _, _), samples in zip(apply_jobs, alternate(apply_jobs)):
-        results.add("one change: apply", engine.name, size, samples)
+        plan_jobs.append((engine.name, n, None, lambda e=engine, d=d: e.plan(d, (2,))))
+        apply_jobs.append((engine.name, n, lambda e=engine, d=d, s=saved: restore(s, e.snapshot(d)), lambda e=engine, d=d: e.apply(d)))
+    record(results, "one change: plan", size, plan_jobs)
+    record(results, "one change: apply", size, apply_jobs)
 
 
 def module_heavy(engines, instances, variables, args, scratch, results):
@@ -425,9 +429,8 @@ def module_heavy(engines, instances, variables, args, scratch, results):
         d = engine_dir(scratch, "modules", engine, size)
         write_files(d, module_files(instances, variables))
         engine.init(d)
-        jobs.append((engine, n, None, lambda e=engine, d=d: e.plan(d, (2,))))
-    for (engine, _, _, _), samples in zip(jobs, alternate(jobs)):
-        results.add(f"plan, {instances} module instances x {variables} variables", engine.name, size, samples)
+        jobs.append((engine.name, n, None, lambda e=engine, d=d: e.plan(d, (2,))))
+    record(results, f"plan, {instances} module instances x {variables} variables", size, jobs)
 
 
 # ---------------------------------------------------------------- output

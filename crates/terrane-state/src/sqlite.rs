@@ -375,13 +375,14 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
         });
         q.push(";\n");
     }
-    // The serial of a change, as SQL: read back from the workspace row bumped above.
-    let serial_sql = |workspace: &str, position: i64| (workspace.to_string(), count_of(workspace) - 1 - position);
+    // Where a change's serial is read from: its workspace's bumped row, minus
+    // how many of that workspace's changes come after it in the batch.
+    let serial_ref = |workspace: &str, position: i64| (workspace.to_string(), count_of(workspace) - 1 - position);
     let commits: Vec<(&Change, (String, i64))> = batch
         .iter()
         .zip(&positions)
         .filter_map(|(job, position)| match (job, position) {
-            (WriteJob::Commit { change, .. }, Some((workspace, k))) => Some((change, serial_sql(workspace, *k))),
+            (WriteJob::Commit { change, .. }, Some((workspace, k))) => Some((change, serial_ref(workspace, *k))),
             _ => None,
         })
         .collect();
