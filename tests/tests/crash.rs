@@ -4,6 +4,7 @@
 //! SQLite's integrity check.
 
 use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -54,16 +55,30 @@ fn integrity(w: &Workdir) -> String {
     })
 }
 
-fn apply_killed_after(w: &Workdir, millis: u64) {
+/// Starts `terrane apply` and kills it (SIGKILL) once it has started `changes`
+/// provider calls, plus a few milliseconds. Counting progress lines instead of
+/// sleeping a fixed time keeps the kill inside the apply on fast and slow machines.
+fn apply_killed_after(w: &Workdir, changes: u64, extra_millis: u64) {
     let mut child = Command::new(bin())
         .args(["apply", "-auto-approve", "-no-color"])
         .current_dir(w.path())
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start terrane");
-    std::thread::sleep(Duration::from_millis(millis));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut started = 0;
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        if line.ends_with("Creating...") || line.ends_with("Destroying...") || line.ends_with("Modifying...") {
+            started += 1;
+            if started >= changes {
+                std::thread::sleep(Duration::from_millis(extra_millis));
+                break;
+            }
+        }
+    }
     let _ = child.kill(); // SIGKILL
     let _ = child.wait();
 }
@@ -80,8 +95,7 @@ fn sigkill_at_random_moments_never_duplicates_or_leaks() {
     for round in 0..20u32 {
         // Alternate generations so kills land in creates, replacements and deletes.
         w.write("main.tf", &config(FILES, round % 3));
-        let delay = 50 + rng.next_below(900);
-        apply_killed_after(&w, delay);
+        apply_killed_after(&w, 1 + rng.next_below(FILES as u64), rng.next_below(20));
         assert_eq!(integrity(&w), "ok", "seed {seed}, round {round}: the database is damaged");
         let on_disk = files_on_disk(&w);
         assert!(on_disk.is_subset(&expected), "seed {seed}, round {round}: unexpected files {:?}", on_disk.difference(&expected).collect::<Vec<_>>());
@@ -107,7 +121,7 @@ fn sigkill_at_random_moments_never_duplicates_or_leaks() {
 
     // Destroy still cleans up after all of it.
     w.write("main.tf", &config(FILES, 0));
-    apply_killed_after(&w, 100);
+    apply_killed_after(&w, 50, 0);
     w.run(&["destroy", "-auto-approve"]).success();
     assert!(files_on_disk(&w).is_empty());
     assert_eq!(w.run(&["state", "list"]).stdout, "");
