@@ -85,6 +85,9 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
                     init(&ctx).await
                 }
             }
+            Command::Fmt { check, diff, write, recursive, targets } => {
+                crate::fmt::fmt(&ctx, crate::fmt::FmtOptions { check, diff, write, recursive, targets })
+            }
             Command::Validate { json } => validate(&ctx, json),
             Command::Plan { args, detailed_exitcode, destroy } => plan(&ctx, &args, detailed_exitcode, destroy).await,
             Command::Apply { args, auto_approve, parallelism } => apply(&ctx, &args, auto_approve, parallelism, false).await,

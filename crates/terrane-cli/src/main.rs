@@ -31,6 +31,7 @@ mod commands;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod diag;
+mod fmt;
 mod manage;
 mod progress;
 mod render;
@@ -88,6 +89,23 @@ pub enum Command {
         /// Copy every workspace from the default SQLite state to the configured backend.
         #[arg(long)]
         migrate_state: bool,
+    },
+    /// Rewrite .tf and .tfvars files in the canonical layout.
+    Fmt {
+        /// Report unformatted files and exit 3 instead of rewriting them.
+        #[arg(long)]
+        check: bool,
+        /// Show the changes as a unified diff.
+        #[arg(long)]
+        diff: bool,
+        /// Write the result back to the files (default true).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        write: bool,
+        /// Also format files in subdirectories.
+        #[arg(long)]
+        recursive: bool,
+        /// Files or directories (default: the current directory).
+        targets: Vec<std::path::PathBuf>,
     },
     /// Check the configuration without touching state.
     Validate {

@@ -79,6 +79,9 @@ pub struct ApplyReport {
 /// The result of a task that an interrupt stopped before it called its provider.
 const NOT_STARTED: &str = "not started: interrupted";
 
+/// The result of a change that was made but whose postcondition is false.
+const POSTCONDITION_FAILED: &str = "postcondition failed";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Op {
     Config(NodeIndex),
@@ -343,7 +346,7 @@ struct Walker<'c, 'a> {
 
 impl Walker<'_, '_> {
     fn scope<'s>(&'s self, module: usize, path: &'s ModulePath, repetition: Repetition) -> EvalScope<'s> {
-        EvalScope::new(&self.values, self.ctx.config, module, path, &self.workspace, repetition, self.ctx.root_dir)
+        EvalScope::new(&self.values, self.ctx.config, module, path, &self.workspace, repetition, self.ctx.root_dir).applying(true)
     }
 
     fn start(&mut self, op: NodeIndex, kind: Op, changes_of: &HashMap<NodeIndex, Vec<usize>>) -> Started {
@@ -360,7 +363,7 @@ impl Walker<'_, '_> {
                     if self.ctx.plan.destroy {
                         return Started::Done;
                     }
-                    let evaluator = Evaluator { config: self.ctx.config, workspace: &self.workspace, root_dir: self.ctx.root_dir, validating: false };
+                    let evaluator = Evaluator { config: self.ctx.config, workspace: &self.workspace, root_dir: self.ctx.root_dir, validating: false, applying: true };
                     let mut diags = Diagnostics::new();
                     let ok = evaluator.node(&node, &mut self.values, &mut diags);
                     self.report.diagnostics.extend(diags);
@@ -566,7 +569,15 @@ impl Walker<'_, '_> {
     /// Records one finished task; returns the operation when all its tasks are done.
     fn finish(&mut self, outcome: Outcome, ops: &DiGraph<Op, ()>) -> Option<(NodeIndex, bool)> {
         let change = &self.ctx.plan.changes[outcome.change];
-        let ok = match outcome.result {
+        let mut result = outcome.result;
+        if let (Ok(Some(value)), Op::Config(ix)) = (&result, ops[outcome.op]) {
+            let diags = self.postconditions(ix, change, value);
+            if diags.has_errors() {
+                self.report.diagnostics.extend(diags);
+                result = Err(POSTCONDITION_FAILED.into());
+            }
+        }
+        let ok = match result {
             Ok(value) => {
                 match outcome.counted {
                     Counted::Added => self.report.added += 1,
@@ -581,6 +592,18 @@ impl Walker<'_, '_> {
                     entry.0.insert((change.addr.resource.module.clone(), change.addr.key.clone()), v);
                 }
                 true
+            }
+            Err(message) if message == POSTCONDITION_FAILED => {
+                // The object exists and is in state; only its dependents stop.
+                match outcome.counted {
+                    Counted::Added => self.report.added += 1,
+                    Counted::Changed => self.report.changed += 1,
+                    Counted::Destroyed | Counted::Nothing => {}
+                }
+                if let Some(entry) = self.instance_values.get_mut(&outcome.op) {
+                    entry.1 = true;
+                }
+                false
             }
             Err(message) if message == NOT_STARTED => {
                 self.report.not_started += 1;
@@ -620,6 +643,21 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// Postconditions the plan could not decide, now that the object is known.
+    fn postconditions(&self, ix: NodeIndex, change: &ResourceChange, value: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        let Node::Resource(m, index) = self.ctx.graph.graph[ix] else { return diags };
+        let r = &self.ctx.config.modules[m].module.resources[index];
+        if r.lifecycle.postconditions.is_empty() || matches!(change.action, Action::NoOp) {
+            return diags;
+        }
+        let path = &change.addr.resource.module;
+        let scope = self.scope(m, path, Repetition::from_key(&change.addr.key, change.each_value.as_ref()));
+        let with_self = crate::conditions::WithSelf { scope: &scope, value };
+        crate::conditions::check("postcondition", &change.addr.to_string(), &r.lifecycle.postconditions, &with_self, &mut diags);
+        diags
+    }
+
     async fn finish_outputs(&mut self) {
         let mut records = Vec::new();
         if !self.ctx.plan.destroy {
@@ -635,7 +673,14 @@ impl Walker<'_, '_> {
                 if depends_failed {
                     continue;
                 }
-                match eval(&output.expr, &self.scope(0, &root, Repetition::None)) {
+                let scope = self.scope(0, &root, Repetition::None);
+                let mut unmet = Diagnostics::new();
+                crate::conditions::check("precondition", &format!("output {name:?}"), &output.preconditions, &scope, &mut unmet);
+                if unmet.has_errors() {
+                    self.report.diagnostics.extend(unmet);
+                    continue;
+                }
+                match eval(&output.expr, &scope) {
                     Ok(v) if v.is_wholly_known() => {
                         let v = v.mark_if(output.sensitive);
                         records.push(OutputRecord {

@@ -18,6 +18,8 @@ pub struct Evaluator<'a> {
     pub root_dir: &'a Path,
     /// Validation: variables are unknown and module calls are not expanded.
     pub validating: bool,
+    /// Apply: uuid() and timestamp() take their values.
+    pub applying: bool,
 }
 
 /// Instance keys paired with `each.value` (for for_each).
@@ -25,7 +27,7 @@ pub type Keys = Vec<(InstanceKey, Option<Value>)>;
 
 impl<'a> Evaluator<'a> {
     pub fn scope<'s>(&'s self, values: &'s Values, module: usize, path: &'s ModulePath, repetition: Repetition) -> EvalScope<'s> {
-        EvalScope::new(values, self.config, module, path, self.workspace, repetition, self.root_dir)
+        EvalScope::new(values, self.config, module, path, self.workspace, repetition, self.root_dir).applying(self.applying)
     }
 
     /// Evaluates a variable, local, output or module call node for every
@@ -63,7 +65,16 @@ impl<'a> Evaluator<'a> {
             Node::Output(m, name) => {
                 let output = &self.config.modules[*m].module.outputs[name];
                 for path in values.instances_of(*m) {
-                    let value = match eval(&output.expr, &self.scope(values, *m, &path, Repetition::None)) {
+                    let scope = self.scope(values, *m, &path, Repetition::None);
+                    let mut unmet = Diagnostics::new();
+                    crate::conditions::check("precondition", &format!("output {name:?}"), &output.preconditions, &scope, &mut unmet);
+                    if unmet.has_errors() {
+                        diags.extend(unmet);
+                        failed = true;
+                        values.module_mut(&path).outputs.insert(name.clone(), Value::Unknown);
+                        continue;
+                    }
+                    let value = match eval(&output.expr, &scope) {
                         Ok(v) if v.contains_sensitive() && !output.sensitive => {
                             diags.push(
                                 Diagnostic::error("terrane::sensitive_output", format!("output {name:?} refers to sensitive values"))

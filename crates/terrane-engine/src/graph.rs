@@ -151,9 +151,7 @@ impl ConfigGraph {
                 link(&mut graph, index[&Node::Resource(m, i)], r.references(), &mut diags);
             }
             for (name, output) in &module.outputs {
-                let mut refs = output.expr.references();
-                refs.extend(output.depends_on.iter().cloned());
-                link(&mut graph, index[&Node::Output(m, name.clone())], refs, &mut diags);
+                link(&mut graph, index[&Node::Output(m, name.clone())], output.references(), &mut diags);
             }
             for (name, call) in &module.calls {
                 let call_node = index[&Node::Call(m, name.clone())];

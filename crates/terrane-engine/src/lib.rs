@@ -3,6 +3,7 @@
 //! to the state store as it lands.
 
 pub mod apply;
+pub mod conditions;
 pub mod decode;
 pub mod evaluate;
 pub mod graph;
@@ -55,7 +56,7 @@ impl Session {
     }
 
     fn evaluator(&self, validating: bool) -> Evaluator<'_> {
-        Evaluator { config: &self.config, workspace: &self.workspace, root_dir: &self.root_dir, validating }
+        Evaluator { config: &self.config, workspace: &self.workspace, root_dir: &self.root_dir, validating, applying: false }
     }
 
     fn root_scope<'a>(&'a self, values: &'a Values, path: &'a ModulePath) -> EvalScope<'a> {

@@ -144,7 +144,7 @@ impl Planner<'_> {
     }
 
     fn evaluator(&self) -> Evaluator<'_> {
-        Evaluator { config: self.config, workspace: self.workspace, root_dir: self.root_dir, validating: false }
+        Evaluator { config: self.config, workspace: self.workspace, root_dir: self.root_dir, validating: false, applying: false }
     }
 
     fn scope<'s>(&'s self, values: &'s Values, module: usize, path: &'s ModulePath, repetition: Repetition) -> EvalScope<'s> {
@@ -197,7 +197,7 @@ impl Planner<'_> {
             walk.visited.insert(addr.clone());
             let scope = self.scope(&walk.values, m, path, Repetition::from_key(&instance_key, each_value.as_ref()));
             let mut diags = Diagnostics::new();
-            self.preconditions(r, &scope, &mut diags);
+            crate::conditions::check("precondition", &addr.to_string(), &r.lifecycle.preconditions, &scope, &mut diags);
             let mut config = decode_body(&r.body, &schema.schema, &scope, &format!("resource {:?}", r.type_name), &mut diags);
             for e in provider.validate(&r.type_name, &config) {
                 diags.push(attr_diagnostic(r, &e.path, &e.message));
@@ -259,6 +259,15 @@ impl Planner<'_> {
                         continue;
                     }
                 }
+            }
+            // Undecided postconditions are checked again once apply knows the object.
+            let mut diags = Diagnostics::new();
+            let with_self = crate::conditions::WithSelf { scope: &scope, value: &resp.planned };
+            crate::conditions::check("postcondition", &addr.to_string(), &r.lifecycle.postconditions, &with_self, &mut diags);
+            if diags.has_errors() {
+                walk.diags.extend(diags);
+                values.instances.insert(instance_key, Value::Unknown);
+                continue;
             }
             if matches!(action, Action::Replace { .. }) && r.lifecycle.prevent_destroy {
                 walk.diags.push(prevent_destroy(&addr, &r.span));
@@ -329,27 +338,6 @@ impl Planner<'_> {
         }
     }
 
-    /// Preconditions of a resource, checked before it is planned.
-    fn preconditions(&self, r: &Resource, scope: &dyn terrane_lang::Scope, diags: &mut Diagnostics) {
-        for pre in &r.lifecycle.preconditions {
-            match eval(&pre.condition, scope) {
-                Ok(v) if v.as_bool() == Some(false) => {
-                    let message = eval(&pre.error_message, scope)
-                        .ok()
-                        .and_then(|m| if m.is_sensitive() { None } else { m.as_str().map(str::to_string) })
-                        .unwrap_or_else(|| "the condition is false".into());
-                    diags.push(
-                        Diagnostic::error("terrane::precondition_failed", format!("precondition of {} failed", r.display_addr()))
-                            .detail(message)
-                            .at(&pre.condition.span),
-                    );
-                }
-                Ok(_) => {}
-                Err(d) => diags.push(d),
-            }
-        }
-    }
-
     fn check_orphans_kept(&self, raddr: &ResourceAddr, r: &Resource, walk: &mut Walk) {
         for addr in self.prior.instances.keys().filter(|a| &a.resource == raddr) {
             if !walk.visited.contains(addr) {
@@ -390,6 +378,7 @@ impl Planner<'_> {
             walk.visited.insert(addr.clone());
             let scope = self.scope(&walk.values, m, path, Repetition::from_key(&instance_key, each_value.as_ref()));
             let mut diags = Diagnostics::new();
+            crate::conditions::check("precondition", &addr.to_string(), &r.lifecycle.preconditions, &scope, &mut diags);
             let config = decode_body(&r.body, &schema.schema, &scope, &format!("data source {:?}", r.type_name), &mut diags);
             let errors = diags.has_errors();
             walk.diags.extend(diags);
@@ -399,6 +388,10 @@ impl Planner<'_> {
             let value = if config.is_wholly_known() && !depends_on_changes {
                 match self.data_results.get(&addr) {
                     Some(v) => {
+                        let mut diags = Diagnostics::new();
+                        let with_self = crate::conditions::WithSelf { scope: &scope, value: v };
+                        crate::conditions::check("postcondition", &addr.to_string(), &r.lifecycle.postconditions, &with_self, &mut diags);
+                        walk.diags.extend(diags);
                         // Read during planning: recorded as a no-op so apply sees the same value.
                         walk.changes.push(ResourceChange {
                             addr: addr.clone(),

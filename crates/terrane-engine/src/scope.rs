@@ -147,6 +147,8 @@ pub struct EvalScope<'a> {
     pub workspace: &'a str,
     pub repetition: Repetition,
     pub root_dir: &'a Path,
+    /// Set during apply, when uuid() and timestamp() take their values.
+    pub applying: bool,
 }
 
 fn attr_step(steps: &[Traverser], i: usize) -> Option<(&str, &Span)> {
@@ -167,7 +169,11 @@ fn path_string(p: &Path) -> String {
 
 impl<'a> EvalScope<'a> {
     pub fn new(values: &'a Values, config: &'a Config, module_index: usize, path: &'a ModulePath, workspace: &'a str, repetition: Repetition, root_dir: &'a Path) -> EvalScope<'a> {
-        EvalScope { values, config, module_index, path, module: &config.modules[module_index].module, workspace, repetition, root_dir }
+        EvalScope { values, config, module_index, path, module: &config.modules[module_index].module, workspace, repetition, root_dir, applying: false }
+    }
+
+    pub fn applying(self, applying: bool) -> EvalScope<'a> {
+        EvalScope { applying, ..self }
     }
 
     fn here(&self) -> Option<&'a ModuleValues> {
@@ -351,5 +357,9 @@ impl terrane_lang::Scope for EvalScope<'_> {
 
     fn base_dir(&self) -> &Path {
         &self.module.dir
+    }
+
+    fn applying(&self) -> bool {
+        self.applying
     }
 }

@@ -83,6 +83,16 @@ pub struct Validation {
     pub error_message: Expr,
 }
 
+impl Condition {
+    /// What the condition reads, apart from `self`.
+    pub fn references(&self) -> Vec<Reference> {
+        let mut refs = self.condition.references();
+        refs.extend(self.error_message.references());
+        refs.retain(|r| !matches!(&r.target, RefTarget::Builtin(name) if name == "self"));
+        refs
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Variable {
     pub name: String,
@@ -109,7 +119,18 @@ pub struct Output {
     pub sensitive: bool,
     pub description: Option<String>,
     pub depends_on: Vec<Reference>,
+    /// Checked before the output's value is accepted.
+    pub preconditions: Vec<Condition>,
     pub span: Span,
+}
+
+impl Output {
+    pub fn references(&self) -> Vec<Reference> {
+        let mut refs = self.expr.references();
+        refs.extend(self.depends_on.iter().cloned());
+        refs.extend(self.preconditions.iter().flat_map(Condition::references));
+        refs
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -128,6 +149,9 @@ pub struct Lifecycle {
     pub replace_triggered_by: Vec<Expr>,
     /// Checked before the resource is planned; a false condition stops the plan.
     pub preconditions: Vec<Condition>,
+    /// Checked against the planned object (`self`), or after apply when the
+    /// plan cannot know the answer yet.
+    pub postconditions: Vec<Condition>,
 }
 
 /// `condition` and `error_message`, as in validation, precondition and assert blocks.
@@ -184,6 +208,9 @@ impl Resource {
         }
         for e in &self.lifecycle.replace_triggered_by {
             refs.extend(e.references());
+        }
+        for c in self.lifecycle.preconditions.iter().chain(&self.lifecycle.postconditions) {
+            refs.extend(c.references());
         }
         refs.extend(self.depends_on.iter().cloned());
         refs
@@ -913,7 +940,15 @@ impl Decoder<'_, '_> {
             );
             return None;
         };
+        let mut preconditions = Vec::new();
+        for inner in &block.body.blocks {
+            match inner.type_name.as_str() {
+                "precondition" => preconditions.extend(self.condition(inner)),
+                _ => self.unexpected_block(inner, "output"),
+            }
+        }
         Some(Output {
+            preconditions,
             expr: value.expr.clone(),
             sensitive: self.const_bool(&block.body, "sensitive").unwrap_or(false),
             description: self.const_string(&block.body, "description"),
@@ -1125,7 +1160,11 @@ impl Decoder<'_, '_> {
                         lc.preconditions.push(c);
                     }
                 }
-                "postcondition" => {}
+                "postcondition" => {
+                    if let Some(c) = self.condition(inner) {
+                        lc.postconditions.push(c);
+                    }
+                }
                 _ => self.unexpected_block(inner, "lifecycle"),
             }
         }

@@ -18,6 +18,13 @@ pub trait Scope {
 
     /// Directory that relative paths in `file()` and friends are read from.
     fn base_dir(&self) -> &Path;
+
+    /// True while applying. Before that, functions whose result changes on
+    /// every call (uuid, timestamp) are unknown, so a plan shows "known after
+    /// apply" instead of a value that apply would not use.
+    fn applying(&self) -> bool {
+        false
+    }
 }
 
 /// A scope with nothing in it: constants only.
@@ -271,6 +278,18 @@ impl Evaluator<'_> {
                 });
             }
             "templatefile" => return self.templatefile(args, span),
+            "uuid" | "timestamp" => {
+                if !args.is_empty() {
+                    return Err(err("terrane::function_call", format!("{name} takes no arguments"), span));
+                }
+                if !self.scope.applying() {
+                    return Ok(Value::Unknown);
+                }
+                return Ok(Value::String(match name {
+                    "uuid" => uuid::Uuid::new_v4().to_string(),
+                    _ => crate::timefuncs::timestamp(),
+                }));
+            }
             "can" => {
                 let [arg] = args else {
                     return Err(err("terrane::function_call", "can takes exactly one argument", span));

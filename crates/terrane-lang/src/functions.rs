@@ -27,11 +27,11 @@ pub const NAMES: &[&str] = &[
     "abs", "abspath", "alltrue", "anytrue", "base64decode", "base64encode", "basename", "can", "ceil", "chomp",
     "chunklist", "cidrhost", "cidrnetmask", "cidrsubnet", "cidrsubnets", "coalesce",
     "coalescelist", "compact", "concat", "contains", "dirname", "distinct", "element", "endswith", "file",
-    "fileexists", "flatten", "floor", "format", "formatlist", "indent", "index", "join", "jsondecode", "jsonencode",
+    "fileexists", "flatten", "floor", "format", "formatdate", "formatlist", "indent", "index", "join", "jsondecode", "jsonencode",
     "keys", "length", "lookup", "lower", "max", "md5", "merge", "min", "nonsensitive", "one", "parseint", "pow",
     "range", "regex", "regexall", "replace", "reverse", "sensitive", "setintersection", "setsubtract", "setunion",
     "slice", "templatefile", "transpose", "urlencode",
-    "sha1", "sha256", "signum", "sort", "split", "startswith", "strcontains", "substr", "sum", "title", "tobool",
+    "sha1", "sha256", "signum", "timeadd", "timecmp", "timestamp", "uuid", "yamldecode", "yamlencode", "sort", "split", "startswith", "strcontains", "substr", "sum", "title", "tobool",
     "tolist", "tomap", "tonumber", "toset", "tostring", "trim", "trimprefix", "trimspace", "trimsuffix", "try",
     "upper", "values", "zipmap",
 ];
@@ -656,6 +656,26 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: &Path) -> Result<Value> {
                 .map_err(|_| arg_err(0, "the decoded bytes are not valid UTF-8"))
         }
         // Hashes.
+        "yamlencode" => {
+            arity(a, 1, Some(1))?;
+            crate::yaml::encode(&a[0]).map(Value::String).map_err(|e| arg_err(0, e))
+        }
+        "yamldecode" => {
+            arity(a, 1, Some(1))?;
+            crate::yaml::decode(&string_arg(a, 0)?).map_err(CallError::Failed)
+        }
+        "formatdate" => {
+            arity(a, 2, Some(2))?;
+            crate::timefuncs::formatdate(&string_arg(a, 0)?, &string_arg(a, 1)?).map(Value::String).map_err(CallError::Failed)
+        }
+        "timeadd" => {
+            arity(a, 2, Some(2))?;
+            crate::timefuncs::timeadd(&string_arg(a, 0)?, &string_arg(a, 1)?).map(Value::String).map_err(CallError::Failed)
+        }
+        "timecmp" => {
+            arity(a, 2, Some(2))?;
+            crate::timefuncs::timecmp(&string_arg(a, 0)?, &string_arg(a, 1)?).map(|n| Value::Number(f64::from(n))).map_err(CallError::Failed)
+        }
         "md5" => str_map(a, |s| hex::encode(<md5::Md5 as md5::Digest>::digest(s.as_bytes()))),
         "sha1" => str_map(a, |s| hex::encode(<sha1::Sha1 as sha1::Digest>::digest(s.as_bytes()))),
         "sha256" => str_map(a, |s| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(s.as_bytes()))),

@@ -5,10 +5,13 @@
 pub mod ast;
 pub mod config;
 pub mod eval;
+pub mod fmt;
 pub mod functions;
 pub mod inputs;
 mod netfuncs;
+mod timefuncs;
 pub mod typeexpr;
+mod yaml;
 
 pub use ast::{Expr, ExprKind, RefTarget, Reference, Traverser};
 pub use config::{load_config, load_module, Attribute, Block, Body, Config, Module, ModuleCall, Output, Resource, Variable};

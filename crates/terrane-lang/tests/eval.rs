@@ -294,3 +294,42 @@ fn templatefile_renders_with_its_own_variables_only() {
         ("templatefile(\"tests/fixtures/greeting.tftpl\", { name = var.secret, ports = [] })", "(sensitive value)"),
     ]);
 }
+
+#[test]
+fn yaml_functions() {
+    check(&[
+        ("yamlencode({a = \"b\", c = [1, 2]})", "\"\\\"a\\\": \\\"b\\\"\\n\\\"c\\\":\\n- 1\\n- 2\\n\""),
+        ("yamlencode(\"x\")", "\"\\\"x\\\"\\n\""),
+        ("yamlencode([])", "\"[]\\n\""),
+        ("yamldecode(\"a: [1, 2]\\nb: yes\\nc: ~\\n\")", "{a = [1, 2], b = true, c = null}"),
+        ("yamldecode(\"on\")", "true"),
+        ("yamldecode(\"'on'\")", "\"on\""),
+        ("yamldecode(\"a: [1\")", "error: call to yamldecode failed: on line 2, column 1: while parsing a flow sequence, expected ',' or ']'"),
+        ("yamldecode(yamlencode({k = [\"v\", {n = 1.5}]}))", "{k = [\"v\", {n = 1.5}]}"),
+    ]);
+}
+
+#[test]
+fn time_functions() {
+    check(&[
+        ("formatdate(\"DD MMM YYYY hh:mm ZZZ\", \"2018-01-02T23:12:01Z\")", "\"02 Jan 2018 23:12 UTC\""),
+        ("formatdate(\"EEEE, DD-MMM-YY hh:mm:ss ZZZ\", \"2018-01-02T23:12:01Z\")", "\"Tuesday, 02-Jan-18 23:12:01 UTC\""),
+        ("formatdate(\"EEE, DD MMM YYYY hh:mm:ss ZZZ\", \"2018-01-02T23:12:01-08:00\")", "\"Tue, 02 Jan 2018 23:12:01 -0800\""),
+        ("formatdate(\"HH:mmaa\", \"2018-01-02T23:12:01Z\")", "\"11:12pm\""),
+        ("formatdate(\"'o''clock' h H AA Z ZZZZZ\", \"2018-01-02T03:02:01.123+05:30\")", "\"o'clock 3 3 AM +05:30 +05:30\""),
+        ("formatdate(\"MMMM D EEEE\", \"2024-02-29T10:00:00Z\")", "\"February 29 Thursday\""),
+        ("formatdate(\"YYY\", \"2018-01-02T23:12:01Z\")", "error: call to formatdate failed: invalid date format sequence \"YYY\"; letters must be quoted, like 'T'"),
+        ("formatdate(\"DD\", \"2017-02-29T00:00:00Z\")", "error: call to formatdate failed: \"2017-02-29T00:00:00Z\" is not a valid RFC 3339 timestamp: the date does not exist"),
+        ("formatdate(\"DD\", \"2018-01-02\")", "error: call to formatdate failed: \"2018-01-02\" is not a valid RFC 3339 timestamp: the time of day is missing"),
+        ("timeadd(\"2017-11-22T00:00:00Z\", \"-1h30m10s\")", "\"2017-11-21T22:29:50Z\""),
+        ("timeadd(\"2017-11-22T00:00:00+05:30\", \"1.5h\")", "\"2017-11-22T01:30:00+05:30\""),
+        ("timeadd(\"2017-12-31T23:59:59Z\", \"1s\")", "\"2018-01-01T00:00:00Z\""),
+        ("timeadd(\"2017-11-22T00:00:00Z\", \"1d\")", "error: call to timeadd failed: \"1d\" is not a duration: write a number and a unit (ns, us, ms, s, m, h), like \"1h30m\""),
+        ("timecmp(\"2017-11-22T00:00:00Z\", \"2017-11-22T01:00:00+01:00\")", "0"),
+        ("timecmp(\"2017-11-22T00:00:01Z\", \"2017-11-22T00:00:00Z\")", "1"),
+        // Impure functions are unknown until apply.
+        ("timestamp()", "(known after apply)"),
+        ("uuid()", "(known after apply)"),
+        ("uuid(1)", "error: uuid takes no arguments"),
+    ]);
+}

@@ -1,0 +1,4 @@
+resource "terraform_data" "x" {
+  for_each = ["a", "b"]
+  input    = each.value
+}

@@ -1,0 +1,4 @@
+variable "subnet" { type = string }
+resource "terraform_data" "instance" {
+  input = var.subnet
+}

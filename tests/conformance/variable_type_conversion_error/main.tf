@@ -1,0 +1,4 @@
+variable "count_of" {
+  type    = number
+  default = "many"
+}
