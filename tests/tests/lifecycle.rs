@@ -352,7 +352,7 @@ check "enough_replicas" {
     w.run(&["apply", "-auto-approve", "-var", "replicas=2"]).success().lacks("enough_replicas");
     w.run(&["plan", "-var", "replicas=5"])
         .code(1)
-        .contains("precondition of null_resource.r failed")
+        .contains("precondition of null_resource.r[0] failed")
         .contains("At most 3 replicas are allowed.")
         .contains("main.tf:7:23");
     assert_eq!(w.run(&["state", "list"]).stdout.lines().count(), 2);

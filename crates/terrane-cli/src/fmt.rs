@@ -102,7 +102,7 @@ fn unified_diff(name: &str, old: &str, new: &str) -> String {
             lcs[i][j] = if ma[i] == mb[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
         }
     }
-    // Each entry: (' ' | '-' | '+', line, old line number, new line number).
+    // Each entry: ' ', '-' or '+', and the line.
     let mut ops: Vec<(char, &str)> = a[..prefix].iter().map(|l| (' ', *l)).collect();
     let (mut i, mut j) = (0, 0);
     while i < ma.len() || j < mb.len() {
@@ -110,12 +110,12 @@ fn unified_diff(name: &str, old: &str, new: &str) -> String {
             ops.push((' ', ma[i]));
             i += 1;
             j += 1;
-        } else if j < mb.len() && (i == ma.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            ops.push(('+', mb[j]));
-            j += 1;
-        } else {
+        } else if i < ma.len() && (j == mb.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
             ops.push(('-', ma[i]));
             i += 1;
+        } else {
+            ops.push(('+', mb[j]));
+            j += 1;
         }
     }
     ops.extend(a[a.len() - suffix..].iter().map(|l| (' ', *l)));

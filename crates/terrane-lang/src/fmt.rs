@@ -1,9 +1,9 @@
 //! `terrane fmt`: the canonical layout of `.tf` files. Indentation follows
 //! bracket nesting (two spaces a level), the `=` of consecutive one-line
 //! arguments line up, trailing comments of consecutive lines line up, and
-//! spacing around `=` and at line ends is normalised. Comments, heredocs and
-//! string contents are kept byte for byte; spacing inside expressions is left
-//! as written, so formatting can never change what a file means.
+//! tokens are spaced by Terraform's rules. Comments, heredocs and string
+//! contents are kept byte for byte; a line the tokenizer does not understand
+//! keeps its spacing, so formatting can never change what a file means.
 
 use std::sync::Arc;
 
@@ -54,7 +54,7 @@ fn scan(src: &str) -> Vec<Line> {
             lines.push(Line { verbatim: true, text: raw.to_string(), equals: None, one_line: false, comment: None, net_brackets: 0 });
             continue;
         }
-        let text = if verbatim { raw.to_string() } else { raw.trim().to_string() };
+        let text = if verbatim { raw.to_string() } else { respace(raw.trim()) };
         let b = text.as_bytes();
         let mut i = 0;
         let mut net = 0i32;
@@ -103,7 +103,7 @@ fn scan(src: &str) -> Vec<Line> {
                     break;
                 }
                 b'/' if b.get(i + 1) == Some(&b'*') => {
-                    let start = i;
+                    // Block comments are never aligned, as in Terraform.
                     stack.push(Context::BlockComment);
                     i += 2;
                     while i < b.len() && !b[i..].starts_with(b"*/") {
@@ -112,10 +112,6 @@ fn scan(src: &str) -> Vec<Line> {
                     if i < b.len() {
                         stack.pop();
                         i += 2;
-                        // Only a comment that ends the line is a trailing comment.
-                        if text[i..].trim().is_empty() {
-                            comment.get_or_insert(start);
-                        }
                     }
                     continue;
                 }
@@ -264,6 +260,195 @@ fn align(lines: &mut [Line], column: impl Fn(&Line) -> Option<usize>, mut pad: i
     }
 }
 
+/// Token kinds, as far as spacing needs to tell them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Ident,
+    Number,
+    /// `]` or `)`.
+    Close,
+    OBrace,
+    CBrace,
+    OBrack,
+    OParen,
+    Comma,
+    Dot,
+    Ellipsis,
+    DoubleColon,
+    Minus,
+    Bang,
+    /// `=`, `==`, `?`, `:` and every other operator that takes spaces.
+    Operator,
+    OQuote,
+    CQuote,
+    QuotedLit,
+    /// `${` or `%{` (with an optional `~`).
+    TemplateOpen,
+    /// The `}` (or `~}`) that closes one.
+    TemplateClose,
+    /// A comment, a heredoc opener or anything left as written.
+    Verbatim,
+}
+
+/// Splits a code line into tokens; `None` when the line holds something the
+/// spacing rules do not cover (it is then left as written).
+fn tokens(text: &str) -> Option<Vec<(Tok, &str)>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    // Open brackets: true for a template's `${`/`%{`, false for code brackets.
+    let mut stack: Vec<bool> = Vec::new();
+    let mut in_quote = false;
+    while i < b.len() {
+        let start = i;
+        if in_quote {
+            match b[i] {
+                b'"' => {
+                    in_quote = false;
+                    out.push((Tok::CQuote, &text[i..i + 1]));
+                    i += 1;
+                }
+                b'$' | b'%' if b.get(i + 1) == Some(&b'{') => {
+                    i += 2;
+                    if b.get(i) == Some(&b'~') {
+                        i += 1;
+                    }
+                    stack.push(true);
+                    in_quote = false;
+                    out.push((Tok::TemplateOpen, &text[start..i]));
+                }
+                _ => {
+                    while i < b.len() && b[i] != b'"' && !((b[i] == b'$' || b[i] == b'%') && b.get(i + 1) == Some(&b'{')) {
+                        if (b[i] == b'$' || b[i] == b'%') && b.get(i + 1) == Some(&b[i]) {
+                            i += 1;
+                        } else if b[i] == b'\\' {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                    out.push((Tok::QuotedLit, &text[start..i.min(b.len())]));
+                }
+            }
+            continue;
+        }
+        let c = b[i];
+        if c == b' ' || c == b'\t' {
+            i += 1;
+            continue;
+        }
+        let two = text.get(i..i + 2).unwrap_or("");
+        let (kind, len) = match c {
+            b'#' => (Tok::Verbatim, b.len() - i),
+            b'/' if two == "//" => (Tok::Verbatim, b.len() - i),
+            b'/' if two == "/*" => match text[i + 2..].find("*/") {
+                Some(end) => (Tok::Verbatim, end + 4),
+                None => (Tok::Verbatim, b.len() - i),
+            },
+            b'<' if two == "<<" => (Tok::Verbatim, b.len() - i),
+            b'"' => (Tok::OQuote, 1),
+            b'~' if b.get(i + 1) == Some(&b'}') && stack.last() == Some(&true) => (Tok::TemplateClose, 2),
+            b'}' if stack.last() == Some(&true) => (Tok::TemplateClose, 1),
+            b'{' => (Tok::OBrace, 1),
+            b'}' => (Tok::CBrace, 1),
+            b'[' => (Tok::OBrack, 1),
+            b'(' => (Tok::OParen, 1),
+            b']' | b')' => (Tok::Close, 1),
+            b',' => (Tok::Comma, 1),
+            b'.' if text[i..].starts_with("...") => (Tok::Ellipsis, 3),
+            b'.' if !b.get(i + 1).is_some_and(u8::is_ascii_digit) || out.last().is_some_and(|(k, _)| *k != Tok::Operator) => (Tok::Dot, 1),
+            b':' if two == "::" => (Tok::DoubleColon, 2),
+            b'-' => (Tok::Minus, 1),
+            b'!' if two != "!=" => (Tok::Bang, 1),
+            b'=' | b'!' | b'<' | b'>' | b'&' | b'|' if matches!(two, "==" | "!=" | "<=" | ">=" | "&&" | "||" | "=>") => (Tok::Operator, 2),
+            b'=' | b'<' | b'>' | b'+' | b'*' | b'/' | b'%' | b'?' | b':' => (Tok::Operator, 1),
+            c if c.is_ascii_digit() || c == b'.' => {
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'.' || ((b[j] == b'+' || b[j] == b'-') && matches!(b[j - 1], b'e' | b'E'))) {
+                    j += 1;
+                }
+                (Tok::Number, j - i)
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'-' || b[j] >= 0x80) {
+                    j += 1;
+                }
+                (Tok::Ident, j - i)
+            }
+            _ => return None,
+        };
+        let len = len.min(b.len() - i);
+        match kind {
+            Tok::OQuote => in_quote = true,
+            Tok::OBrace | Tok::OBrack | Tok::OParen => stack.push(false),
+            Tok::CBrace | Tok::Close => {
+                stack.pop();
+            }
+            Tok::TemplateClose => {
+                stack.pop();
+                in_quote = true;
+            }
+            _ => {}
+        }
+        out.push((kind, &text[i..i + len]));
+        i += len;
+    }
+    Some(out)
+}
+
+fn opens(t: Tok) -> bool {
+    matches!(t, Tok::OBrace | Tok::OBrack | Tok::OParen | Tok::TemplateOpen)
+}
+
+fn closes(t: Tok) -> bool {
+    matches!(t, Tok::CBrace | Tok::Close | Tok::TemplateClose)
+}
+
+/// Whether a space goes between `subject` and `after`, as Terraform decides.
+fn space_after(before: Option<(Tok, &str)>, subject: (Tok, &str), after: (Tok, &str)) -> bool {
+    let (s, a) = (subject.0, after.0);
+    match () {
+        _ if s == Tok::Ident && a == Tok::OParen => false,
+        _ if (s == Tok::Ident && a == Tok::DoubleColon) || (s == Tok::DoubleColon && a == Tok::Ident) => false,
+        _ if s == Tok::Dot || a == Tok::Dot => false,
+        _ if a == Tok::Comma || a == Tok::Ellipsis => false,
+        _ if s == Tok::Comma => true,
+        _ if matches!(s, Tok::OQuote | Tok::QuotedLit) || matches!(a, Tok::QuotedLit | Tok::CQuote) => false,
+        // Adjacent interpolations ("${a}${b}"): a space would change the string.
+        _ if s == Tok::TemplateClose && a == Tok::TemplateOpen => false,
+        // `in [x]` in a for-expression: a keyword, not a reference being indexed.
+        _ if subject.1 == "in" && before.is_some_and(|(t, _)| t == Tok::Ident) => true,
+        _ if a == Tok::OBrack && (matches!(s, Tok::Ident | Tok::Number) || closes(s)) => false,
+        _ if s == Tok::Bang => false,
+        _ if s == Tok::Minus => {
+            // A minus after something that can end an operand is a subtraction.
+            match before {
+                None => false,
+                Some((t, _)) => !(opens(t) || matches!(t, Tok::Comma | Tok::Minus | Tok::Bang | Tok::Operator)),
+            }
+        }
+        _ if s == Tok::OBrace || a == Tok::CBrace => !(s == Tok::OBrace && a == Tok::CBrace),
+        _ if s == Tok::TemplateOpen && a == Tok::OBrace => true,
+        _ if s == Tok::CBrace && a == Tok::TemplateClose => true,
+        _ if opens(s) => false,
+        _ if closes(a) => false,
+        _ => true,
+    }
+}
+
+/// The line with its tokens re-spaced; unchanged when it cannot be tokenised.
+fn respace(text: &str) -> String {
+    let Some(toks) = tokens(text) else { return text.to_string() };
+    let mut out = String::with_capacity(text.len());
+    for (n, &tok) in toks.iter().enumerate() {
+        if n > 0 && space_after(n.checked_sub(2).map(|p| toks[p]), toks[n - 1], tok) {
+            out.push(' ');
+        }
+        out.push_str(tok.1);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::format;
@@ -280,6 +465,34 @@ mod tests {
         let src = "x = <<EOT\n  keep   = this\n    as is\nEOT\ny = \"a  =  b { \"\nz = [for s in [\"{\"] : s]\n";
         let want = "x = <<EOT\n  keep   = this\n    as is\nEOT\ny = \"a  =  b { \"\nz = [for s in [\"{\"] : s]\n";
         assert_eq!(format(src), want);
+    }
+
+    #[test]
+    fn tokens_are_spaced_as_terraform_spaces_them() {
+        let cases = [
+            ("a = !var.x", "a = !var.x"),
+            ("b = foo( a,b )", "b = foo(a, b)"),
+            ("c = [ 1,2 ]", "c = [1, 2]"),
+            ("d = {a=1,b=2}", "d = { a = 1, b = 2 }"),
+            ("f = x ? -1 : 2-1", "f = x ? -1 : 2 - 1"),
+            ("g = {for k,v in var.m: k=>v...}", "g = { for k, v in var.m : k => v... }"),
+            ("h = \"${ var.x }-%{ if y }z%{ endif }\"", "h = \"${var.x}-%{if y}z%{endif}\""),
+            ("i = a.b[0].c[*].d", "i = a.b[0].c[*].d"),
+            ("j = var.list[ 0 ]", "j = var.list[0]"),
+            ("l = a==b&&c||!d", "l = a == b && c || !d"),
+            ("n = x * -2", "n = x * -2"),
+            ("p = [for x in [1]: x]", "p = [for x in [1] : x]"),
+            ("q = provider::aws::arn_parse(x)", "q = provider::aws::arn_parse(x)"),
+            ("s = (a+b)*c", "s = (a + b) * c"),
+            ("v = try(a,b)[\"x\"]", "v = try(a, b)[\"x\"]"),
+            ("w = \"${a}${b}  ${c}\"", "w = \"${a}${b}  ${c}\""),
+            ("y = tomap( {a=1} )", "y = tomap({ a = 1 })"),
+            ("resource \"a\" \"b\" {}", "resource \"a\" \"b\" {}"),
+            ("z = a-b", "z = a-b"),
+        ];
+        for (src, want) in cases {
+            assert_eq!(format(src), want, "for {src}");
+        }
     }
 
     #[test]
