@@ -10,9 +10,21 @@ use std::sync::Arc;
 use terrane_core::{Diagnostic, SourceFile};
 
 /// Formats one file; a file that does not parse is reported, not changed.
+/// A result that would not parse, or would change when formatted again, is
+/// a case the scanner misread; the file then gets the layout without token
+/// spacing, or stays as it is.
 pub fn format_file(file: &Arc<SourceFile>) -> Result<String, Diagnostic> {
     hcl_edit::parser::parse_body(&file.text).map_err(|e| crate::config::syntax_error(file, &e))?;
-    Ok(format(&file.text))
+    let sound = |text: &String, respacing: bool| {
+        hcl_edit::parser::parse_body(text).is_ok() && layout(text, respacing) == *text
+    };
+    for respacing in [true, false] {
+        let formatted = layout(&file.text, respacing);
+        if sound(&formatted, respacing) {
+            return Ok(formatted);
+        }
+    }
+    Ok(file.text.clone())
 }
 
 /// What the scanner is inside of at some point in the file.
@@ -41,7 +53,7 @@ struct Line {
     net_brackets: i32,
 }
 
-fn scan(src: &str) -> Vec<Line> {
+fn scan(src: &str, respacing: bool) -> Vec<Line> {
     let mut stack: Vec<Context> = Vec::new();
     let mut lines = Vec::new();
     for raw in src.split('\n') {
@@ -54,7 +66,11 @@ fn scan(src: &str) -> Vec<Line> {
             lines.push(Line { verbatim: true, text: raw.to_string(), equals: None, one_line: false, comment: None, net_brackets: 0 });
             continue;
         }
-        let text = if verbatim { raw.to_string() } else { respace(raw.trim()) };
+        let text = match (verbatim, respacing) {
+            (true, _) => raw.to_string(),
+            (false, true) => respace(raw.trim()),
+            (false, false) => raw.trim().to_string(),
+        };
         let b = text.as_bytes();
         let mut i = 0;
         let mut net = 0i32;
@@ -156,7 +172,11 @@ fn scan(src: &str) -> Vec<Line> {
 }
 
 pub fn format(src: &str) -> String {
-    let mut lines = scan(src);
+    layout(src, true)
+}
+
+fn layout(src: &str, respacing: bool) -> String {
+    let mut lines = scan(src, respacing);
     indent(&mut lines);
     normalise_assignments(&mut lines);
     align(&mut lines, |l| l.equals.filter(|_| l.one_line), |l, pad| {

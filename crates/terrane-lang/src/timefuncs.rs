@@ -292,13 +292,22 @@ fn parse_duration(text: &str) -> Result<i128, String> {
         total += number * scale;
         rest = &rest[unit_len..];
     }
+    if !total.is_finite() || total > 1e30 {
+        return Err(format!("{text:?} is too long a duration"));
+    }
     let nanos = total.round() as i128;
     Ok(if negative { -nanos } else { nanos })
 }
 
 pub fn timeadd(timestamp: &str, duration: &str) -> Result<String, String> {
+    // Years 0000 to 9999, the range RFC 3339 can write.
+    const FIRST: i128 = -62_167_219_200 * 1_000_000_000;
+    const LAST: i128 = 253_402_300_799 * 1_000_000_000;
     let t = DateTime::parse(timestamp)?;
     let nanos = t.epoch_nanos() + parse_duration(duration)?;
+    if !(FIRST..=LAST).contains(&nanos) {
+        return Err(format!("adding {duration:?} to {timestamp:?} leaves the years 0000 to 9999"));
+    }
     Ok(DateTime::from_epoch_nanos(nanos, t.offset).rfc3339())
 }
 

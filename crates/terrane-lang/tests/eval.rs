@@ -325,6 +325,8 @@ fn time_functions() {
         ("timeadd(\"2017-11-22T00:00:00+05:30\", \"1.5h\")", "\"2017-11-22T01:30:00+05:30\""),
         ("timeadd(\"2017-12-31T23:59:59Z\", \"1s\")", "\"2018-01-01T00:00:00Z\""),
         ("timeadd(\"2017-11-22T00:00:00Z\", \"1d\")", "error: call to timeadd failed: \"1d\" is not a duration: write a number and a unit (ns, us, ms, s, m, h), like \"1h30m\""),
+        ("timeadd(\"9999-12-31T23:59:59Z\", \"1s\")", "error: call to timeadd failed: adding \"1s\" to \"9999-12-31T23:59:59Z\" leaves the years 0000 to 9999"),
+        ("timeadd(\"2017-11-22T00:00:00Z\", \"1e400h\")", "error: call to timeadd failed: \"1e400h\" is not a duration: write a number and a unit (ns, us, ms, s, m, h), like \"1h30m\""),
         ("timecmp(\"2017-11-22T00:00:00Z\", \"2017-11-22T01:00:00+01:00\")", "0"),
         ("timecmp(\"2017-11-22T00:00:01Z\", \"2017-11-22T00:00:00Z\")", "1"),
         // Impure functions are unknown until apply.

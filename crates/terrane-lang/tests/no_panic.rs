@@ -71,6 +71,8 @@ const PIECES: &[&str] = &[
     "!", "&&", "||", "/", "%", "<<EOT\n", "\nEOT\n", "<<-X\n", "#", "//", "/*", "*/", "\n", " ", "\\", "for", "in", "if",
     "null", "true", "1e309", "-0", "0x", "9999999999999999999999", "é", "\u{0}", "var.", "local.", "[0]", "[\"k\"]", "[-1]",
     "tolist(", "format(\"%", "%d", "substr(\"ab\", 5, -9)", "range(1e9)", "regex(\"(\", \"x\")", "element([], 1)",
+    "yamldecode(\"a: [&x *x\")", "yamlencode({a = [\"\\n \"]})", "formatdate(\"YYYY'\", \"0000-01-01T00:00:00Z\")",
+    "timeadd(\"9999-12-31T23:59:59Z\", \"1e400h\")", "timeadd(\"0000-01-01T00:00:00-23:59\", \"-1ns\")",
     "cidrsubnet(\"::/0\", 128, 1e40)", "cidrhost(\"10.0.0.0/8\", -1e40)", "cidrsubnets(\"::/0\", 1, 127, 128)", "parseint(\"zz\", 62)",
 ];
 
@@ -106,6 +108,12 @@ fn mutate(seed: &str, rng: &mut Lcg) -> String {
 
 fn exercise(text: &str) {
     let file = SourceFile::new("fuzz.tf", text);
+    // Formatting a file that parses gives one that still parses, and is stable.
+    if let Ok(formatted) = terrane_lang::fmt::format_file(&file) {
+        let again = SourceFile::new("fuzz.tf", formatted.clone());
+        assert!(terrane_lang::fmt::format_file(&again).is_ok(), "formatting broke:\n{text}\n---\n{formatted}");
+        assert_eq!(terrane_lang::fmt::format_file(&again).ok(), Some(formatted.clone()), "formatting is not stable for:\n{text}");
+    }
     let mut diags = Diagnostics::new();
     let module = parse_module(Path::new("."), vec![file], &mut diags);
     for d in diags.iter() {
