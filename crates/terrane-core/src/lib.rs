@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod diag;
+pub mod time;
 pub mod types;
 pub mod value;
 pub mod value_map;

@@ -28,10 +28,9 @@ impl Scope for WithSelf<'_> {
 }
 
 /// Evaluates each condition; a false one adds an error (`kind` is
-/// "precondition" or "postcondition", `owner` what it belongs to). Returns
-/// false when some condition could not be decided because a value is unknown.
-pub fn check(kind: &str, owner: &str, conditions: &[Condition], scope: &dyn Scope, diags: &mut Diagnostics) -> bool {
-    let mut decided = true;
+/// "precondition" or "postcondition", `owner` what it belongs to). One that
+/// is unknown passes for now: apply checks postconditions again.
+pub fn check(kind: &str, owner: &str, conditions: &[Condition], scope: &dyn Scope, diags: &mut Diagnostics) {
     for c in conditions {
         let value = match eval(&c.condition, scope) {
             Ok(v) => v.unmark_deep().0,
@@ -41,8 +40,7 @@ pub fn check(kind: &str, owner: &str, conditions: &[Condition], scope: &dyn Scop
             }
         };
         match value {
-            Value::Unknown => decided = false,
-            Value::Bool(true) => {}
+            Value::Unknown | Value::Bool(true) => {}
             Value::Bool(false) => {
                 // A sensitive or unknown message is replaced rather than shown.
                 let message = eval(&c.error_message, scope)
@@ -60,5 +58,4 @@ pub fn check(kind: &str, owner: &str, conditions: &[Condition], scope: &dyn Scop
             ),
         }
     }
-    decided
 }

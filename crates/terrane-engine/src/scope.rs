@@ -343,7 +343,7 @@ impl terrane_lang::Scope for EvalScope<'_> {
                 let (name, _) = attr_step(steps, 0).ok_or_else(|| missing_attr("a module name"))?;
                 self.module_call(name, steps, span)
             }
-            "self" => Err(Diagnostic::error("terrane::invalid_self", "self is only available in provisioner and connection blocks").at(span)),
+            "self" => Err(Diagnostic::error("terrane::invalid_self", "self is only available in a postcondition, where it is the object being checked").at(span)),
             type_name => {
                 let Some((name, _)) = attr_step(steps, 0) else {
                     return Err(Diagnostic::error("terrane::invalid_reference", format!("unknown name {type_name:?}"))

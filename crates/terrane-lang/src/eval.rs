@@ -287,7 +287,7 @@ impl Evaluator<'_> {
                 }
                 return Ok(Value::String(match name {
                     "uuid" => uuid::Uuid::new_v4().to_string(),
-                    _ => crate::timefuncs::timestamp(),
+                    _ => terrane_core::time::now_rfc3339(),
                 }));
             }
             "can" => {

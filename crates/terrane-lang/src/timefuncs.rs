@@ -1,5 +1,7 @@
-//! The time functions: timestamp, formatdate, timeadd and timecmp, over RFC 3339
+//! The time functions formatdate, timeadd and timecmp, over RFC 3339
 //! strings, with Terraform's format sequences and errors.
+
+use terrane_core::time::{civil_from_days, days_from_civil, parse_duration};
 
 /// A moment as written: its calendar fields in its own offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,30 +32,6 @@ fn days_in_month(year: i64, month: u32) -> u32 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 impl DateTime {
@@ -172,12 +150,6 @@ impl DateTime {
     }
 }
 
-/// The current time in UTC, to the second.
-pub fn timestamp() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    DateTime::from_epoch_nanos(i128::from(now) * 1_000_000_000, None).rfc3339()
-}
-
 pub fn formatdate(spec: &str, timestamp: &str) -> Result<String, String> {
     let t = DateTime::parse(timestamp)?;
     let mut out = String::new();
@@ -261,44 +233,6 @@ pub fn formatdate(spec: &str, timestamp: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// Parses a duration like "1h30m", "-10.5s" or "300ms".
-fn parse_duration(text: &str) -> Result<i128, String> {
-    let bad = || format!("{text:?} is not a duration: write a number and a unit (ns, us, ms, s, m, h), like \"1h30m\"");
-    let (negative, mut rest) = match text.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    if rest == "0" {
-        return Ok(0);
-    }
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
-        let number: f64 = rest[..number_len].parse().map_err(|_| bad())?;
-        rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return Err(bad()),
-        };
-        total += number * scale;
-        rest = &rest[unit_len..];
-    }
-    if !total.is_finite() || total > 1e30 {
-        return Err(format!("{text:?} is too long a duration"));
-    }
-    let nanos = total.round() as i128;
-    Ok(if negative { -nanos } else { nanos })
-}
-
 pub fn timeadd(timestamp: &str, duration: &str) -> Result<String, String> {
     // Years 0000 to 9999, the range RFC 3339 can write.
     const FIRST: i128 = -62_167_219_200 * 1_000_000_000;
@@ -319,19 +253,4 @@ pub fn timecmp(a: &str, b: &str) -> Result<i32, String> {
         std::cmp::Ordering::Equal => 0,
         std::cmp::Ordering::Greater => 1,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_round_trip_through_day_counts() {
-        for days in [-719_468, -1, 0, 59, 365, 10_957, 19_782, 2_932_896] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
-        }
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-    }
 }

@@ -3,7 +3,6 @@
 //! the Terraform providers' type and attribute names, so the same `.tf` runs under both.
 
 mod resources;
-mod time;
 
 use std::collections::BTreeMap;
 

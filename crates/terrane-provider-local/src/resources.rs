@@ -8,7 +8,7 @@ use sha2::Digest as _;
 use terrane_core::{PathStep, Value, ValueMap};
 use terrane_provider::{AttrError, PlanResponse, ProviderError};
 
-use crate::time::{now_rfc3339, parse_duration};
+use terrane_core::time::now_rfc3339;
 
 const DEFAULT_SPECIAL: &str = "!@#$%&*()-_=+[]{}<>:?";
 
@@ -67,7 +67,7 @@ pub fn validate(type_name: &str, config: &Value) -> Vec<AttrError> {
         "time_sleep" => {
             for name in ["create_duration", "destroy_duration"] {
                 if let Some(d) = string(config, name) {
-                    if let Err(e) = parse_duration(&d) {
+                    if let Err(e) = sleep_length(&d) {
                         errors.push(attr_err(name, e));
                     }
                 }
@@ -149,10 +149,16 @@ mod sha1_smol {
     }
 }
 
+/// A `time_sleep` duration: Go's syntax, never negative.
+fn sleep_length(text: &str) -> Result<std::time::Duration, String> {
+    let nanos = terrane_core::time::parse_duration(text)?;
+    u64::try_from(nanos).map(std::time::Duration::from_nanos).map_err(|_| format!("{text:?} must not be negative or this long"))
+}
+
 pub async fn create(type_name: &str, planned: Value) -> Result<Value, ProviderError> {
     if type_name == "time_sleep" {
         if let Some(d) = string(&planned, "create_duration") {
-            tokio::time::sleep(parse_duration(&d).map_err(ProviderError::Invalid)?).await;
+            tokio::time::sleep(sleep_length(&d).map_err(ProviderError::Invalid)?).await;
         }
         return Ok(set(planned, "id", Value::String(now_rfc3339())));
     }
@@ -314,7 +320,7 @@ pub async fn delete(type_name: &str, prior: Value) -> Result<(), ProviderError> 
         }
         "time_sleep" => {
             if let Some(d) = string(&prior, "destroy_duration") {
-                tokio::time::sleep(parse_duration(&d).map_err(ProviderError::Invalid)?).await;
+                tokio::time::sleep(sleep_length(&d).map_err(ProviderError::Invalid)?).await;
             }
             Ok(())
         }
