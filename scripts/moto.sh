@@ -4,7 +4,7 @@
 # when the calling script exits.
 
 # 5.2 answers some S3 calls with XML the AWS SDK for Rust rejects; 5.1.10 does not.
-MOTO_VERSION="${MOTO_VERSION:-5.1.10}"
+export MOTO_VERSION="${MOTO_VERSION:-5.1.10}"
 # 5.1.10 does not report key pairs' public keys (DescribeKeyPairs'
 # IncludePublicKey); 5.2.5 does, and serves the one test that needs it.
 MOTO_KEYS_VERSION="${MOTO_KEYS_VERSION:-5.2.5}"

@@ -260,6 +260,43 @@ fn changes_made_outside_terrane_show_in_the_plan_and_apply_converges() {
 }
 
 #[test]
+fn a_refresh_split_over_several_describe_calls_finds_every_object_and_every_change() {
+    const REGION: &str = "ap-northeast-2";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    // 120 VPCs: more than one describe call carries, so the read is split.
+    w.write(
+        "main.tf",
+        &format!(
+            "{PROVIDER}\nresource \"aws_vpc\" \"v\" {{\n  count = 120\n  cidr_block = cidrsubnet(\"10.0.0.0/8\", 16, count.index)\n  \
+             tags = {{ Name = \"v${{count.index}}\" }}\n}}\n"
+        ),
+    );
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("120 added");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+
+    let by_name = |name: &str| {
+        let out = aws.block_on(aws.ec2.describe_vpcs().filters(filter("tag:Name", name)).send()).expect("describe VPCs");
+        out.vpcs()[0].vpc_id().expect("a VPC id").to_string()
+    };
+    // Objects from the first and the last call go away; one in the middle is retagged.
+    for name in ["v7", "v113"] {
+        aws.block_on(aws.ec2.delete_vpc().vpc_id(by_name(name)).send()).expect("delete a VPC");
+    }
+    let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("renamed").build();
+    aws.block_on(aws.ec2.create_tags().resources(by_name("v64")).tags(tag).send()).expect("retag");
+
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# aws_vpc.v[7] will be created")
+        .contains("# aws_vpc.v[113] will be created")
+        .contains("# aws_vpc.v[64] will be updated in-place")
+        .contains("Plan: 2 to add, 1 to change, 0 to destroy.");
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
+    assert!(aws.vpc_ids().is_empty());
+}
+
+#[test]
 fn existing_objects_are_imported_and_then_plan_clean() {
     const REGION: &str = "ap-northeast-1";
     let aws = AwsCheck::new(REGION);

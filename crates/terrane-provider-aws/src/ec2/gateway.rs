@@ -8,7 +8,7 @@ use terrane_core::{Type, Value};
 use terrane_provider::{AttributeSchema as A, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
-use super::{filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags, IDS_PER_CALL};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
 use crate::attrs::{string, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -44,7 +44,7 @@ impl ResourceKind for InternetGateway {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let sets = ids(objects).chunks(IDS_PER_CALL).map(|c| vec![filter("internet-gateway-id", c.to_vec())]).collect();
+        let sets = by_values("internet-gateway-id", &ids(objects));
         Ok(in_order(objects, describe(aws, sets, objects).await?))
     }
 
@@ -100,20 +100,21 @@ async fn read_one(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
 }
 
 async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
+    let gateways = each_set(filter_sets, |filters| async move {
+        let pages: Vec<_> = aws.ec2.describe_internet_gateways().set_filters(Some(filters)).into_paginator().items().send().collect().await;
+        pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| aws.error("ec2", e))
+    })
+    .await?;
     let mut out = BTreeMap::new();
-    for filters in filter_sets {
-        let items: Vec<_> = aws.ec2.describe_internet_gateways().set_filters(Some(filters)).into_paginator().items().send().collect().await;
-        for gateway in items {
-            let gateway = gateway.map_err(|e| aws.error("ec2", e))?;
-            let id = gateway.internet_gateway_id().unwrap_or_default().to_string();
-            let vpc = gateway.attachments().iter().find_map(|a| a.vpc_id());
-            let obj = Obj::new()
-                .s("id", Some(&id))
-                .s("arn", Some(&aws.arn("ec2", &format!("internet-gateway/{id}"))))
-                .s("vpc_id", vpc)
-                .s("owner_id", gateway.owner_id());
-            out.insert(id.clone(), with_tags(obj, aws, &tag_map(gateway.tags()), prior_for(priors, &id)).build());
-        }
+    for gateway in gateways {
+        let id = gateway.internet_gateway_id().unwrap_or_default().to_string();
+        let vpc = gateway.attachments().iter().find_map(|a| a.vpc_id());
+        let obj = Obj::new()
+            .s("id", Some(&id))
+            .s("arn", Some(&aws.arn("ec2", &format!("internet-gateway/{id}"))))
+            .s("vpc_id", vpc)
+            .s("owner_id", gateway.owner_id());
+        out.insert(id.clone(), with_tags(obj, aws, &tag_map(gateway.tags()), prior_for(priors, &id)).build());
     }
     Ok(out.into_iter().collect())
 }

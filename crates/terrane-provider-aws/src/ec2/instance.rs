@@ -14,7 +14,7 @@ use terrane_core::{Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, PlanRequest, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, tags_schema};
-use super::{filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags, IDS_PER_CALL};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
 use crate::attrs::{attr_err, boolean, string, string_set, strings, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -102,7 +102,7 @@ impl ResourceKind for Instance {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let sets = ids(objects).chunks(IDS_PER_CALL).map(|c| vec![filter("instance-id", c.to_vec())]).collect();
+        let sets = by_values("instance-id", &ids(objects));
         let mut found = in_order(objects, describe(aws, sets, objects).await?);
         // Describe leaves user data out; an import (whose prior has no user_data
         // at all) asks for it, and refresh keeps what was applied.
@@ -211,17 +211,15 @@ async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) ->
 }
 
 async fn describe_all(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
-    let mut out = BTreeMap::new();
-    for filters in filter_sets {
+    let pages = each_set(filter_sets, |filters| async move {
         let pages: Vec<_> = aws.ec2.describe_instances().set_filters(Some(filters)).into_paginator().send().collect().await;
-        for page in pages {
-            let page = page.map_err(|e| aws.error("ec2", e))?;
-            for instance in page.reservations().iter().flat_map(|r| r.instances()) {
-                let id = instance.instance_id().unwrap_or_default().to_string();
-                let prior = prior_for(priors, &id);
-                out.insert(id.clone(), instance_value(aws, instance, prior));
-            }
-        }
+        pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| aws.error("ec2", e))
+    })
+    .await?;
+    let mut out = BTreeMap::new();
+    for instance in pages.iter().flat_map(|p| p.reservations()).flat_map(|r| r.instances()) {
+        let id = instance.instance_id().unwrap_or_default().to_string();
+        out.insert(id.clone(), instance_value(aws, instance, prior_for(priors, &id)));
     }
     Ok(out.into_iter().collect())
 }
@@ -311,10 +309,10 @@ impl ResourceKind for Eip {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let mut found = BTreeMap::new();
-        for chunk in ids(objects).chunks(IDS_PER_CALL) {
-            found.extend(describe_eips(aws, vec![filter("allocation-id", chunk.to_vec())], objects).await?);
-        }
+        let found = each_set(by_values("allocation-id", &ids(objects)), |filters| async move {
+            Ok(describe_eips(aws, filters, objects).await?.into_iter().collect())
+        })
+        .await?;
         Ok(in_order(objects, found.into_iter().collect()))
     }
 
@@ -446,29 +444,24 @@ impl ResourceKind for KeyPair {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let keys = each_set(by_values("key-name", &ids(objects)), |filters| async move {
+            let out = aws.ec2.describe_key_pairs().set_filters(Some(filters)).include_public_key(true).send().await;
+            Ok(out.map_err(|e| aws.error("ec2", e))?.key_pairs.unwrap_or_default())
+        })
+        .await?;
         let mut found = BTreeMap::new();
-        for chunk in ids(objects).chunks(IDS_PER_CALL) {
-            let out = aws
-                .ec2
-                .describe_key_pairs()
-                .filters(filter("key-name", chunk.to_vec()))
-                .include_public_key(true)
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2", e))?;
-            for key in out.key_pairs() {
-                let Some(name) = key.key_name() else { continue };
-                let prior = prior_for(objects, name);
-                let obj = Obj::new()
-                    .s("id", Some(name))
-                    .s("key_name", Some(name))
-                    .s("key_pair_id", key.key_pair_id())
-                    .s("fingerprint", key.key_fingerprint())
-                    .s("key_type", key.key_type().map(|t| t.as_str()))
-                    .s("arn", Some(&aws.arn("ec2", &format!("key-pair/{name}"))))
-                    .set("public_key", public_key(key.public_key(), prior));
-                found.insert(name.to_string(), with_tags(obj, aws, &tag_map(key.tags()), prior).build());
-            }
+        for key in &keys {
+            let Some(name) = key.key_name() else { continue };
+            let prior = prior_for(objects, name);
+            let obj = Obj::new()
+                .s("id", Some(name))
+                .s("key_name", Some(name))
+                .s("key_pair_id", key.key_pair_id())
+                .s("fingerprint", key.key_fingerprint())
+                .s("key_type", key.key_type().map(|t| t.as_str()))
+                .s("arn", Some(&aws.arn("ec2", &format!("key-pair/{name}"))))
+                .set("public_key", public_key(key.public_key(), prior));
+            found.insert(name.to_string(), with_tags(obj, aws, &tag_map(key.tags()), prior).build());
         }
         Ok(in_order(objects, found.into_iter().collect()))
     }

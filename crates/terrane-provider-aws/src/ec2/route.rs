@@ -9,7 +9,7 @@ use terrane_core::{Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, PlanRequest, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
-use super::{filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags, IDS_PER_CALL};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
 use crate::attrs::{attr_err, blocks, check_cidr, string, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -21,19 +21,12 @@ fn route_block() -> Schema {
     TARGETS.iter().fold(Schema::new().attr("cidr_block", A::required(Type::String)), |s, t| s.attr(t, A::optional(Type::String)))
 }
 
-async fn describe_tables(aws: &Aws, filter_sets: Vec<Vec<Filter>>) -> Result<Vec<AwsRouteTable>, ProviderError> {
-    let mut out = Vec::new();
-    for filters in filter_sets {
-        let items: Vec<_> = aws.ec2.describe_route_tables().set_filters(Some(filters)).into_paginator().items().send().collect().await;
-        for table in items {
-            out.push(table.map_err(|e| aws.error("ec2", e))?);
-        }
-    }
-    Ok(out)
-}
-
-fn chunked(name: &str, values: Vec<String>) -> Vec<Vec<Filter>> {
-    values.chunks(IDS_PER_CALL).map(|c| vec![filter(name, c.to_vec())]).collect()
+pub(super) async fn describe_tables(aws: &Aws, filter_sets: Vec<Vec<Filter>>) -> Result<Vec<AwsRouteTable>, ProviderError> {
+    each_set(filter_sets, |filters| async move {
+        let pages: Vec<_> = aws.ec2.describe_route_tables().set_filters(Some(filters)).into_paginator().items().send().collect().await;
+        pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| aws.error("ec2", e))
+    })
+    .await
 }
 
 fn route_target(route: &Route, target: &str) -> Option<String> {
@@ -154,7 +147,7 @@ impl ResourceKind for RouteTable {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let tables = describe_tables(aws, chunked("route-table-id", ids(objects))).await?;
+        let tables = describe_tables(aws, by_values("route-table-id", &ids(objects))).await?;
         Ok(in_order(objects, table_values(aws, tables, objects)))
     }
 
@@ -208,7 +201,7 @@ fn table_values(aws: &Aws, tables: Vec<AwsRouteTable>, priors: &[Value]) -> terr
 
 async fn read_table(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
     let id = string(object, "id").unwrap_or_default();
-    let tables = describe_tables(aws, chunked("route-table-id", vec![id.clone()])).await?;
+    let tables = describe_tables(aws, by_values("route-table-id", std::slice::from_ref(&id))).await?;
     table_values(aws, tables, std::slice::from_ref(object)).remove(&id).ok_or_else(|| not_found("route table", &id))
 }
 
@@ -255,7 +248,7 @@ impl ResourceKind for RouteEntry {
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
         let tables: Vec<String> = objects.iter().filter_map(|o| string(o, "route_table_id")).collect();
-        let described = describe_tables(aws, chunked("route-table-id", tables)).await?;
+        let described = describe_tables(aws, by_values("route-table-id", &tables)).await?;
         let mut found = BTreeMap::new();
         for table in &described {
             let table_id = table.route_table_id().unwrap_or_default();
@@ -346,7 +339,7 @@ impl ResourceKind for RouteTableAssociation {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let tables = describe_tables(aws, chunked("association.route-table-association-id", ids(objects))).await?;
+        let tables = describe_tables(aws, by_values("association.route-table-association-id", &ids(objects))).await?;
         let mut found = BTreeMap::new();
         for table in &tables {
             for assoc in table.associations() {

@@ -12,7 +12,7 @@ use terrane_core::{PathStep, Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, PlanRequest, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
-use super::{filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags, IDS_PER_CALL};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
 use crate::attrs::{attr_err, blocks, boolean, int, string, string_list, string_set, strings, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -129,19 +129,12 @@ fn rule_value(p: &IpPermission, own_group: &str) -> Value {
         .build()
 }
 
-async fn describe_groups(aws: &Aws, filter_sets: Vec<Vec<Filter>>) -> Result<Vec<AwsGroup>, ProviderError> {
-    let mut out = Vec::new();
-    for filters in filter_sets {
-        let items: Vec<_> = aws.ec2.describe_security_groups().set_filters(Some(filters)).into_paginator().items().send().collect().await;
-        for group in items {
-            out.push(group.map_err(|e| aws.error("ec2", e))?);
-        }
-    }
-    Ok(out)
-}
-
-fn group_ids_filter(ids: Vec<String>) -> Vec<Vec<Filter>> {
-    ids.chunks(IDS_PER_CALL).map(|c| vec![filter("group-id", c.to_vec())]).collect()
+pub(super) async fn describe_groups(aws: &Aws, filter_sets: Vec<Vec<Filter>>) -> Result<Vec<AwsGroup>, ProviderError> {
+    each_set(filter_sets, |filters| async move {
+        let pages: Vec<_> = aws.ec2.describe_security_groups().set_filters(Some(filters)).into_paginator().items().send().collect().await;
+        pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| aws.error("ec2", e))
+    })
+    .await
 }
 
 pub struct SecurityGroup;
@@ -227,7 +220,7 @@ impl ResourceKind for SecurityGroup {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let groups = describe_groups(aws, group_ids_filter(ids(objects))).await?;
+        let groups = describe_groups(aws, by_values("group-id", &ids(objects))).await?;
         Ok(in_order(objects, group_values(aws, groups, objects)))
     }
 
@@ -305,7 +298,7 @@ fn group_values(aws: &Aws, groups: Vec<AwsGroup>, priors: &[Value]) -> terrane_c
 
 async fn read_group(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
     let id = string(object, "id").unwrap_or_default();
-    let groups = describe_groups(aws, group_ids_filter(vec![id.clone()])).await?;
+    let groups = describe_groups(aws, by_values("group-id", std::slice::from_ref(&id))).await?;
     group_values(aws, groups, std::slice::from_ref(object)).remove(&id).ok_or_else(|| not_found("security group", &id))
 }
 
@@ -376,7 +369,7 @@ impl ResourceKind for SecurityGroupRule {
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
         let group_ids: Vec<String> = objects.iter().filter_map(|o| string(o, "security_group_id")).collect();
-        let groups = describe_groups(aws, group_ids_filter(group_ids)).await?;
+        let groups = describe_groups(aws, by_values("group-id", &group_ids)).await?;
         Ok(objects
             .iter()
             .map(|o| {
@@ -517,40 +510,33 @@ impl ResourceKind for VpcSecurityGroupRule {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let rules = each_set(by_values("security-group-rule-id", &ids(objects)), |filters| async move {
+            let pages: Vec<_> = aws.ec2.describe_security_group_rules().set_filters(Some(filters)).into_paginator().items().send().collect().await;
+            pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| aws.error("ec2", e))
+        })
+        .await?;
         let mut found = BTreeMap::new();
-        for chunk in ids(objects).chunks(IDS_PER_CALL) {
-            let items: Vec<_> = aws
-                .ec2
-                .describe_security_group_rules()
-                .filters(filter("security-group-rule-id", chunk.to_vec()))
-                .into_paginator()
-                .items()
-                .send()
-                .collect()
-                .await;
-            for rule in items {
-                let rule = rule.map_err(|e| aws.error("ec2", e))?;
-                if rule.is_egress() != Some(self.egress) {
-                    continue;
-                }
-                let id = rule.security_group_rule_id().unwrap_or_default().to_string();
-                let protocol = rule.ip_protocol().map(normalize_protocol);
-                let all = protocol.as_deref() == Some("-1");
-                let obj = Obj::new()
-                    .s("id", Some(&id))
-                    .s("security_group_rule_id", Some(&id))
-                    .s("arn", Some(&aws.arn("ec2", &format!("security-group-rule/{id}"))))
-                    .s("security_group_id", rule.group_id())
-                    .s("ip_protocol", protocol.as_deref())
-                    .n("from_port", if all { None } else { rule.from_port().map(f64::from) })
-                    .n("to_port", if all { None } else { rule.to_port().map(f64::from) })
-                    .s("cidr_ipv4", rule.cidr_ipv4())
-                    .s("cidr_ipv6", rule.cidr_ipv6())
-                    .s("prefix_list_id", rule.prefix_list_id())
-                    .s("referenced_security_group_id", rule.referenced_group_info().and_then(|g| g.group_id()))
-                    .s("description", rule.description());
-                found.insert(id.clone(), with_tags(obj, aws, &tag_map(rule.tags()), prior_for(objects, &id)).build());
+        for rule in rules {
+            if rule.is_egress() != Some(self.egress) {
+                continue;
             }
+            let id = rule.security_group_rule_id().unwrap_or_default().to_string();
+            let protocol = rule.ip_protocol().map(normalize_protocol);
+            let all = protocol.as_deref() == Some("-1");
+            let obj = Obj::new()
+                .s("id", Some(&id))
+                .s("security_group_rule_id", Some(&id))
+                .s("arn", Some(&aws.arn("ec2", &format!("security-group-rule/{id}"))))
+                .s("security_group_id", rule.group_id())
+                .s("ip_protocol", protocol.as_deref())
+                .n("from_port", if all { None } else { rule.from_port().map(f64::from) })
+                .n("to_port", if all { None } else { rule.to_port().map(f64::from) })
+                .s("cidr_ipv4", rule.cidr_ipv4())
+                .s("cidr_ipv6", rule.cidr_ipv6())
+                .s("prefix_list_id", rule.prefix_list_id())
+                .s("referenced_security_group_id", rule.referenced_group_info().and_then(|g| g.group_id()))
+                .s("description", rule.description());
+            found.insert(id.clone(), with_tags(obj, aws, &tag_map(rule.tags()), prior_for(objects, &id)).build());
         }
         Ok(in_order(objects, found.into_iter().collect()))
     }

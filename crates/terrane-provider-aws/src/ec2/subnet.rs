@@ -8,7 +8,7 @@ use terrane_core::{Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
-use super::{filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags, IDS_PER_CALL};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
 use crate::attrs::{boolean, check_cidr, string, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -61,7 +61,7 @@ impl ResourceKind for Subnet {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let sets = ids(objects).chunks(IDS_PER_CALL).map(|c| vec![filter("subnet-id", c.to_vec())]).collect();
+        let sets = by_values("subnet-id", &ids(objects));
         Ok(in_order(objects, describe(aws, sets, objects).await?))
     }
 
@@ -109,23 +109,24 @@ async fn read_one(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
 }
 
 async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
+    let subnets = each_set(filter_sets, |filters| async move {
+        let pages: Vec<_> = aws.ec2.describe_subnets().set_filters(Some(filters)).into_paginator().items().send().collect().await;
+        pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| aws.error("ec2", e))
+    })
+    .await?;
     let mut out = BTreeMap::new();
-    for filters in filter_sets {
-        let items: Vec<_> = aws.ec2.describe_subnets().set_filters(Some(filters)).into_paginator().items().send().collect().await;
-        for subnet in items {
-            let subnet = subnet.map_err(|e| aws.error("ec2", e))?;
-            let id = subnet.subnet_id().unwrap_or_default().to_string();
-            let obj = Obj::new()
-                .s("id", Some(&id))
-                .s("arn", subnet.subnet_arn())
-                .s("vpc_id", subnet.vpc_id())
-                .s("cidr_block", subnet.cidr_block())
-                .s("availability_zone", subnet.availability_zone())
-                .s("availability_zone_id", subnet.availability_zone_id())
-                .b("map_public_ip_on_launch", subnet.map_public_ip_on_launch())
-                .s("owner_id", subnet.owner_id());
-            out.insert(id.clone(), with_tags(obj, aws, &tag_map(subnet.tags()), prior_for(priors, &id)).build());
-        }
+    for subnet in subnets {
+        let id = subnet.subnet_id().unwrap_or_default().to_string();
+        let obj = Obj::new()
+            .s("id", Some(&id))
+            .s("arn", subnet.subnet_arn())
+            .s("vpc_id", subnet.vpc_id())
+            .s("cidr_block", subnet.cidr_block())
+            .s("availability_zone", subnet.availability_zone())
+            .s("availability_zone_id", subnet.availability_zone_id())
+            .b("map_public_ip_on_launch", subnet.map_public_ip_on_launch())
+            .s("owner_id", subnet.owner_id());
+        out.insert(id.clone(), with_tags(obj, aws, &tag_map(subnet.tags()), prior_for(priors, &id)).build());
     }
     Ok(out.into_iter().collect())
 }

@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tenancy, VpcAttributeName};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Tenancy, VpcAttributeName};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use terrane_core::{Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, ProviderError, Schema};
 
-use super::{filter, ids, in_order, prior_for, tag_spec, tag_map, update_tags, with_tags, IDS_PER_CALL};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
 use crate::attrs::{boolean, check_cidr, string, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -104,8 +104,8 @@ impl ResourceKind for Vpc {
     }
 }
 
-fn filter_ids(ids: Vec<String>) -> Vec<Vec<aws_sdk_ec2::types::Filter>> {
-    ids.chunks(IDS_PER_CALL).map(|chunk| vec![filter("vpc-id", chunk.to_vec())]).collect()
+fn filter_ids(ids: Vec<String>) -> Vec<Vec<Filter>> {
+    by_values("vpc-id", &ids)
 }
 
 pub fn ignore_not_found(e: ProviderError) -> Result<(), ProviderError> {
@@ -166,25 +166,13 @@ async fn set_dns_attributes(aws: &Aws, id: &str, prior: &Value, planned: &Value,
 
 /// Describes VPCs matching each filter set, with the per-VPC facts Terraform's
 /// `aws_vpc` shows, keyed by id.
-async fn describe(aws: &Aws, filter_sets: Vec<Vec<aws_sdk_ec2::types::Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
-    let mut vpcs = Vec::new();
-    for filters in filter_sets {
-        let page: Vec<_> = aws
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        for vpc in page {
-            vpcs.push(vpc.map_err(|e| aws.error("ec2", e))?);
-        }
-    }
+async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
+    let vpcs = each_set(filter_sets, |filters| async move {
+        let pages: Vec<_> = aws.ec2.describe_vpcs().set_filters(Some(filters)).into_paginator().items().send().collect().await;
+        pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| aws.error("ec2", e))
+    })
+    .await?;
     let found_ids: Vec<String> = vpcs.iter().filter_map(|v| v.vpc_id()).map(str::to_string).collect();
-    let main_tables = main_route_tables(aws, &found_ids).await?;
-    let default_groups = default_security_groups(aws, &found_ids).await?;
     let dns = futures_util::stream::iter(found_ids.clone())
         .map(|id| async move {
             let support = vpc_attribute(aws, &id, VpcAttributeName::EnableDnsSupport).await?;
@@ -192,8 +180,9 @@ async fn describe(aws: &Aws, filter_sets: Vec<Vec<aws_sdk_ec2::types::Filter>>, 
             Ok::<_, ProviderError>((id, (support, hostnames)))
         })
         .buffer_unordered(ATTRIBUTE_READS_AT_ONCE)
-        .try_collect::<BTreeMap<_, _>>()
-        .await?;
+        .try_collect::<BTreeMap<_, _>>();
+    let (main_tables, default_groups, dns) =
+        tokio::try_join!(main_route_tables(aws, &found_ids), default_security_groups(aws, &found_ids), dns)?;
     let mut out = BTreeMap::new();
     for vpc in vpcs {
         let id = vpc.vpc_id().unwrap_or_default().to_string();
@@ -222,50 +211,25 @@ async fn vpc_attribute(aws: &Aws, id: &str, name: VpcAttributeName) -> Result<Op
     Ok(value.and_then(|v| v.value()))
 }
 
-/// vpc id -> its main route table, for many VPCs in one paginated call per chunk.
+/// vpc id -> its main route table.
 async fn main_route_tables(aws: &Aws, vpc_ids: &[String]) -> Result<BTreeMap<String, String>, ProviderError> {
-    let mut out = BTreeMap::new();
-    for chunk in vpc_ids.chunks(IDS_PER_CALL) {
-        let tables: Vec<_> = aws
-            .ec2
-            .describe_route_tables()
-            .filters(filter("vpc-id", chunk.to_vec()))
-            .filters(filter("association.main", ["true".to_string()]))
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
-        for table in tables {
-            let table = table.map_err(|e| aws.error("ec2", e))?;
-            if let (Some(vpc), Some(id)) = (table.vpc_id(), table.route_table_id()) {
-                out.insert(vpc.to_string(), id.to_string());
-            }
-        }
-    }
-    Ok(out)
+    let sets = with_filter(by_values("vpc-id", vpc_ids), filter("association.main", ["true".to_string()]));
+    let tables = super::route::describe_tables(aws, sets).await?;
+    Ok(tables.iter().filter_map(|t| Some((t.vpc_id()?.to_string(), t.route_table_id()?.to_string()))).collect())
 }
 
 /// vpc id -> its default security group.
 async fn default_security_groups(aws: &Aws, vpc_ids: &[String]) -> Result<BTreeMap<String, String>, ProviderError> {
-    let mut out = BTreeMap::new();
-    for chunk in vpc_ids.chunks(IDS_PER_CALL) {
-        let groups: Vec<_> = aws
-            .ec2
-            .describe_security_groups()
-            .filters(filter("vpc-id", chunk.to_vec()))
-            .filters(filter("group-name", ["default".to_string()]))
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
-        for group in groups {
-            let group = group.map_err(|e| aws.error("ec2", e))?;
-            if let (Some(vpc), Some(id)) = (group.vpc_id(), group.group_id()) {
-                out.insert(vpc.to_string(), id.to_string());
-            }
-        }
-    }
-    Ok(out)
+    let sets = with_filter(by_values("vpc-id", vpc_ids), filter("group-name", ["default".to_string()]));
+    let groups = super::security_group::describe_groups(aws, sets).await?;
+    Ok(groups.iter().filter_map(|g| Some((g.vpc_id()?.to_string(), g.group_id()?.to_string()))).collect())
+}
+
+fn with_filter(sets: Vec<Vec<Filter>>, extra: Filter) -> Vec<Vec<Filter>> {
+    sets.into_iter()
+        .map(|mut set| {
+            set.push(extra.clone());
+            set
+        })
+        .collect()
 }
