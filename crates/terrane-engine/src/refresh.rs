@@ -12,6 +12,8 @@ use crate::registry::{ProviderKey, ProviderRegistry};
 
 #[derive(Debug, Clone)]
 pub struct PriorInstance {
+    /// The stored record, its `attributes` emptied: `value` holds them, typed
+    /// (a large state would otherwise be in memory twice).
     pub record: ResourceRecord,
     pub provider: ProviderKey,
     /// The object as refresh found it (or as stored when refresh was skipped).
@@ -84,7 +86,7 @@ pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> R
     // One implied type per resource type, not per instance.
     let mut types: HashMap<(ProviderKey, Mode, String), Option<(Type, Vec<AttrPath>)>> = HashMap::new();
     let mut groups: BTreeMap<(ProviderKey, String), Vec<PriorInstance>> = BTreeMap::new();
-    for (addr, record) in state.resources {
+    for (addr, mut record) in state.resources {
         let Some(provider) = ProviderKey::parse(&record.provider) else {
             diags.push(Diagnostic::error("terrane::state_provider", format!("{addr} names an invalid provider {:?}", record.provider)));
             continue;
@@ -99,6 +101,7 @@ pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> R
             })
             .clone();
         let value = typed_with(&record, typing.as_ref());
+        record.attributes = serde_json::Value::Null;
         let instance = PriorInstance {
             tainted: record.status == Status::Tainted,
             record,

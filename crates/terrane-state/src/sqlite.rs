@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::TryStreamExt as _;
 use tokio::sync::{mpsc, oneshot};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -624,11 +625,14 @@ impl StateStore for SqliteStore {
     async fn load(&self, workspace: &str) -> Result<State, StateError> {
         let (lineage, serial) = self.ensure_workspace(workspace).await?;
         let mut state = State { lineage, serial, ..State::default() };
-        let rows = sqlx::query("SELECT * FROM resources WHERE workspace = ?").bind(workspace).fetch_all(&self.pool).await?;
-        for row in &rows {
-            let record = decode_record(row, self.cipher.as_deref())?;
+        // Decoded row by row: holding every row as well as every record would
+        // double the peak memory of a large state.
+        let mut rows = sqlx::query("SELECT * FROM resources WHERE workspace = ?").bind(workspace).fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            let record = decode_record(&row, self.cipher.as_deref())?;
             state.resources.insert(record.addr.clone(), record);
         }
+        drop(rows);
         let rows = sqlx::query("SELECT name, value, sensitive FROM outputs WHERE workspace = ?")
             .bind(workspace)
             .fetch_all(&self.pool)
