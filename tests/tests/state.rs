@@ -355,6 +355,35 @@ fn a_plain_state_is_sealed_whole_when_a_key_is_first_given() {
 }
 
 #[test]
+fn an_encryption_block_names_the_passphrase_variable_and_nothing_runs_without_it() {
+    let w = Workdir::copy_of("examples/quickstart");
+    w.write("encryption.tf", "terraform {\n  encryption {\n    passphrase_env = \"TEAM_STATE_KEY\"\n  }\n}\n");
+    w.run(&["apply", "-auto-approve"])
+        .code(1)
+        .contains("this configuration keeps its state encrypted, and TEAM_STATE_KEY is not set")
+        .contains("encryption.tf:2:3");
+    assert!(!w.path().join(".terrane").join("state.db").exists(), "a refused run made a state");
+
+    let key = [("TEAM_STATE_KEY", "team passphrase")];
+    w.run_with_env(&["apply", "-auto-approve"], &key).success();
+    let secret = w.run_with_env(&["output", "-raw", "db_password"], &key).success().stdout.clone();
+    assert!(!contains(&raw_state_bytes(&w), &secret), "the state is not sealed");
+    // The block names the variable: TERRANE_STATE_KEY is not read.
+    w.run_with_env(&["plan"], &[("TERRANE_STATE_KEY", "team passphrase")]).code(1).contains("TEAM_STATE_KEY is not set");
+    w.run_with_env(&["plan", "-detailed-exitcode"], &key).code(0);
+
+    // A passphrase in the file is refused, and not echoed back.
+    w.write("encryption.tf", "terraform {\n  encryption {\n    passphrase = \"hunter2-in-git\"\n  }\n}\n");
+    w.run_with_env(&["plan"], &key)
+        .code(1)
+        .contains("the encryption block holds a passphrase")
+        .contains("encryption.tf:3:5")
+        .lacks("hunter2-in-git");
+    w.write("encryption.tf", "terraform {\n  encryption {\n    key_provider \"pbkdf2\" \"main\" {}\n  }\n}\n");
+    w.run_with_env(&["plan"], &key).code(1).contains("the encryption block takes no \"key_provider\" block").contains("encryption.tf:3:5");
+}
+
+#[test]
 fn postgres_state_is_sealed_with_a_key_too() {
     let schema = fresh_schema("key");
     let url = postgres_url();

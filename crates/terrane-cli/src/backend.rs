@@ -1,6 +1,7 @@
 //! Where state lives and which workspace is selected: `TERRANE_STATE_URL`, then
 //! the configuration's `terraform { backend "pg" { ... } }`, then the embedded
-//! SQLite file `.terrane/state.db`.
+//! SQLite file `.terrane/state.db`; and the passphrase it is sealed with
+//! (`TERRANE_STATE_KEY`, or the variable `terraform { encryption { ... } }` names).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,14 +48,104 @@ fn from_url(url: &str, schema: Option<String>) -> Result<Backend, Failure> {
     ))
 }
 
-/// The backend for the configuration in `dir`.
-pub fn resolve(dir: &Path) -> Result<Backend, Failure> {
+/// Where a configuration's state lives, and the passphrase it is sealed with.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub backend: Backend,
+    /// Never printed anywhere.
+    pub key: Option<String>,
+}
+
+/// The variable that holds the passphrase unless an `encryption` block names another.
+const DEFAULT_KEY_VARIABLE: &str = "TERRANE_STATE_KEY";
+
+/// The state target for the configuration in `dir`.
+pub fn resolve(dir: &Path) -> Result<Target, Failure> {
+    let settings = terrane_lang::config::load_state_settings(dir)?;
+    let key = passphrase(settings.encryption.as_ref())?;
+    Ok(Target { backend: backend(dir, settings.backend)?, key })
+}
+
+/// The passphrase: from `TERRANE_STATE_KEY`, or, when the configuration has an
+/// `encryption` block, from the variable it names, which must then be set, so a
+/// run without the passphrase can never write a plain state.
+fn passphrase(encryption: Option<&terrane_lang::config::Block>) -> Result<Option<String>, Failure> {
+    let from_env = |name: &str| std::env::var(name).ok().filter(|k| !k.is_empty());
+    let Some(block) = encryption else {
+        return Ok(from_env(DEFAULT_KEY_VARIABLE));
+    };
+    let mut diags = terrane_core::Diagnostics::new();
+    for attr in block.body.attrs.values() {
+        match attr.name.as_str() {
+            "passphrase_env" => {}
+            "passphrase" => diags.push(
+                Diagnostic::error("terrane::encryption", "the encryption block holds a passphrase: it would be kept wherever the code is")
+                    .at(&masked(&attr.name_span, &attr.expr.span))
+                    .help("move it to an environment variable and name that variable with passphrase_env"),
+            ),
+            other => diags.push(
+                Diagnostic::error("terrane::encryption", format!("the encryption block has no argument {other:?}"))
+                    .at(&attr.name_span)
+                    .help("it takes passphrase_env: the environment variable that holds the state's passphrase"),
+            ),
+        }
+    }
+    for inner in &block.body.blocks {
+        diags.push(
+            Diagnostic::error("terrane::encryption", format!("the encryption block takes no {:?} block", inner.type_name))
+                .at(&inner.type_span)
+                .help("terrane seals state with AES-256-GCM under a key derived (Argon2id) from one passphrase: set passphrase_env"),
+        );
+    }
+    let variable = match block.body.attr("passphrase_env") {
+        None => DEFAULT_KEY_VARIABLE.to_string(),
+        Some(attr) => match terrane_lang::eval::eval_constant(&attr.expr) {
+            Ok(Value::String(name)) if !name.is_empty() => name,
+            _ => {
+                diags.push(
+                    Diagnostic::error("terrane::encryption", "passphrase_env must be the name of an environment variable, as a string")
+                        .at(&attr.expr.span),
+                );
+                String::new()
+            }
+        },
+    };
+    if diags.has_errors() {
+        return Err(Failure::Diags(diags));
+    }
+    match from_env(&variable) {
+        Some(key) => Ok(Some(key)),
+        None => Err(Failure::Diags(
+            Diagnostic::error("terrane::encryption", format!("this configuration keeps its state encrypted, and {variable} is not set"))
+                .at(&block.type_span)
+                .help(format!("export {variable} with the state's passphrase; nothing was read or written"))
+                .into(),
+        )),
+    }
+}
+
+/// `place` in a copy of its file with `secret` starred out, so the source a
+/// diagnostic shows does not print the secret.
+fn masked(place: &terrane_core::Span, secret: &terrane_core::Span) -> terrane_core::Span {
+    let mut bytes = place.file.text.clone().into_bytes();
+    let range = secret.start as usize..(secret.end as usize).min(bytes.len());
+    for byte in bytes.get_mut(range).unwrap_or_default() {
+        if *byte != b'\n' {
+            *byte = b'*';
+        }
+    }
+    // Whole characters became ASCII stars: still text, offsets unchanged.
+    let file = terrane_core::SourceFile::new(place.file.name.clone(), String::from_utf8(bytes).unwrap_or_default());
+    terrane_core::Span::new(&file, place.start as usize..place.end as usize)
+}
+
+fn backend(dir: &Path, configured: Option<terrane_lang::config::Backend>) -> Result<Backend, Failure> {
     if let Ok(url) = std::env::var("TERRANE_STATE_URL") {
         if !url.is_empty() {
             return from_url(&url, None);
         }
     }
-    if let Some(backend) = terrane_lang::config::load_backend(dir)? {
+    if let Some(backend) = configured {
         let constant = |name: &str| {
             backend.body.attr(name).and_then(|a| terrane_lang::eval::eval_constant(&a.expr).ok()).and_then(|v| match v {
                 Value::String(s) => Some(s),
@@ -89,17 +180,16 @@ pub fn resolve(dir: &Path) -> Result<Backend, Failure> {
 }
 
 /// Opens the store; `None` for a SQLite file that does not exist when `create` is false.
-pub async fn open(backend: &Backend, create: bool) -> Result<Option<Arc<dyn StateStore>>, Failure> {
-    // Never echoed anywhere: it is the passphrase the state is sealed with.
-    let key = std::env::var("TERRANE_STATE_KEY").ok().filter(|k| !k.is_empty());
-    match backend {
+pub async fn open(target: &Target, create: bool) -> Result<Option<Arc<dyn StateStore>>, Failure> {
+    let key = target.key.as_deref();
+    match &target.backend {
         Backend::Sqlite(path) => {
             if !create && !path.exists() {
                 return Ok(None);
             }
-            Ok(Some(Arc::new(SqliteStore::open(path, create, key.as_deref()).await?)))
+            Ok(Some(Arc::new(SqliteStore::open(path, create, key).await?)))
         }
-        Backend::Postgres { url, schema } => Ok(Some(Arc::new(PostgresStore::open(url, schema, key.as_deref()).await?))),
+        Backend::Postgres { url, schema } => Ok(Some(Arc::new(PostgresStore::open(url, schema, key).await?))),
     }
 }
 

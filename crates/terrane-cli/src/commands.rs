@@ -34,8 +34,10 @@ impl From<StateError> for Failure {
             StateError::Corrupt { .. } => "restore the file from a backup; terrane has not changed it",
             StateError::NotTerrane { .. } => "point TERRANE_STATE_URL at a terrane state database, or move this file away",
             StateError::TooNew { .. } => "use the newer terrane that wrote this state",
-            StateError::KeyRequired => "export TERRANE_STATE_KEY with the passphrase this state was encrypted with",
-            StateError::WrongKey => "check TERRANE_STATE_KEY; nothing was read or written",
+            StateError::KeyRequired => {
+                "export TERRANE_STATE_KEY (or the variable the encryption block names) with the passphrase this state was encrypted with"
+            }
+            StateError::WrongKey => "check TERRANE_STATE_KEY (or the variable the encryption block names); nothing was read or written",
             _ => "",
         };
         let mut d = Diagnostic::error("terrane::state", e.to_string());
@@ -236,9 +238,9 @@ fn session(ctx: &Ctx, state: &State) -> Result<Session, Failure> {
 async fn init(ctx: &Ctx) -> Outcome {
     let config = terrane_lang::load_config(&ctx.dir)?;
     let registry = ProviderRegistry::resolve(&config, Vec::new(), &provider_factory)?;
-    let backend = crate::backend::resolve(&ctx.dir)?;
-    crate::backend::open(&backend, true).await?;
-    outln!("Initializing state in the {backend}");
+    let target = crate::backend::resolve(&ctx.dir)?;
+    crate::backend::open(&target, true).await?;
+    outln!("Initializing state in the {}", target.backend);
     for (key, _) in registry.instances() {
         outln!("- {key}: built in");
     }

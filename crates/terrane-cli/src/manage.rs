@@ -299,8 +299,11 @@ pub async fn import_tfstate(ctx: &Ctx, file: &std::path::Path) -> Outcome {
 /// Copies every workspace of the default SQLite state into the configured backend.
 pub async fn migrate_state(ctx: &Ctx) -> Outcome {
     let target = crate::backend::resolve(&ctx.dir)?;
-    let source = crate::backend::Backend::Sqlite(ctx.dir.join(".terrane").join("state.db"));
-    if target == source {
+    let source = crate::backend::Target {
+        backend: crate::backend::Backend::Sqlite(ctx.dir.join(".terrane").join("state.db")),
+        key: target.key.clone(),
+    };
+    if target.backend == source.backend {
         return Err(fail("terrane::migrate_same", "the configured backend is the default SQLite state already".into(), "configure a pg backend or TERRANE_STATE_URL first"));
     }
     let Some(from) = crate::backend::open(&source, false).await? else {
@@ -314,7 +317,7 @@ pub async fn migrate_state(ctx: &Ctx) -> Outcome {
         if !existing.resources.is_empty() {
             return Err(fail(
                 "terrane::migrate_conflict",
-                format!("workspace {workspace:?} already has state in the {target}"),
+                format!("workspace {workspace:?} already has state in the {}", target.backend),
                 "migrate into an empty backend, or remove that workspace there first",
             ));
         }
@@ -322,7 +325,7 @@ pub async fn migrate_state(ctx: &Ctx) -> Outcome {
         let count = state.resources.len();
         to.restore(&workspace, &snapshot_of(state), &actor, "migrate-state").await?;
         to.set_lineage(&workspace, &lineage).await?;
-        outln!("Copied workspace {workspace:?} ({count} instance(s)) to the {target}.");
+        outln!("Copied workspace {workspace:?} ({count} instance(s)) to the {}.", target.backend);
     }
     outln!("State migrated. The old file .terrane/state.db is left as it was.");
     Ok(0)

@@ -397,6 +397,16 @@ pub fn load_config(dir: &Path) -> Result<Config, Diagnostics> {
                 );
             }
         }
+        if at != 0 {
+            // Only the root's moves are applied: one here would be silently ignored.
+            for m in &config.modules[at].module.moves {
+                diags.push(
+                    Diagnostic::error("terrane::unsupported", format!("{} has a moved block: terrane reads them in the root module only", config.module_path(at)))
+                        .at(&m.span)
+                        .help("write it in the root module with full addresses, e.g. module.NAME.TYPE.NAME"),
+                );
+            }
+        }
         for call in calls {
             let path: Vec<String> = config.modules[at].path.iter().cloned().chain([call.name.clone()]).collect();
             if !(call.source.starts_with("./") || call.source.starts_with("../")) {
@@ -462,19 +472,33 @@ fn normalize(path: &Path) -> PathBuf {
     }
 }
 
-/// Reads only the `terraform { backend "..." {} }` block of a module directory, so
-/// commands that manage state still work while the rest of the configuration is
-/// being fixed. Syntax errors still stop it: the backend could be in that file.
-pub fn load_backend(dir: &Path) -> Result<Option<Backend>, Diagnostics> {
+/// What the `terraform` block says about state: its `backend` and `encryption`
+/// blocks, undecoded beyond their bodies.
+#[derive(Debug, Clone, Default)]
+pub struct StateSettings {
+    pub backend: Option<Backend>,
+    pub encryption: Option<Block>,
+}
+
+/// Reads only the `terraform { backend "..." {} encryption {} }` blocks of a
+/// module directory, so commands that manage state still work while the rest of
+/// the configuration is being fixed. Syntax errors still stop it: the blocks
+/// could be in that file.
+pub fn load_state_settings(dir: &Path) -> Result<StateSettings, Diagnostics> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "tf")).collect())
         .unwrap_or_default();
     entries.sort();
     let mut diags = Diagnostics::new();
-    let mut found = None;
+    let mut found = StateSettings::default();
     for path in entries {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        // A file that never spells either block's name cannot hold it: skip the
+        // parse, which is most of the cost on a large configuration.
+        if !text.contains("backend") && !text.contains("encryption") {
+            continue;
+        }
         let file = SourceFile::new(display_name(dir, &name), text);
         let body = match hcl_edit::parser::parse_body(&file.text) {
             Ok(body) => body,
@@ -485,10 +509,16 @@ pub fn load_backend(dir: &Path) -> Result<Option<Backend>, Diagnostics> {
         };
         let mut decoder = Decoder { lower: Lowering { file: &file }, diags: &mut diags };
         for block in body.blocks().filter(|b| b.ident.as_str() == "terraform") {
-            for inner in block.body.blocks().filter(|b| b.ident.as_str() == "backend") {
-                let decoded = decoder.block(inner);
-                if let Some(kind) = decoded.labels.first() {
-                    found = Some(Backend { kind: kind.clone(), body: decoded.body });
+            for inner in block.body.blocks() {
+                match inner.ident.as_str() {
+                    "backend" => {
+                        let decoded = decoder.block(inner);
+                        if let Some(kind) = decoded.labels.first() {
+                            found.backend = Some(Backend { kind: kind.clone(), body: decoded.body });
+                        }
+                    }
+                    "encryption" => found.encryption = Some(decoder.block(inner)),
+                    _ => {}
                 }
             }
         }
@@ -670,11 +700,15 @@ impl Decoder<'_, '_> {
                             return None;
                         };
                         match attr.expr.span.text().parse::<terrane_core::InstanceAddr>() {
-                            Ok(a) if a.resource.module.is_root() => Some(a),
-                            Ok(_) => {
+                            Ok(a) => Some(a),
+                            // A module address is what is left of a resource address without TYPE.NAME.
+                            Err(_) if attr.expr.span.text().starts_with("module.")
+                                && format!("{}.t.n", attr.expr.span.text()).parse::<terrane_core::InstanceAddr>().is_ok() =>
+                            {
                                 this.diags.push(
-                                    Diagnostic::error("terrane::unsupported", "moves into or out of modules are not supported yet")
-                                        .at(&attr.expr.span),
+                                    Diagnostic::error("terrane::unsupported", "moving a whole module is not supported yet")
+                                        .at(&attr.expr.span)
+                                        .help("move each of its resources with its own moved block"),
                                 );
                                 None
                             }

@@ -1,0 +1,4 @@
+moved {
+  from = module.old_app
+  to   = module.app
+}
