@@ -284,7 +284,7 @@ async fn make_plan(ctx: &Ctx, args: &PlanArgs, destroy: bool, state: State) -> R
     let session = session(ctx, &state)?;
     session.configure_providers().await?;
     let refreshed = session.refresh(state, args.refresh).await?;
-    let plan = session.plan(&refreshed, destroy).await?;
+    let plan = session.plan(refreshed, destroy).await?;
     Ok((session, plan))
 }
 

@@ -160,12 +160,12 @@ impl Session {
         diags.into_result(adopted)
     }
 
-    /// Plans against refreshed state, reading data sources whose configuration is
+    /// Plans against refreshed state (taken by value: `moved` blocks rename
+    /// its instances in place), reading data sources whose configuration is
     /// known between pure planning passes.
-    pub async fn plan(&self, refreshed: &Refreshed, destroy: bool) -> Result<Plan, Diagnostics> {
-        let mut moved = refreshed.clone();
-        moved.apply_moves(&self.config.root().moves);
-        let refreshed = &moved;
+    pub async fn plan(&self, mut refreshed: Refreshed, destroy: bool) -> Result<Plan, Diagnostics> {
+        refreshed.apply_moves(&self.config.root().moves);
+        let refreshed = &refreshed;
         let mut data_results: HashMap<terrane_core::InstanceAddr, Value> = HashMap::new();
         loop {
             let planner = planner::Planner {

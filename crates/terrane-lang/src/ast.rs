@@ -86,11 +86,13 @@ pub enum TemplatePart {
 /// Converts hcl-edit expressions, resolving spans against one file.
 pub struct Lowering<'a> {
     pub file: &'a Arc<SourceFile>,
+    /// Where in the file the parsed text starts (a file can be parsed in pieces).
+    pub base: usize,
 }
 
 impl Lowering<'_> {
     pub fn span(&self, range: Option<std::ops::Range<usize>>) -> Span {
-        Span::new(self.file, range.unwrap_or(0..0))
+        Span::new(self.file, range.map_or(0..0, |r| r.start + self.base..r.end + self.base))
     }
 
     pub fn expr(&self, e: &Expression) -> Expr {

@@ -503,11 +503,11 @@ pub fn load_state_settings(dir: &Path) -> Result<StateSettings, Diagnostics> {
         let body = match hcl_edit::parser::parse_body(&file.text) {
             Ok(body) => body,
             Err(err) => {
-                diags.push(syntax_error(&file, &err));
+                diags.push(syntax_error(&file, &err, 0));
                 continue;
             }
         };
-        let mut decoder = Decoder { lower: Lowering { file: &file }, diags: &mut diags };
+        let mut decoder = Decoder { lower: Lowering { file: &file, base: 0 }, diags: &mut diags };
         for block in body.blocks().filter(|b| b.ident.as_str() == "terraform") {
             for inner in block.body.blocks() {
                 match inner.ident.as_str() {
@@ -527,8 +527,8 @@ pub fn load_state_settings(dir: &Path) -> Result<StateSettings, Diagnostics> {
 }
 
 /// hcl-edit's parse error as a diagnostic at the place it points to.
-pub(crate) fn syntax_error(file: &Arc<SourceFile>, err: &hcl_edit::parser::Error) -> Diagnostic {
-    let offset = err.location().offset();
+pub(crate) fn syntax_error(file: &Arc<SourceFile>, err: &hcl_edit::parser::Error, base: usize) -> Diagnostic {
+    let offset = base + err.location().offset();
     Diagnostic::error("terrane::syntax", "invalid HCL syntax")
         .detail(err.message().to_string())
         .at(&Span::new(file, offset..offset + 1))
@@ -544,18 +544,147 @@ fn display_name(dir: &Path, name: &str) -> String {
 
 /// Decodes already-read sources; used by `load_module` and by tests.
 pub fn parse_module(dir: &Path, sources: Vec<Arc<SourceFile>>, diags: &mut Diagnostics) -> Module {
+    parse_module_in_pieces(dir, sources, diags, PIECE_BYTES)
+}
+
+/// About this much source is parsed at a time. hcl-edit's syntax tree takes
+/// some seventy times the bytes of its source; parsed whole, a large file's
+/// tree was most of a plan's peak memory.
+const PIECE_BYTES: usize = 64 * 1024;
+
+/// `parse_module` with a chosen piece size (a file is decoded the same in any
+/// size of pieces; the tests check it).
+pub fn parse_module_in_pieces(dir: &Path, sources: Vec<Arc<SourceFile>>, diags: &mut Diagnostics, piece_bytes: usize) -> Module {
     let mut module = Module { dir: dir.to_path_buf(), ..Module::default() };
     for file in sources {
-        match hcl_edit::parser::parse_body(&file.text) {
-            Ok(body) => Decoder { lower: Lowering { file: &file }, diags }.top_level(&body, &mut module),
-            Err(err) => {
-                diags.push(syntax_error(&file, &err));
+        // A syntax error anywhere in a file hides what decoding its other
+        // pieces found, as when the file is parsed whole.
+        let mut file_diags = Diagnostics::new();
+        let mut pieces = top_level_pieces(&file.text, piece_bytes).into_iter();
+        while let Some(piece) = pieces.next() {
+            let parsed = match hcl_edit::parser::parse_body(&file.text[piece.clone()]) {
+                Ok(body) => Ok(body),
+                // Should the scan ever cut where it must not, the rest of the
+                // file is parsed in one go, as it would be without pieces.
+                Err(_) => {
+                    pieces = Vec::new().into_iter();
+                    hcl_edit::parser::parse_body(&file.text[piece.start..])
+                }
+            };
+            match parsed {
+                Ok(body) => Decoder { lower: Lowering { file: &file, base: piece.start }, diags: &mut file_diags }.top_level(&body, &mut module),
+                Err(err) => file_diags = syntax_error(&file, &err, piece.start).into(),
             }
         }
+        diags.extend(file_diags);
         module.files.push(file);
     }
     check_duplicates(&module, diags);
     module
+}
+
+/// Splits a file into runs of whole top-level blocks of about `piece_bytes`
+/// each. A cut is made only after a line that closes a top-level block and
+/// holds nothing else but a comment; anything the scan is not sure of (a
+/// heredoc, unbalanced brackets, a string across lines) gives the whole file
+/// as one piece.
+fn top_level_pieces(text: &str, piece_bytes: usize) -> Vec<std::ops::Range<usize>> {
+    let whole = vec![0..text.len()];
+    if text.len() <= piece_bytes {
+        return whole;
+    }
+    #[derive(PartialEq)]
+    enum Open {
+        Brace,
+        Bracket,
+        Paren,
+        /// `${` or `%{` inside a string: closed by `}`, back into the string.
+        Template,
+        Str,
+    }
+    let bytes = text.as_bytes();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut stack: Vec<Open> = Vec::new();
+    // A top-level block closed on this line, with nothing after it yet.
+    let mut closed_block = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let next = bytes.get(i + 1).copied();
+        if stack.last() == Some(&Open::Str) {
+            match (c, next) {
+                (b'\\', _) => i += 1,
+                (b'$' | b'%', Some(b'{')) => {
+                    if i > 0 && bytes[i - 1] == c {
+                        // `$${` and `%%{` are literal text.
+                    } else {
+                        stack.push(Open::Template);
+                        i += 1;
+                    }
+                }
+                (b'"', _) => {
+                    stack.pop();
+                }
+                (b'\n', _) => return whole,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match (c, next) {
+            (b'#', _) | (b'/', Some(b'/')) => {
+                // A line comment: on to its newline, which the loop then sees.
+                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
+                    i += 1;
+                }
+            }
+            (b'/', Some(b'*')) => {
+                closed_block = false;
+                let Some(end) = text[i + 2..].find("*/") else { return whole };
+                i += 2 + end + 1;
+            }
+            (b'<', Some(b'<')) => return whole,
+            (b'"', _) => {
+                closed_block = false;
+                stack.push(Open::Str);
+            }
+            (b'{', _) => {
+                closed_block = false;
+                stack.push(Open::Brace);
+            }
+            (b'[', _) => stack.push(Open::Bracket),
+            (b'(', _) => stack.push(Open::Paren),
+            (b'}' | b']' | b')', _) => {
+                let want = match c {
+                    b'}' => [Open::Brace, Open::Template],
+                    b']' => [Open::Bracket, Open::Bracket],
+                    _ => [Open::Paren, Open::Paren],
+                };
+                match stack.pop() {
+                    Some(open) if want.contains(&open) => closed_block = open == Open::Brace && stack.is_empty(),
+                    _ => return whole,
+                }
+            }
+            (b'\n', _) => {
+                if closed_block && stack.is_empty() && i + 1 - start >= piece_bytes {
+                    pieces.push(start..i + 1);
+                    start = i + 1;
+                }
+                closed_block = false;
+            }
+            (b' ' | b'\t' | b'\r', _) => {}
+            _ => closed_block = false,
+        }
+        i += 1;
+    }
+    if !stack.is_empty() {
+        return whole;
+    }
+    if start < text.len() || pieces.is_empty() {
+        pieces.push(start..text.len());
+    }
+    pieces
 }
 
 fn check_duplicates(module: &Module, diags: &mut Diagnostics) {
@@ -1253,4 +1382,76 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `text` whole and in the smallest pieces the scan allows; both
+    /// must give the same diagnostics and, when they hold no error, the same
+    /// module (after a syntax error the module is never used).
+    fn same_in_pieces(name: &str, text: &str) {
+        let decode = |piece_bytes: usize| {
+            let mut diags = Diagnostics::new();
+            let module = parse_module_in_pieces(Path::new("."), vec![SourceFile::new(name, text)], &mut diags, piece_bytes);
+            let module = if diags.has_errors() { String::new() } else { format!("{module:?}") };
+            (format!("{diags:?}"), module)
+        };
+        assert_eq!(decode(1), decode(usize::MAX), "{name} decodes differently in pieces");
+    }
+
+    fn tf_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                tf_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "tf") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_configuration_in_the_repository_decodes_the_same_in_pieces() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = Vec::new();
+        for dir in ["examples", "modules", "tests/conformance"] {
+            tf_files(&root.join(dir), &mut files);
+        }
+        assert!(files.len() > 30, "found only {} files", files.len());
+        for path in files {
+            same_in_pieces(&path.display().to_string(), &std::fs::read_to_string(&path).expect("read a .tf file"));
+        }
+    }
+
+    #[test]
+    fn braces_in_strings_comments_and_templates_do_not_cut_a_block() {
+        for text in [
+            "resource \"a\" \"b\" {\n  x = \"}\"\n}\nresource \"a\" \"c\" {}\n",
+            "resource \"a\" \"b\" {\n  x = \"${format(\"%s}\", \"}\")}\"\n}\n# }\nresource \"a\" \"c\" {} # trailing }\n",
+            "locals {\n  s = \"$${not} %%{not}\"\n}\n/* }\n} */\nlocals {\n  t = 1\n}\n",
+            "locals {\n  h = <<EOT\n}\nresource \"x\" \"y\" {}\nEOT\n}\nlocals { u = 2 }\n",
+            "locals {\n  t = \"%{ for x in [1] }${x}%{ endfor }\"\n}\nlocals { v = 3 } locals { w = 4 }\n",
+            "locals {\n  a = 1\n}\n}\nlocals { b = 2 }\n",
+            "locals {\n  a = \"unterminated\n}\nlocals { b = 2 }\n",
+            "x = 1\nlocals {\n  a = [1, {b = 2}]\n}\nlocals { c = (1 + 2) }\n",
+        ] {
+            same_in_pieces("case.tf", text);
+        }
+    }
+
+    #[test]
+    fn a_large_file_is_cut_between_top_level_blocks() {
+        let text: String = (0..50).map(|i| format!("resource \"null_resource\" \"r{i}\" {{\n  triggers = {{ a = \"}}\" }}\n}}\n")).collect();
+        let pieces = top_level_pieces(&text, 100);
+        assert!(pieces.len() > 10, "{} pieces", pieces.len());
+        assert_eq!(pieces.first().map(|p| p.start), Some(0));
+        assert_eq!(pieces.last().map(|p| p.end), Some(text.len()));
+        for pair in pieces.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+            assert!(text[pair[1].clone()].starts_with("resource "), "cut inside a block: {:?}", &text[pair[1].clone()]);
+        }
+        same_in_pieces("large.tf", &text);
+    }
 }

@@ -364,8 +364,8 @@ impl Evaluator<'_> {
         let text = std::fs::read_to_string(&full)
             .map_err(|e| err("terrane::function_call", format!("cannot read template {path}: {e}"), &path_expr.span))?;
         let file = terrane_core::SourceFile::new(full.display().to_string(), text);
-        let template = hcl_edit::parser::parse_template(&file.text).map_err(|e| crate::config::syntax_error(&file, &e))?;
-        let lowering = crate::ast::Lowering { file: &file };
+        let template = hcl_edit::parser::parse_template(&file.text).map_err(|e| crate::config::syntax_error(&file, &e, 0))?;
+        let lowering = crate::ast::Lowering { file: &file, base: 0 };
         let expr = Expr {
             kind: ExprKind::Template(lowering.template_parts(&template)),
             span: Span::new(&file, 0..file.text.len()),

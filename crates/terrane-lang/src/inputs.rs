@@ -159,7 +159,7 @@ fn parse_text(var: &Variable, text: &str) -> Option<Value> {
     }
     let file = SourceFile::new(format!("<value for var.{}>", var.name), text);
     match hcl_edit::parser::parse_expr(text) {
-        Ok(e) => eval_constant(&Lowering { file: &file }.expr(&e)).ok().or_else(|| Some(Value::string(text))),
+        Ok(e) => eval_constant(&Lowering { file: &file, base: 0 }.expr(&e)).ok().or_else(|| Some(Value::string(text))),
         Err(_) => Some(Value::string(text)),
     }
 }
@@ -190,11 +190,11 @@ fn read_tfvars(module: &Module, path: &Path, raw: &mut BTreeMap<String, Raw>, di
     let body = match hcl_edit::parser::parse_body(&file.text) {
         Ok(b) => b,
         Err(err) => {
-            diags.push(crate::config::syntax_error(&file, &err));
+            diags.push(crate::config::syntax_error(&file, &err, 0));
             return;
         }
     };
-    let lower = Lowering { file: &file };
+    let lower = Lowering { file: &file, base: 0 };
     for attr in body.attributes() {
         let name = attr.key.as_str();
         let key_span = lower.span(hcl_edit::Span::span(&attr.key));

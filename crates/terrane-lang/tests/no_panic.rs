@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use terrane_core::{Diagnostic, Diagnostics, SourceFile, Span, Value};
-use terrane_lang::config::parse_module;
+use terrane_lang::config::{parse_module, parse_module_in_pieces};
 use terrane_lang::{eval, Scope, Traverser};
 
 const SEEDS: &[&str] = &[
@@ -115,7 +115,14 @@ fn exercise(text: &str) {
         assert_eq!(terrane_lang::fmt::format_file(&again).ok(), Some(formatted.clone()), "formatting is not stable for:\n{text}");
     }
     let mut diags = Diagnostics::new();
-    let module = parse_module(Path::new("."), vec![file], &mut diags);
+    let module = parse_module(Path::new("."), vec![file.clone()], &mut diags);
+    // Decoded in the smallest pieces, the file gives the same diagnostics and module.
+    let mut piece_diags = Diagnostics::new();
+    let pieces = parse_module_in_pieces(Path::new("."), vec![file], &mut piece_diags, 1);
+    assert_eq!(format!("{piece_diags:?}"), format!("{diags:?}"), "pieces change the diagnostics of:\n{text}");
+    if !diags.has_errors() {
+        assert_eq!(format!("{pieces:?}"), format!("{module:?}"), "pieces change the module of:\n{text}");
+    }
     for d in diags.iter() {
         // Every diagnostic can be placed.
         if let Some(span) = &d.span {
