@@ -390,24 +390,27 @@ def layered_dir(scratch, scenario, engine, size, changed=None):
     return d
 
 
-def record(results, scenario, size, jobs):
-    """Runs `jobs` (see `alternate`) and records each one's samples under its label."""
-    for (label, _, _, _), samples in zip(jobs, alternate(jobs)):
+def record(results, scenario, sized_jobs):
+    """Runs `sized_jobs` ([(size, job)], each job as `alternate` takes it) in
+    one alternation, so sizes whose ratio is a target are measured in the same
+    minutes, and records each job's samples under its label and size."""
+    jobs = [job for _, job in sized_jobs]
+    for (size, (label, _, _, _)), samples in zip(sized_jobs, alternate(jobs)):
         results.add(scenario, label, size, samples)
 
 
 def no_change_plans(engines, sizes, args, scratch, results):
     print("scenario 1: no-change plan", file=sys.stderr)
+    jobs = []
     for size in sizes:
-        jobs = []
         for engine in engines:
             n = runs_for(engine, size, args, args.runs)
             if not n:
                 continue
             d = layered_dir(scratch, "plan", engine, size)
             # Exit code 0 of -detailed-exitcode: the plan really found nothing to do.
-            jobs.append((engine.name, n, None, lambda e=engine, d=d: e.plan(d, (0,))))
-        record(results, "no-change plan", size, jobs)
+            jobs.append((size, (engine.name, n, None, lambda e=engine, d=d: e.plan(d, (0,)))))
+    record(results, "no-change plan", jobs)
 
 
 def applies_from_empty(engines, sizes, args, scratch, results, stores):
@@ -421,8 +424,8 @@ def applies_from_empty(engines, sizes, args, scratch, results, stores):
         engine.init(d, env)
         return d
 
+    jobs = []
     for size in sizes:
-        jobs = []
         for engine in engines:
             for store, url in stores if isinstance(engine, Terrane) else [(None, None)]:
                 # The short terrane run is the noisy one: three times the runs,
@@ -438,8 +441,8 @@ def applies_from_empty(engines, sizes, args, scratch, results, stores):
                     return engine.apply(fresh(engine, size, env), env)
 
                 label = engine.name if store in (None, "SQLite") else f"{engine.name} ({store})"
-                jobs.append((label, n, None, run))
-        record(results, "apply from empty", size, jobs)
+                jobs.append((size, (label, n, None, run)))
+    record(results, "apply from empty", jobs)
 
 
 def one_change(engines, size, args, scratch, results):
@@ -454,8 +457,8 @@ def one_change(engines, size, args, scratch, results):
         saved = save(engine.snapshot(d), os.path.join(scratch, f"change-saved-{engine.name}"))
         plan_jobs.append((engine.name, n, None, lambda e=engine, d=d: e.plan(d, (2,))))
         apply_jobs.append((engine.name, n, lambda e=engine, d=d, s=saved: restore(s, e.snapshot(d)), lambda e=engine, d=d: e.apply(d)))
-    record(results, "one change: plan", size, plan_jobs)
-    record(results, "one change: apply", size, apply_jobs)
+    record(results, "one change: plan", [(size, job) for job in plan_jobs])
+    record(results, "one change: apply", [(size, job) for job in apply_jobs])
 
 
 def module_heavy(engines, instances, variables, args, scratch, results):
@@ -470,7 +473,7 @@ def module_heavy(engines, instances, variables, args, scratch, results):
         write_files(d, module_files(instances, variables))
         engine.init(d)
         jobs.append((engine.name, n, None, lambda e=engine, d=d: e.plan(d, (2,))))
-    record(results, f"plan, {instances} module instances x {variables} variables", size, jobs)
+    record(results, f"plan, {instances} module instances x {variables} variables", [(size, job) for job in jobs])
 
 
 def vpc_config(count):
@@ -496,9 +499,22 @@ class Moto:
         }
 
     def reset(self):
-        """Forgets every object, so each run starts from the same empty account."""
+        """Forgets every object, so each run starts from the same empty account,
+        then makes one call in the region: moto sets a region up on its first
+        call there, which no measured run should pay for."""
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(request, timeout=120).read()
+        region = self.env["AWS_REGION"]
+        warm = urllib.request.Request(
+            self.endpoint,
+            data=b"Action=DescribeVpcs&Version=2016-11-15",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                # moto reads the region from the credential scope; it does not check the signature.
+                "Authorization": f"AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0",
+            },
+        )
+        urllib.request.urlopen(warm, timeout=120).read()
 
 
 def aws_apply(engines, baseline, size, args, scratch, results, moto):
@@ -518,7 +534,7 @@ def aws_apply(engines, baseline, size, args, scratch, results, moto):
     for label, flags in (("raw SDK: CreateVpc", []), ("raw SDK: CreateVpc, read back", ["--read-back"])):
         command = [baseline, "create", str(size), "--concurrency", "10", *flags]
         jobs.append((label, args.aws_runs, moto.reset, lambda c=command: measure(c, scratch, env=moto.env)))
-    record(results, "AWS: apply VPCs, parallelism 10", size, jobs)
+    record(results, "AWS: apply VPCs, parallelism 10", [(size, job) for job in jobs])
 
 
 def aws_refresh(terrane, terraform, baseline, size, args, scratch, results, moto):
@@ -548,7 +564,7 @@ def aws_refresh(terrane, terraform, baseline, size, args, scratch, results, moto
         # Terraform shows terrane's creation-token tag as a change (exit 2);
         # its reads are the same either way.
         jobs.append((terraform.name, 1, None, lambda: terraform.plan(td, (0, 2), moto.env)))
-    record(results, "AWS: refresh VPCs (no-change plan)", size, jobs)
+    record(results, "AWS: refresh VPCs (no-change plan)", [(size, job) for job in jobs])
 
 
 # ---------------------------------------------------------------- output
