@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use terrane_core::{Diagnostic, Diagnostics, Value, ValueMap};
 use terrane_lang::config::{suggest, Block, Body};
-use terrane_lang::eval::{eval, eval_with};
+use terrane_lang::eval::eval_with;
 use terrane_lang::Scope;
 use terrane_provider::{Nesting, Schema};
 
@@ -153,7 +153,8 @@ fn expand_block<'b>(
         diags.push(Diagnostic::error("terrane::missing_block", "a dynamic block needs a content block").at(&block.type_span));
         return Vec::new();
     };
-    let collection = match eval(&for_each.expr, scope) {
+    // A nested dynamic block may iterate over its enclosing block's iterator.
+    let collection = match eval_with(&for_each.expr, scope, bindings.to_vec()) {
         Ok(v) => v,
         Err(d) => {
             diags.push(d);

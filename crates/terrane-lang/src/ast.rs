@@ -330,8 +330,13 @@ pub struct Reference {
 impl Expr {
     /// Every reference in the expression, skipping names bound by for-expressions.
     pub fn references(&self) -> Vec<Reference> {
+        self.references_with(&[])
+    }
+
+    /// References other than to the names in `bound` (a dynamic block's iterator, say).
+    pub fn references_with(&self, bound: &[String]) -> Vec<Reference> {
         let mut out = Vec::new();
-        collect_refs(self, &mut Vec::new(), &mut out);
+        collect_refs(self, &mut bound.to_vec(), &mut out);
         out
     }
 }

@@ -43,16 +43,37 @@ impl Body {
         self.attrs.get(name)
     }
 
-    /// Every reference made anywhere in the body.
+    /// Every reference made anywhere in the body. Inside a `dynamic` block's
+    /// content its iterator (`iterator = NAME`, else the block's label) is a
+    /// local name, not a reference.
     pub fn references(&self) -> Vec<Reference> {
         let mut out = Vec::new();
+        self.collect_references(&[], &mut out);
+        out
+    }
+
+    fn collect_references(&self, bound: &[String], out: &mut Vec<Reference>) {
         for attr in self.attrs.values() {
-            out.extend(attr.expr.references());
+            out.extend(attr.expr.references_with(bound));
         }
         for block in &self.blocks {
-            out.extend(block.body.references());
+            if block.type_name != "dynamic" {
+                block.body.collect_references(bound, out);
+                continue;
+            }
+            let iterator = match block.body.attr("iterator").map(|a| &a.expr.kind) {
+                Some(ExprKind::Variable(name)) => Some(name.clone()),
+                _ => block.labels.first().cloned(),
+            };
+            // for_each and labels are evaluated outside the iteration.
+            for attr in block.body.attrs.values().filter(|a| a.name != "iterator") {
+                out.extend(attr.expr.references_with(bound));
+            }
+            let inner: Vec<String> = bound.iter().cloned().chain(iterator).collect();
+            for content in &block.body.blocks {
+                content.body.collect_references(&inner, out);
+            }
         }
-        out
     }
 }
 
