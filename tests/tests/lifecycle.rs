@@ -357,3 +357,16 @@ check "enough_replicas" {
         .contains("main.tf:7:23");
     assert_eq!(w.run(&["state", "list"]).stdout.lines().count(), 2);
 }
+
+#[test]
+fn version_names_the_release_and_the_platform_in_both_forms() {
+    let w = Workdir::new();
+    let plain = w.run(&["version"]).success().stdout.clone();
+    let release = env!("CARGO_PKG_VERSION");
+    assert!(plain.starts_with(&format!("terrane v{release}\non ")), "{plain}");
+    let json: serde_json::Value = serde_json::from_str(&w.run(&["version", "-json"]).success().stdout).expect("version -json is JSON");
+    assert_eq!(json["terrane_version"], release);
+    let platform = json["platform"].as_str().expect("a platform");
+    assert!(plain.trim_end().ends_with(platform), "{plain} / {platform}");
+    assert!(platform.contains('_') && !platform.contains("x86_64"), "Terraform's naming: {platform}");
+}

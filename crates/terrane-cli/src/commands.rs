@@ -98,6 +98,7 @@ pub fn run(cli: Cli, raw_args: &[String]) -> u8 {
             Command::Show { json } => show(&ctx, json).await,
             Command::Output { name, json, raw } => output(&ctx, name, json, raw).await,
             Command::Graph => graph(&ctx),
+            Command::Version { json } => version(json),
             Command::State(StateCommand::List) => state_list(&ctx).await,
             Command::State(StateCommand::Show { address, version }) => state_show(&ctx, &address, version).await,
             Command::State(StateCommand::Rollback { version }) => crate::manage::state_rollback(&ctx, version).await,
@@ -663,6 +664,28 @@ async fn output(ctx: &Ctx, name: Option<String>, json: bool, raw: bool) -> Outco
             Ok(0)
         }
     }
+}
+
+/// Terraform's platform names: `linux_amd64`, `darwin_arm64`.
+fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
+
+fn version(json: bool) -> Outcome {
+    let version = env!("CARGO_PKG_VERSION");
+    if json {
+        let doc = serde_json::json!({ "terrane_version": version, "platform": platform() });
+        outln!("{}", serde_json::to_string_pretty(&doc).map_err(|e| Failure::Message(e.to_string()))?);
+    } else {
+        outln!("terrane v{version}\non {}", platform());
+    }
+    Ok(0)
 }
 
 fn graph(ctx: &Ctx) -> Outcome {

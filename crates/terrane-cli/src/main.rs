@@ -173,6 +173,11 @@ pub enum Command {
     },
     /// Print the dependency graph in DOT format.
     Graph,
+    /// Print terrane's version and platform.
+    Version {
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect state.
     #[command(subcommand)]
     State(StateCommand),
