@@ -605,106 +605,27 @@ pub fn parse_module_in_pieces(dir: &Path, sources: Vec<Arc<SourceFile>>, diags: 
 }
 
 /// Splits a file into runs of whole top-level blocks of about `piece_bytes`
-/// each. A cut is made only after a line that closes a top-level block and
-/// holds nothing else but a comment; anything the scan is not sure of (a
-/// heredoc, unbalanced brackets, a string across lines) gives the whole file
-/// as one piece.
+/// each, with the scanner `fmt` lays files out by (it knows strings,
+/// templates, heredocs and comments). A cut is made only after a line that
+/// closes a top-level block and holds nothing else but a comment.
 fn top_level_pieces(text: &str, piece_bytes: usize) -> Vec<std::ops::Range<usize>> {
-    let whole = vec![0..text.len()];
     if text.len() <= piece_bytes {
-        return whole;
+        return vec![0..text.len()];
     }
-    #[derive(PartialEq)]
-    enum Open {
-        Brace,
-        Bracket,
-        Paren,
-        /// `${` or `%{` inside a string: closed by `}`, back into the string.
-        Template,
-        Str,
-    }
-    let bytes = text.as_bytes();
+    let lines = crate::fmt::scan(text, false);
     let mut pieces = Vec::new();
-    let mut start = 0;
-    let mut stack: Vec<Open> = Vec::new();
-    // A top-level block closed on this line, with nothing after it yet.
-    let mut closed_block = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        let next = bytes.get(i + 1).copied();
-        if stack.last() == Some(&Open::Str) {
-            match (c, next) {
-                (b'\\', _) => i += 1,
-                (b'$' | b'%', Some(b'{')) => {
-                    if i > 0 && bytes[i - 1] == c {
-                        // `$${` and `%%{` are literal text.
-                    } else {
-                        stack.push(Open::Template);
-                        i += 1;
-                    }
-                }
-                (b'"', _) => {
-                    stack.pop();
-                }
-                (b'\n', _) => return whole,
-                _ => {}
-            }
-            i += 1;
-            continue;
+    let (mut start, mut end, mut depth) = (0, 0, 0i32);
+    for (i, (line, raw)) in lines.iter().zip(text.split('\n')).enumerate() {
+        end += raw.len() + 1;
+        depth += line.net_brackets;
+        let code = line.comment.map_or(line.text.as_str(), |at| &line.text[..at]).trim_end();
+        let next_is_code = lines.get(i + 1).is_some_and(|next| !next.verbatim);
+        if depth == 0 && !line.verbatim && code.ends_with('}') && next_is_code && end - start >= piece_bytes && end < text.len() {
+            pieces.push(start..end);
+            start = end;
         }
-        match (c, next) {
-            (b'#', _) | (b'/', Some(b'/')) => {
-                // A line comment: on to its newline, which the loop then sees.
-                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
-                    i += 1;
-                }
-            }
-            (b'/', Some(b'*')) => {
-                closed_block = false;
-                let Some(end) = text[i + 2..].find("*/") else { return whole };
-                i += 2 + end + 1;
-            }
-            (b'<', Some(b'<')) => return whole,
-            (b'"', _) => {
-                closed_block = false;
-                stack.push(Open::Str);
-            }
-            (b'{', _) => {
-                closed_block = false;
-                stack.push(Open::Brace);
-            }
-            (b'[', _) => stack.push(Open::Bracket),
-            (b'(', _) => stack.push(Open::Paren),
-            (b'}' | b']' | b')', _) => {
-                let want = match c {
-                    b'}' => [Open::Brace, Open::Template],
-                    b']' => [Open::Bracket, Open::Bracket],
-                    _ => [Open::Paren, Open::Paren],
-                };
-                match stack.pop() {
-                    Some(open) if want.contains(&open) => closed_block = open == Open::Brace && stack.is_empty(),
-                    _ => return whole,
-                }
-            }
-            (b'\n', _) => {
-                if closed_block && stack.is_empty() && i + 1 - start >= piece_bytes {
-                    pieces.push(start..i + 1);
-                    start = i + 1;
-                }
-                closed_block = false;
-            }
-            (b' ' | b'\t' | b'\r', _) => {}
-            _ => closed_block = false,
-        }
-        i += 1;
     }
-    if !stack.is_empty() {
-        return whole;
-    }
-    if start < text.len() || pieces.is_empty() {
-        pieces.push(start..text.len());
-    }
+    pieces.push(start..text.len());
     pieces
 }
 

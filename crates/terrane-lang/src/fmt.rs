@@ -38,22 +38,25 @@ enum Context {
     BlockComment,
 }
 
-/// One line, split the way the layout rules need it.
-struct Line {
+/// One line, split the way the layout rules need it (and the way the loader
+/// finds where top-level blocks end).
+pub(crate) struct Line {
     /// Kept verbatim: it starts inside a heredoc, comment or string.
-    verbatim: bool,
-    text: String,
+    pub(crate) verbatim: bool,
+    /// The line, trimmed unless verbatim.
+    pub(crate) text: String,
     /// Byte offset of the `=` that assigns an argument on this line.
     equals: Option<usize>,
     /// Whether that argument's value ends on this line (it joins an alignment run).
     one_line: bool,
     /// Byte offset of a trailing comment.
-    comment: Option<usize>,
+    pub(crate) comment: Option<usize>,
     /// Brackets opened minus brackets closed on this line.
-    net_brackets: i32,
+    pub(crate) net_brackets: i32,
 }
 
-fn scan(src: &str, respacing: bool) -> Vec<Line> {
+/// One `Line` per `\n`-separated line of `src`.
+pub(crate) fn scan(src: &str, respacing: bool) -> Vec<Line> {
     let mut stack: Vec<Context> = Vec::new();
     let mut lines = Vec::new();
     for raw in src.split('\n') {
