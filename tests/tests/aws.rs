@@ -329,6 +329,45 @@ fn existing_objects_are_imported_and_then_plan_clean() {
 }
 
 #[test]
+fn import_blocks_bring_objects_under_management_in_the_apply_that_fixes_them() {
+    const REGION: &str = "eu-south-1";
+    let aws = AwsCheck::new(REGION);
+    let vpc = aws
+        .block_on(aws.ec2.create_vpc().cidr_block("10.41.0.0/16").send())
+        .expect("create a VPC by hand")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("a VPC id")
+        .to_string();
+    let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("handmade").build();
+    aws.block_on(aws.ec2.create_tags().resources(&vpc).tags(tag).send()).expect("tag the VPC");
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        &format!(
+            "{PROVIDER}\nvariable \"vpc_id\" {{ type = string }}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.41.0.0/16\"\n  tags = {{ Name = \"managed\" }}\n}}\nimport {{\n  to = aws_vpc.v\n  id = var.vpc_id\n}}\n"
+        ),
+    );
+    let var = format!("vpc_id={vpc}");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode", "-var", &var])
+        .code(2)
+        .contains("# aws_vpc.v will be updated in-place")
+        .contains(&format!("# (imported from \"{vpc}\")"))
+        .contains("\"handmade\" -> \"managed\"")
+        .contains("Plan: 1 to import, 0 to add, 1 to change, 0 to destroy.");
+    assert!(w.run_aws(REGION, &["state", "list"]).success().stdout.is_empty(), "a plan imports nothing into state");
+    w.run_aws(REGION, &["apply", "-auto-approve", "-var", &var]).success().contains("Resources: 1 imported, 0 added, 1 changed, 0 destroyed.");
+    assert_eq!(aws.vpc_ids(), vec![vpc.clone()], "the VPC was adopted, not created again");
+    let tags = aws.block_on(aws.ec2.describe_tags().filters(filter("resource-id", &vpc)).send()).expect("describe tags");
+    assert!(tags.tags().iter().any(|t| t.key() == Some("Name") && t.value() == Some("managed")));
+    // The import block stays in the configuration: its target is managed now.
+    w.run_aws(REGION, &["plan", "-detailed-exitcode", "-var", &var]).code(0).contains("No changes.");
+    w.run_aws(REGION, &["state", "history"]).success().contains("import");
+    w.run_aws(REGION, &["destroy", "-auto-approve", "-var", &var]).success().contains("1 destroyed");
+    assert!(aws.vpc_ids().is_empty());
+}
+
+#[test]
 fn bad_input_is_caught_at_plan_time_with_its_location_and_creates_nothing() {
     const REGION: &str = "sa-east-1";
     let aws = AwsCheck::new(REGION);

@@ -194,6 +194,42 @@ fn an_interrupted_create_is_adopted_not_repeated() {
 }
 
 #[test]
+fn import_blocks_are_recorded_by_apply_and_then_plan_clean() {
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        r#"
+resource "null_resource" "many" {
+  for_each = toset(["a", "b"])
+}
+resource "random_string" "code" {
+  length = 6
+}
+import {
+  for_each = toset(["a", "b"])
+  to       = null_resource.many[each.key]
+  id       = "id-${each.key}"
+}
+import {
+  to = random_string.code
+  id = "abc123"
+}
+output "code" { value = random_string.code.result }
+"#,
+    );
+    w.run(&["init"]).success();
+    w.run(&["plan", "-detailed-exitcode"]).code(2).contains("Plan: 3 to import, 0 to add, 0 to change, 0 to destroy.");
+    w.run(&["apply", "-auto-approve"])
+        .success()
+        .contains("Resources: 3 imported, 0 added, 0 changed, 0 destroyed.")
+        .contains("code = \"abc123\"");
+    assert_eq!(w.run(&["state", "list"]).stdout, "null_resource.many[\"a\"]\nnull_resource.many[\"b\"]\nrandom_string.code\n");
+    w.run(&["state", "show", "null_resource.many[\"b\"]"]).success().contains("id = \"id-b\"");
+    w.run(&["state", "history"]).success().contains("import");
+    w.run(&["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+}
+
+#[test]
 fn flags_take_terraform_and_gnu_spellings() {
     let w = Workdir::new();
     w.write("main.tf", "variable \"v\" { default = \"a\" }\nresource \"terraform_data\" \"d\" { input = var.v }\noutput \"v\" { value = terraform_data.d.output }\n");

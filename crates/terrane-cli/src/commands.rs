@@ -447,8 +447,9 @@ async fn apply_locked(
         );
         return Ok(1);
     }
+    let imported = if report.imported > 0 { format!(" {} imported,", report.imported) } else { String::new() };
     outln!(
-        "\n{} Resources: {} added, {} changed, {} destroyed.",
+        "\n{} Resources:{imported} {} added, {} changed, {} destroyed.",
         ctx.style.green(&ctx.style.bold(verb)),
         report.added,
         report.changed,

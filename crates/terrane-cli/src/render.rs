@@ -127,7 +127,11 @@ fn header(addr: &InstanceAddr, change: &ResourceChange) -> String {
         Action::NoOp => "has no changes".to_string(),
         Action::Forget => "will be removed from state".to_string(),
     };
-    format!("  # {addr} {what}")
+    match (&change.importing, change.action) {
+        (Some(_), Action::NoOp) => format!("  # {addr} will be imported"),
+        (Some(id), _) => format!("  # {addr} {what}\n  # (imported from {})", quote(id)),
+        (None, _) => format!("  # {addr} {what}"),
+    }
 }
 
 fn block_open(addr: &InstanceAddr) -> String {
@@ -197,6 +201,13 @@ pub fn change(style: Style, change: &ResourceChange, out: &mut String) {
     let mut unchanged = 0;
     for name in names {
         let forces = change.requires_replace.iter().any(|p| matches!(p.first(), Some(terrane_core::PathStep::Attr(a)) if a == name));
+        if change.importing.is_some() && change.action == Action::NoOp {
+            // An import shows the whole object it brings under management.
+            if let Some(v) = after.get(name).filter(|v| !v.is_null()) {
+                let _ = writeln!(out, "        {name:width$} = {}", value(v, 6));
+            }
+            continue;
+        }
         let (b, a) = match change.action {
             Action::Delete => (before.get(name), None),
             Action::Create | Action::Read => (None, after.get(name)),
@@ -236,6 +247,7 @@ pub fn plan(style: Style, plan: &Plan) -> String {
                 each_value: None,
                 dependencies: Vec::new(),
                 drifted: true,
+                importing: None,
             };
             let mut block = String::new();
             change(style, &fake, &mut block);
@@ -246,7 +258,7 @@ pub fn plan(style: Style, plan: &Plan) -> String {
         let _ = writeln!(out, "Unless you have made equivalent changes to your configuration, or ignored the relevant attributes using ignore_changes, the following plan may include actions to undo or respond to these changes.\n");
         let _ = writeln!(out, "─────────────────────────────────────────────────────────────────────────────\n");
     }
-    let visible: Vec<&ResourceChange> = plan.changes.iter().filter(|c| !matches!(c.action, Action::NoOp)).collect();
+    let visible: Vec<&ResourceChange> = plan.changes.iter().filter(|c| !matches!(c.action, Action::NoOp) || c.importing.is_some()).collect();
     let output_changes: Vec<_> = plan.outputs.iter().filter(|o| o.changed()).collect();
     for (from, to) in &plan.moves {
         let _ = writeln!(out, "  # {from} has moved to {to}");
@@ -294,7 +306,8 @@ pub fn plan(style: Style, plan: &Plan) -> String {
         }
     }
     let counts = plan.counts();
-    let _ = writeln!(out, "{} {} to add, {} to change, {} to destroy.", style.bold("Plan:"), counts.add, counts.change, counts.destroy);
+    let imports = if counts.import > 0 { format!(" {} to import,", counts.import) } else { String::new() };
+    let _ = writeln!(out, "{}{imports} {} to add, {} to change, {} to destroy.", style.bold("Plan:"), counts.add, counts.change, counts.destroy);
     if !output_changes.is_empty() {
         let _ = writeln!(out, "\nChanges to Outputs:");
         let width = output_changes.iter().map(|o| o.name.len()).max().unwrap_or(0);

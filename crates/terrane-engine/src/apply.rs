@@ -71,6 +71,8 @@ pub struct ApplyReport {
     pub added: usize,
     pub changed: usize,
     pub destroyed: usize,
+    /// Objects `import` blocks brought under management.
+    pub imported: usize,
     pub outputs: BTreeMap<String, Value>,
     /// Operations not started because of an interrupt.
     pub not_started: usize,
@@ -388,12 +390,13 @@ impl Walker<'_, '_> {
             match change.action {
                 Action::NoOp => {
                     let value = change.after.clone().or_else(|| change.before.clone()).unwrap_or(Value::Null);
-                    if change.drifted {
-                        // Persist what refresh found, so state matches the world.
+                    if change.drifted || change.importing.is_some() {
+                        // Persist what refresh or an import found, so state matches the world.
                         let store = self.ctx.store.clone();
                         let workspace = self.workspace.clone();
                         let record = record_for(change, &value, None);
-                        let commit = Change { addr: change.addr.clone(), action: "refresh".into(), after: Some(record), actor: self.ctx.actor.clone() };
+                        let action = if change.importing.is_some() { "import" } else { "refresh" };
+                        let commit = Change { addr: change.addr.clone(), action: action.into(), after: Some(record), actor: self.ctx.actor.clone() };
                         let v = value.clone();
                         self.tasks.spawn(async move {
                             let result = store.commit(&workspace, commit).await.map(|_| Some(v)).map_err(|e| e.to_string());
@@ -579,6 +582,9 @@ impl Walker<'_, '_> {
         }
         let ok = match result {
             Ok(value) => {
+                if change.importing.is_some() && !matches!(ops[outcome.op], Op::Destroy(_)) {
+                    self.report.imported += 1;
+                }
                 match outcome.counted {
                     Counted::Added => self.report.added += 1,
                     Counted::Changed => self.report.changed += 1,
@@ -742,6 +748,15 @@ async fn run_change(
             }
             Err(e) => fail(e.to_string()),
         };
+    }
+    if let (Some(before), Action::Update) = (&change.before, change.action) {
+        if change.importing.is_some() {
+            // The imported object is managed from here on, whatever the update does.
+            let commit = Change { addr: change.addr.clone(), action: "import".into(), after: Some(record_for(change, before, None)), actor: actor.clone() };
+            if let Err(e) = store.commit(workspace, commit).await {
+                return fail(format!("cannot record the imported object in state: {e}"));
+            }
+        }
     }
     let token = uuid::Uuid::new_v4().to_string();
     let action = match change.action {

@@ -17,7 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use terrane_core::{Diagnostic, Diagnostics, Mode, Value};
+use futures_util::future::join_all;
+
+use terrane_core::{Diagnostic, Diagnostics, InstanceAddr, InstanceKey, Mode, Span, Value};
 use terrane_core::ModulePath;
 use terrane_lang::config::Config;
 use terrane_lang::{eval, RefTarget};
@@ -165,6 +167,8 @@ impl Session {
     /// known between pure planning passes.
     pub async fn plan(&self, mut refreshed: Refreshed, destroy: bool) -> Result<Plan, Diagnostics> {
         refreshed.apply_moves(&self.config.root().moves);
+        // Import problems are reported with the plan's, so all show at once.
+        let import_diags = if destroy { Diagnostics::new() } else { self.read_imports(&mut refreshed).await };
         let refreshed = &refreshed;
         let mut data_results: HashMap<terrane_core::InstanceAddr, Value> = HashMap::new();
         loop {
@@ -181,7 +185,14 @@ impl Session {
             };
             let outcome = planner.run();
             if outcome.pending_reads.is_empty() {
-                return outcome.plan;
+                return match outcome.plan {
+                    Ok(plan) => import_diags.into_result(plan),
+                    Err(diags) => {
+                        let mut all = import_diags;
+                        all.extend(diags);
+                        Err(all)
+                    }
+                };
             }
             let mut diags = Diagnostics::new();
             for read in outcome.pending_reads {
@@ -235,44 +246,183 @@ impl Session {
         .await
     }
 
-    /// Checks every block against its schema without state or variable values.
     /// Reads an existing object into a state record for `addr`, as `terrane import`
     /// does: the address must name a managed resource of the configuration.
-    pub async fn import(&self, addr: &terrane_core::InstanceAddr, id: &str) -> Result<terrane_state::ResourceRecord, Diagnostics> {
-        let fail = |message: String, help: &str| Diagnostics::from(Diagnostic::error("terrane::import", message).help(help));
-        if !addr.resource.module.is_root() || addr.resource.mode != Mode::Managed {
-            return Err(fail(format!("cannot import into {addr}"), "import into a managed resource of the root module"));
+    pub async fn import(&self, addr: &InstanceAddr, id: &str) -> Result<terrane_state::ResourceRecord, Diagnostics> {
+        let (record, _, _) = self.import_object(addr, id, None).await?;
+        Ok(record)
+    }
+
+    /// The object `id` names, read by the provider of the resource at `addr`,
+    /// as a state record and as the typed value the planner diffs against.
+    async fn import_object(&self, addr: &InstanceAddr, id: &str, at: Option<&Span>) -> Result<(terrane_state::ResourceRecord, Value, ProviderKey), Diagnostic> {
+        let fail = |message: String, help: &str| Diagnostic::error("terrane::import", message).help(help).at_opt(at);
+        if addr.resource.mode != Mode::Managed {
+            return Err(fail(format!("cannot import into {addr}"), "import into a managed resource"));
         }
-        let root = self.config.root();
-        let found = root.resources.iter().position(|r| {
-            r.mode == Mode::Managed && r.type_name == addr.resource.type_name && r.name == addr.resource.name
+        let names: Vec<String> = addr.resource.module.0.iter().map(|(name, _)| name.clone()).collect();
+        let found = self.config.find(&names).and_then(|m| {
+            let resources = &self.config.modules[m].module.resources;
+            resources
+                .iter()
+                .position(|r| r.mode == Mode::Managed && r.type_name == addr.resource.type_name && r.name == addr.resource.name)
+                .map(|i| (m, i, &resources[i]))
         });
-        let Some((index, resource)) = found.map(|i| (i, &root.resources[i])) else {
+        let Some((m, index, resource)) = found else {
             return Err(fail(
                 format!("{} is not in the configuration", addr.resource),
                 "add a resource block for it first, then import the existing object into it",
             ));
         };
-        let key = self.registry.key_for(&self.config, 0, resource);
+        let key = self.registry.key_for(&self.config, m, resource);
         let provider = self.registry.get(&key).ok_or_else(|| fail(format!("no provider for {key}"), "check required_providers"))?;
-        let schema_version = provider.schema().resources.get(&addr.resource.type_name).map_or(0, |s| s.version);
+        let schema = provider.schema().resources.get(&addr.resource.type_name);
         let value = provider.import(&addr.resource.type_name, id).await.map_err(|e| {
-            Diagnostics::from(Diagnostic::error("terrane::import", format!("cannot import {addr} from id {id:?}")).detail(e.to_string()))
+            Diagnostic::error("terrane::import", format!("cannot import {addr} from id {id:?}")).detail(e.to_string()).at_opt(at)
         })?;
-        let (plain, sensitive_paths) = value.unmark_deep();
-        Ok(terrane_state::ResourceRecord {
+        // Typed as refresh types stored objects, so the planner compares like with like.
+        let value = match schema {
+            Some(schema) => {
+                let typed = schema.schema.implied_type().convert(value.clone()).unwrap_or(value);
+                planner::mark_schema_sensitive(&schema.schema, typed)
+            }
+            None => value,
+        };
+        let (plain, sensitive_paths) = value.clone().unmark_deep();
+        let record = terrane_state::ResourceRecord {
             addr: addr.clone(),
             provider: key.to_string(),
-            schema_version,
+            schema_version: schema.map_or(0, |s| s.version),
             attributes: plain.to_json(),
             sensitive_paths,
             // What the configuration says it depends on, so a destroy orders it right.
-            dependencies: self.graph.index.get(&Node::Resource(0, index)).and_then(|ix| self.graph.dependencies.get(ix)).cloned().unwrap_or_default(),
+            dependencies: self.graph.index.get(&Node::Resource(m, index)).and_then(|ix| self.graph.dependencies.get(ix)).cloned().unwrap_or_default(),
             status: terrane_state::Status::Ready,
             create_token: None,
-        })
+        };
+        Ok((record, value, key))
     }
 
+    /// The targets and ids of the root module's `import` blocks. Ids and keys
+    /// must be known while planning: they may use variables, locals and each.
+    fn import_targets(&self, diags: &mut Diagnostics) -> Vec<(InstanceAddr, String, &Span)> {
+        let imports = &self.config.root().imports;
+        let mut targets: Vec<(InstanceAddr, String, &Span)> = Vec::new();
+        if imports.is_empty() {
+            return targets;
+        }
+        let values = self.static_values();
+        let root = ModulePath::root();
+        for import in imports {
+            let exprs = [Some(&import.id), import.key.as_ref(), import.for_each.as_ref()];
+            let late = exprs.iter().flatten().flat_map(|e| e.references()).find(|r| {
+                !matches!(&r.target, RefTarget::Var(_) | RefTarget::Builtin(_))
+                    && !matches!(&r.target, RefTarget::Local(name) if values.root().is_some_and(|m| m.locals.contains_key(name)))
+            });
+            if let Some(late) = late {
+                diags.push(
+                    Diagnostic::error("terrane::import_unknown", "an import block must be known while planning")
+                        .detail("its id, key and for_each may use variables, locals that depend only on variables, and each")
+                        .at(&late.span),
+                );
+                continue;
+            }
+            let keys = match &import.for_each {
+                None => vec![(InstanceKey::None, None)],
+                Some(e) => match evaluate::expand(None, Some(e), &self.root_scope(&values, &root)) {
+                    Ok(Some((_, keys))) => keys,
+                    Ok(None) => {
+                        diags.push(evaluate::unknown_expansion("for_each", &e.span));
+                        continue;
+                    }
+                    Err(d) => {
+                        diags.push(d);
+                        continue;
+                    }
+                },
+            };
+            for (each_key, each_value) in keys {
+                let scope = EvalScope::new(&values, &self.config, 0, &root, &self.workspace, Repetition::from_key(&each_key, each_value.as_ref()), &self.root_dir);
+                let addr = match &import.key {
+                    None => import.to.clone(),
+                    Some(e) => match eval(e, &scope) {
+                        Ok(Value::String(s)) => import.to.resource.instance(InstanceKey::Str(s)),
+                        Ok(Value::Number(n)) if n >= 0.0 && n.fract() == 0.0 => import.to.resource.instance(InstanceKey::Int(n as i64)),
+                        Ok(other) => {
+                            diags.push(Diagnostic::error("terrane::import_key", format!("an instance key must be a string or a whole number, not {other}")).at(&e.span));
+                            continue;
+                        }
+                        Err(d) => {
+                            diags.push(d);
+                            continue;
+                        }
+                    },
+                };
+                let id = match eval(&import.id, &scope) {
+                    Ok(v) if v.is_sensitive() => {
+                        diags.push(
+                            Diagnostic::error("terrane::import_id", "an import id must not be sensitive")
+                                .detail("plans show the id of every object they import")
+                                .at(&import.id.span),
+                        );
+                        continue;
+                    }
+                    Ok(Value::String(s)) if !s.is_empty() => s,
+                    Ok(other) => {
+                        diags.push(Diagnostic::error("terrane::import_id", format!("an import id must be a non-empty string, not {other}")).at(&import.id.span));
+                        continue;
+                    }
+                    Err(d) => {
+                        diags.push(d);
+                        continue;
+                    }
+                };
+                if let Some((_, _, first)) = targets.iter().find(|(a, _, _)| a == &addr) {
+                    diags.push(
+                        Diagnostic::error("terrane::duplicate_import", format!("{addr} is the target of two imports"))
+                            .at(&import.span)
+                            .related(first, "first imported here"),
+                    );
+                    continue;
+                }
+                targets.push((addr, id, &import.span));
+            }
+        }
+        targets
+    }
+
+    /// Reads what `import` blocks name and state does not hold, into `refreshed`
+    /// marked as imported: the plan diffs the configuration against them and
+    /// apply records them. A target already in state is managed: nothing to do.
+    async fn read_imports(&self, refreshed: &mut Refreshed) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        let targets = self.import_targets(&mut diags);
+        // A few reads at a time, as apply runs calls in parallel.
+        const AT_ONCE: usize = 10;
+        let pending: Vec<_> = targets.into_iter().filter(|(addr, _, _)| !refreshed.instances.contains_key(addr)).collect();
+        for batch in pending.chunks(AT_ONCE) {
+            let reads = batch.iter().map(|(addr, id, span)| async move { (addr, id, span, self.import_object(addr, id, Some(span)).await) });
+            for (addr, id, span, result) in join_all(reads).await {
+                match result {
+                    Ok((record, value, provider)) => {
+                        let instance = refresh::PriorInstance {
+                            record: terrane_state::ResourceRecord { attributes: serde_json::Value::Null, ..record },
+                            provider,
+                            value,
+                            tainted: false,
+                            drifted: false,
+                            importing: Some(refresh::Importing { id: id.clone(), span: (*span).clone() }),
+                        };
+                        refreshed.instances.insert(addr.clone(), instance);
+                    }
+                    Err(d) => diags.push(d),
+                }
+            }
+        }
+        diags
+    }
+
+    /// Checks every block against its schema without state or variable values.
     pub fn validate(&self) -> Diagnostics {
         let mut diags = Diagnostics::new();
         let mut values = Values::with_root_variables(self.config.root().variables.keys().map(|k| (k.clone(), Value::Unknown)).collect());

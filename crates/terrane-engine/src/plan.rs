@@ -52,6 +52,8 @@ pub struct ResourceChange {
     pub dependencies: Vec<String>,
     /// The refreshed object differs from what state holds.
     pub drifted: bool,
+    /// The object is imported by an `import` block, by this id, as part of this change.
+    pub importing: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +101,7 @@ pub struct Plan {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
+    pub import: usize,
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
@@ -108,6 +111,7 @@ impl Plan {
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for change in &self.changes {
+            c.import += usize::from(change.importing.is_some());
             match change.action {
                 Action::Create => c.add += 1,
                 Action::Update => c.change += 1,
@@ -127,7 +131,8 @@ impl Plan {
         self.changes.iter().any(|c| match c.action {
             Action::NoOp | Action::Read => false,
             Action::Create | Action::Update | Action::Replace { .. } | Action::Delete | Action::Forget => true,
-        }) || self.outputs.iter().any(OutputChange::changed)
+        }) || self.changes.iter().any(|c| c.importing.is_some())
+            || self.outputs.iter().any(OutputChange::changed)
             || !self.moves.is_empty()
     }
 }

@@ -107,6 +107,14 @@ impl Planner<'_> {
             if walk.visited.contains(addr) || addr.resource.mode == Mode::Data {
                 continue;
             }
+            if let Some(importing) = &prior.importing {
+                walk.diags.push(
+                    Diagnostic::error("terrane::import_target", format!("the import target {addr} is not an instance of the configuration"))
+                        .at(&importing.span)
+                        .help("import into an instance that count or for_each declares, with the same kind of key"),
+                );
+                continue;
+            }
             walk.changes.push(ResourceChange {
                 addr: addr.clone(),
                 provider: prior.provider.clone(),
@@ -119,6 +127,7 @@ impl Planner<'_> {
                 each_value: None,
                 dependencies: prior.record.dependencies.clone(),
                 drifted: false,
+                importing: None,
             });
         }
         if walk.diags.has_errors() {
@@ -288,6 +297,7 @@ impl Planner<'_> {
                 each_value,
                 dependencies: dependencies.to_vec(),
                 drifted: prior.is_some_and(|p| p.drifted),
+                importing: prior.and_then(|p| p.importing.as_ref()).map(|i| i.id.clone()),
             });
         }
         // Instances no longer configured are deleted by `run`; prevent_destroy forbids that.
@@ -405,6 +415,7 @@ impl Planner<'_> {
                             each_value: each_value.clone(),
                             dependencies: Vec::new(),
                             drifted: false,
+                            importing: None,
                         });
                         v.clone()
                     }
@@ -427,6 +438,7 @@ impl Planner<'_> {
                     each_value,
                     dependencies: dependencies.to_vec(),
                     drifted: false,
+                    importing: None,
                 });
                 walk.changing.insert(raddr.clone());
                 after

@@ -21,6 +21,16 @@ pub struct PriorInstance {
     pub tainted: bool,
     /// Refresh found the object different from what state holds.
     pub drifted: bool,
+    /// Not in state: an `import` block read it for this plan.
+    pub importing: Option<Importing>,
+}
+
+/// Where an instance that state does not hold yet came from.
+#[derive(Debug, Clone)]
+pub struct Importing {
+    pub id: String,
+    /// The `import` block.
+    pub span: terrane_core::Span,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -108,6 +118,7 @@ pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> R
             provider: provider.clone(),
             value,
             drifted: false,
+            importing: None,
         };
         if read && addr.resource.mode == Mode::Managed && registry.get(&provider).is_some() {
             groups.entry((provider, addr.resource.type_name.clone())).or_default().push(instance);

@@ -10,7 +10,7 @@ use hcl_edit::Span as _;
 use indexmap::IndexMap;
 use terrane_core::{Diagnostic, Diagnostics, Mode, SourceFile, Span, Type, Value};
 
-use crate::ast::{Expr, ExprKind, Lowering, RefTarget, Reference};
+use crate::ast::{Expr, ExprKind, Lowering, RefTarget, Reference, Traverser};
 use crate::typeexpr::parse_type;
 
 #[derive(Debug, Clone)]
@@ -286,6 +286,8 @@ pub struct Module {
     pub outputs: IndexMap<String, Output>,
     /// `moved { from = ..., to = ... }`: renames that keep the object.
     pub moves: Vec<Move>,
+    /// `import { to = ..., id = ... }`: existing objects to bring under management.
+    pub imports: Vec<Import>,
     pub checks: Vec<Check>,
     pub calls: IndexMap<String, ModuleCall>,
 }
@@ -294,6 +296,17 @@ pub struct Module {
 pub struct Move {
     pub from: terrane_core::InstanceAddr,
     pub to: terrane_core::InstanceAddr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Import {
+    /// The target instance. With `key` set, its own key is a placeholder.
+    pub to: terrane_core::InstanceAddr,
+    /// The instance key as written when it is an expression (`[each.key]`).
+    pub key: Option<Expr>,
+    pub id: Expr,
+    pub for_each: Option<Expr>,
     pub span: Span,
 }
 
@@ -425,6 +438,13 @@ pub fn load_config(dir: &Path) -> Result<Config, Diagnostics> {
                     Diagnostic::error("terrane::unsupported", format!("{} has a moved block: terrane reads them in the root module only", config.module_path(at)))
                         .at(&m.span)
                         .help("write it in the root module with full addresses, e.g. module.NAME.TYPE.NAME"),
+                );
+            }
+            for i in &config.modules[at].module.imports {
+                diags.push(
+                    Diagnostic::error("terrane::import_in_module", format!("{} has an import block: they belong in the root module", config.module_path(at)))
+                        .at(&i.span)
+                        .help("write it in the root module with the full address, e.g. to = module.NAME.TYPE.NAME"),
                 );
             }
         }
@@ -838,10 +858,10 @@ impl Decoder<'_, '_> {
                     }
                 }
                 "import" => {
-                    self.diags.push(
-                        Diagnostic::error("terrane::unsupported_block", format!("{} blocks are not supported yet", block.type_name))
-                            .at(&block.type_span),
-                    );
+                    self.no_labels(&block, "import");
+                    if let Some(import) = self.import(block) {
+                        module.imports.push(import);
+                    }
                 }
                 other => {
                     self.diags.push(
@@ -853,6 +873,80 @@ impl Decoder<'_, '_> {
                             )),
                     );
                 }
+            }
+        }
+    }
+
+    fn import(&mut self, block: Block) -> Option<Import> {
+        const ALLOWED: &[&str] = &["to", "id", "for_each"];
+        for attr in block.body.attrs.values() {
+            if attr.name == "provider" {
+                self.diags.push(
+                    Diagnostic::error("terrane::unsupported", "provider in an import block is not supported yet")
+                        .at(&attr.name_span)
+                        .help("the import uses the provider of its target resource; set provider there"),
+                );
+            } else if !ALLOWED.contains(&attr.name.as_str()) {
+                self.unexpected_attr(attr, "import", ALLOWED);
+            }
+        }
+        for inner in &block.body.blocks {
+            self.unexpected_block(inner, "import");
+        }
+        let mut required = |name: &str| {
+            let attr = block.body.attr(name);
+            if attr.is_none() {
+                self.diags.push(
+                    Diagnostic::error("terrane::missing_attribute", format!("an import block needs {name}")).at(&block.type_span),
+                );
+            }
+            attr
+        };
+        let (to_attr, id_attr) = (required("to")?, required("id")?);
+        let (to, key) = self.import_target(&to_attr.expr)?;
+        let for_each = block.body.attr("for_each").map(|a| a.expr.clone());
+        if key.is_some() && for_each.is_none() {
+            self.diags.push(
+                Diagnostic::error("terrane::invalid_address", "the import target's key must be a literal without for_each")
+                    .at(&to_attr.expr.span)
+                    .help("write the key as a literal, e.g. aws_instance.web[\"a\"], or add for_each to the import block"),
+            );
+            return None;
+        }
+        Some(Import { to, key, id: id_attr.expr.clone(), for_each, span: block.span.clone() })
+    }
+
+    /// `TYPE.NAME[KEY]`, or with the key an expression (`[each.key]`): the
+    /// address with that expression kept to evaluate per for_each element.
+    fn import_target(&mut self, expr: &Expr) -> Option<(terrane_core::InstanceAddr, Option<Expr>)> {
+        let text = expr.span.text();
+        let parsed = match text.parse::<terrane_core::InstanceAddr>() {
+            Ok(addr) => Ok((addr, None)),
+            Err(e) => match &expr.kind {
+                ExprKind::Traversal(_, ops) => match ops.last() {
+                    Some(Traverser::Index(key)) if !matches!(key.kind, ExprKind::Literal(_)) => {
+                        let prefix = &expr.span.file.text[expr.span.start as usize..key.span.start as usize];
+                        let prefix = prefix.trim_end().trim_end_matches('[').trim_end();
+                        prefix.parse::<terrane_core::InstanceAddr>().map(|a| (a, Some(key.clone()))).map_err(|_| e)
+                    }
+                    _ => Err(e),
+                },
+                _ => Err(e),
+            },
+        };
+        match parsed {
+            Ok((addr, _)) if addr.resource.mode != Mode::Managed => {
+                self.diags.push(Diagnostic::error("terrane::invalid_address", "an import target must be a managed resource").at(&expr.span));
+                None
+            }
+            Ok(found) => Some(found),
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error("terrane::invalid_address", "to must be a resource address")
+                        .detail(e.reason)
+                        .at(&expr.span),
+                );
+                None
             }
         }
     }
@@ -1277,7 +1371,7 @@ impl Decoder<'_, '_> {
     }
 }
 
-const TOP_LEVEL_BLOCKS: &[&str] = &["terraform", "provider", "variable", "locals", "resource", "data", "output", "module"];
+const TOP_LEVEL_BLOCKS: &[&str] = &["terraform", "provider", "variable", "locals", "resource", "data", "output", "module", "moved", "import", "check"];
 
 /// `aws` or `aws.west` written as an expression (a map key or value in `providers`).
 fn provider_name_of(e: &Expr) -> Option<(String, Option<String>)> {

@@ -336,8 +336,14 @@ pub fn import(type_name: &str, id: &str) -> Result<Value, ProviderError> {
             m.insert("triggers".into(), Value::Null);
         }
         "random_string" | "random_password" => {
+            // The id is the value itself, and the settings are the defaults:
+            // a configuration that says otherwise plans a replacement.
             m.insert("result".into(), Value::string(id));
             m.insert("length".into(), Value::Number(id.chars().count() as f64));
+            if type_name == "random_password" {
+                m.insert("id".into(), Value::string("none"));
+            }
+            return Ok(with_defaults(type_name, Value::Map(m)));
         }
         other => return Err(ProviderError::Invalid(format!("{other} cannot be imported"))),
     }
