@@ -141,6 +141,101 @@ fn every_problem_is_reported_at_once() {
 }
 
 #[test]
+fn validate_reports_problems_of_every_kind_in_one_run() {
+    let w = Workdir::new();
+    // One problem the loader finds, one the dependency graph finds, two the
+    // provider schemas find, one an unknown provider and one an import block.
+    w.write(
+        "main.tf",
+        r#"variable "size" {
+  type  = number
+  bogus = true
+}
+
+resource "null_resource" "a" {
+  count    = var.size
+  triggers = { x = var.nope }
+}
+
+resource "random_string" "s" {
+  length = "many"
+  wrong  = 1
+}
+
+resource "nosuch_thing" "x" {}
+
+import {
+  to = null_resource.b
+  id = "1"
+}
+"#,
+    );
+    let json = w.run(&["validate", "-json"]);
+    json.code(1);
+    let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("validate -json prints JSON");
+    let mut found: Vec<String> = parsed["diagnostics"]
+        .as_array()
+        .expect("a list of diagnostics")
+        .iter()
+        .map(|d| format!("{}:{} {}", d["range"]["start"]["line"], d["range"]["start"]["column"], d["summary"].as_str().unwrap_or("")))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "12:12 invalid value for \"length\"",
+            "13:3 unsupported argument \"wrong\" in resource \"random_string\"",
+            "16:1 no provider for \"hashicorp/nosuch\"",
+            "18:1 null_resource.b is not in the configuration",
+            "3:3 unsupported argument \"bogus\" in variable",
+            "8:20 reference to undeclared variable var.nope",
+        ],
+        "{}",
+        json.stdout
+    );
+    assert_eq!(parsed["error_count"], 6);
+    // The plain form reports the same problems.
+    let plain = w.run(&["validate", "-no-color"]);
+    assert_eq!(plain.code, 1);
+    assert_eq!(plain.stderr.matches("Error: ").count(), 6, "{}", plain.stderr);
+}
+
+/// The conformance cases broken at random, through the real binary: every
+/// command ends in a result or diagnostics, never a panic, and plan writes no
+/// state for a configuration it refuses.
+#[test]
+fn mutated_configurations_never_make_validate_or_plan_panic() {
+    let iterations: usize = std::env::var("TERRANE_FUZZ_ITERATIONS").ok().and_then(|s| s.parse().ok()).map_or(300, |n: usize| n / 100);
+    let root = terrane_tests::repo_root().join("tests/conformance");
+    let mut cases: Vec<String> = std::fs::read_dir(&root).expect("tests/conformance").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    cases.sort();
+    let mut rng = terrane_lang::fuzz::Lcg(0x5eed_0f_7e);
+    for i in 0..iterations {
+        let case = &cases[i % cases.len()];
+        let w = Workdir::copy_of(&format!("tests/conformance/{case}"));
+        let seed = w.read("main.tf").expect("every case has a main.tf");
+        let text = terrane_lang::fuzz::mutate(&seed, &mut rng);
+        w.write("main.tf", &text);
+        for args in [&["validate", "-json"][..], &["plan", "-no-color"]] {
+            let run = w.run(args);
+            assert!(
+                (run.code == 0 || run.code == 1) && !run.stderr.contains("panicked"),
+                "iteration {i} ({case}): `terrane {}` ended with {}:\n{}\n--- input\n{text}",
+                args.join(" "),
+                run.code,
+                run.all()
+            );
+            if args[0] == "validate" {
+                let parsed: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+                assert_eq!(parsed["valid"].as_bool(), Some(run.code == 0), "iteration {i} ({case}): {}", run.stdout);
+            } else if run.code == 1 {
+                assert_eq!(w.state_serial().unwrap_or(0), 0, "iteration {i} ({case}): a refused plan wrote state");
+            }
+        }
+    }
+}
+
+#[test]
 fn a_corrupt_state_database_is_refused_and_left_as_it_was() {
     let w = Workdir::new();
     w.write("main.tf", "resource \"null_resource\" \"a\" {}\n");

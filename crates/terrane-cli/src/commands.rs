@@ -250,16 +250,15 @@ async fn init(ctx: &Ctx) -> Outcome {
 }
 
 fn validate(ctx: &Ctx, json: bool) -> Outcome {
-    let result = terrane_lang::load_config(&ctx.dir).and_then(|config| {
-        let registry = ProviderRegistry::resolve(&config, Vec::new(), &provider_factory)?;
-        let variables = config.root().variables.keys().map(|k| (k.clone(), Value::Unknown)).collect();
-        let session = Session::new(config, registry, variables, &ctx.workspace)?;
-        let diags = session.validate();
-        diags.into_result(())
-    });
-    let diags = match result {
-        Ok(()) => Diagnostics::new(),
-        Err(d) => d,
+    let diags = match terrane_lang::load_config_with_problems(&ctx.dir) {
+        Err(nothing_to_check) => nothing_to_check,
+        // Later checks would only report what a syntax error hid as missing.
+        Ok((_, problems)) if problems.iter().any(|d| d.code == "terrane::syntax") => problems,
+        Ok((config, mut problems)) => {
+            let (registry, provider_problems) = ProviderRegistry::resolve_with_problems(&config, Vec::new(), &provider_factory);
+            problems.extend(provider_problems);
+            Session::validate_config(config, problems, registry, &ctx.workspace)
+        }
     };
     let errors = diags.iter().filter(|d| d.is_error()).count();
     if json {

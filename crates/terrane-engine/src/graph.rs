@@ -45,6 +45,16 @@ pub struct ConfigGraph {
 
 impl ConfigGraph {
     pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
+        match Self::build_with_problems(config) {
+            (Some(graph), diags) if !diags.has_errors() => Ok(graph),
+            (_, diags) => Err(diags),
+        }
+    }
+
+    /// The graph and every problem found building it. References to what is
+    /// not declared are left out of the graph, so the rest can still be
+    /// checked; a cycle leaves no order, so no graph.
+    pub fn build_with_problems(config: &Config) -> (Option<ConfigGraph>, Diagnostics) {
         let mut graph = DiGraph::new();
         let mut index = HashMap::new();
         let mut add = |graph: &mut DiGraph<Node, Span>, node: Node| {
@@ -194,14 +204,14 @@ impl ConfigGraph {
                 diags.push(cycle_diagnostic(&graph, &scc, config));
             }
         }
-        if diags.has_errors() {
-            return Err(diags);
-        }
-        let order = petgraph::algo::toposort(&graph, None).map_err(|_| {
-            Diagnostics::from(Diagnostic::error("terrane::cycle", "the configuration has a dependency cycle"))
-        })?;
+        let Ok(order) = petgraph::algo::toposort(&graph, None) else {
+            if !diags.has_errors() {
+                diags.push(Diagnostic::error("terrane::cycle", "the configuration has a dependency cycle"));
+            }
+            return (None, diags);
+        };
         let dependencies = resource_dependencies(&graph, &order, config);
-        Ok(ConfigGraph { graph, order, index, dependencies })
+        (Some(ConfigGraph { graph, order, index, dependencies }), diags)
     }
 }
 

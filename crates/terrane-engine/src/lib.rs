@@ -260,19 +260,8 @@ impl Session {
         if addr.resource.mode != Mode::Managed {
             return Err(fail(format!("cannot import into {addr}"), "import into a managed resource"));
         }
-        let names: Vec<String> = addr.resource.module.0.iter().map(|(name, _)| name.clone()).collect();
-        let found = self.config.find(&names).and_then(|m| {
-            let resources = &self.config.modules[m].module.resources;
-            resources
-                .iter()
-                .position(|r| r.mode == Mode::Managed && r.type_name == addr.resource.type_name && r.name == addr.resource.name)
-                .map(|i| (m, i, &resources[i]))
-        });
-        let Some((m, index, resource)) = found else {
-            return Err(fail(
-                format!("{} is not in the configuration", addr.resource),
-                "add a resource block for it first, then import the existing object into it",
-            ));
+        let Some((m, index, resource)) = self.managed_resource(&addr.resource) else {
+            return Err(not_configured(&addr.resource).at_opt(at));
         };
         let key = self.registry.key_for(&self.config, m, resource);
         let provider = self.registry.get(&key).ok_or_else(|| fail(format!("no provider for {key}"), "check required_providers"))?;
@@ -301,6 +290,15 @@ impl Session {
             create_token: None,
         };
         Ok((record, value, key))
+    }
+
+    /// The module index, resource index and block of a managed resource.
+    fn managed_resource(&self, addr: &terrane_core::ResourceAddr) -> Option<(usize, usize, &terrane_lang::Resource)> {
+        let names: Vec<String> = addr.module.0.iter().map(|(name, _)| name.clone()).collect();
+        let m = self.config.find(&names)?;
+        let resources = &self.config.modules[m].module.resources;
+        let i = resources.iter().position(|r| r.mode == Mode::Managed && r.type_name == addr.type_name && r.name == addr.name)?;
+        Some((m, i, &resources[i]))
     }
 
     /// The targets and ids of the root module's `import` blocks. Ids and keys
@@ -422,9 +420,34 @@ impl Session {
         diags
     }
 
+    /// Every problem of a configuration, found in one pass: `problems` are the
+    /// loader's, and the graph and schema checks run on what did decode. A
+    /// place already reported is not reported again by a later check.
+    pub fn validate_config(config: Config, mut problems: Diagnostics, registry: ProviderRegistry, workspace: &str) -> Diagnostics {
+        let (graph, graph_problems) = ConfigGraph::build_with_problems(&config);
+        let undeclared: Vec<Span> =
+            graph_problems.iter().filter(|d| d.code == "terrane::undeclared_reference").filter_map(|d| d.span.clone()).collect();
+        problems.extend(graph_problems);
+        if let Some(graph) = graph {
+            let root_dir = config.root().dir.clone();
+            let variables = config.root().variables.keys().map(|k| (k.clone(), Value::Unknown)).collect();
+            let session = Session { config, graph, registry, variables, workspace: workspace.to_string(), root_dir };
+            // Evaluation meets the references the graph reported as undeclared again.
+            let within = |s: &Span| undeclared.iter().any(|u| Arc::ptr_eq(&u.file, &s.file) && u.start <= s.start && s.end <= u.end);
+            problems.0.extend(session.validate().0.into_iter().filter(|d| !d.code.starts_with("terrane::undeclared") || !d.span.as_ref().is_some_and(within)));
+        }
+        let mut seen = std::collections::HashSet::new();
+        Diagnostics(problems.0.into_iter().filter(|d| d.span.as_ref().is_none_or(|s| seen.insert((s.file.name.clone(), s.start, s.end)))).collect())
+    }
+
     /// Checks every block against its schema without state or variable values.
-    pub fn validate(&self) -> Diagnostics {
+    fn validate(&self) -> Diagnostics {
         let mut diags = Diagnostics::new();
+        for import in &self.config.root().imports {
+            if self.managed_resource(&import.to.resource).is_none() {
+                diags.push(not_configured(&import.to.resource).at(&import.span));
+            }
+        }
         let mut values = Values::with_root_variables(self.config.root().variables.keys().map(|k| (k.clone(), Value::Unknown)).collect());
         let evaluator = self.evaluator(true);
         for &ix in &self.graph.order {
@@ -470,4 +493,9 @@ impl Session {
         }
         diags
     }
+}
+
+fn not_configured(addr: &terrane_core::ResourceAddr) -> Diagnostic {
+    Diagnostic::error("terrane::import", format!("{addr} is not in the configuration"))
+        .help("add a resource block for it first, then import the existing object into it")
 }

@@ -79,6 +79,16 @@ impl ProviderRegistry {
         state_providers: impl IntoIterator<Item = String>,
         factory: &ProviderFactory,
     ) -> Result<ProviderRegistry, Diagnostics> {
+        let (registry, diags) = Self::resolve_with_problems(config, state_providers, factory);
+        diags.into_result(registry)
+    }
+
+    /// The providers that could be had, and a problem for each that could not.
+    pub fn resolve_with_problems(
+        config: &Config,
+        state_providers: impl IntoIterator<Item = String>,
+        factory: &ProviderFactory,
+    ) -> (ProviderRegistry, Diagnostics) {
         let mut diags = Diagnostics::new();
         let mut registry = ProviderRegistry { instances: BTreeMap::new() };
         let root = config.root();
@@ -134,7 +144,7 @@ impl ProviderRegistry {
                 }
             }
         }
-        diags.into_result(registry)
+        (registry, diags)
     }
 
     /// The provider configuration a resource of module `module` uses. An

@@ -325,8 +325,10 @@ impl Module {
     }
 }
 
-/// Loads every `*.tf` file of `dir` (sorted by name), reporting all problems at once.
-pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
+/// Loads every `*.tf` file of `dir` (sorted by name): the module as far as it
+/// decodes, with every problem found; an error only when there is nothing to
+/// decode (no directory, no `.tf` files).
+fn load_module(dir: &Path) -> Result<(Module, Diagnostics), Diagnostics> {
     let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -356,7 +358,7 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
         }
     }
     let module = parse_module(dir, sources, &mut diags);
-    diags.into_result(module)
+    Ok((module, diags))
 }
 
 /// A configuration: the root module and every module it calls, each call
@@ -414,9 +416,16 @@ impl Config {
 /// Loads the root module in `dir` and, recursively, every module it calls from
 /// a local path, reporting all problems at once.
 pub fn load_config(dir: &Path) -> Result<Config, Diagnostics> {
-    let root = load_module(dir)?;
+    let (config, diags) = load_config_with_problems(dir)?;
+    diags.into_result(config)
+}
+
+/// The configuration as far as it decodes, with every problem found, so a
+/// validator can check the rest of it too. An error only when the root module
+/// has nothing to decode.
+pub fn load_config_with_problems(dir: &Path) -> Result<(Config, Diagnostics), Diagnostics> {
+    let (root, mut diags) = load_module(dir)?;
     let mut config = Config::single(root);
-    let mut diags = Diagnostics::new();
     let mut queue = vec![0usize];
     while let Some(at) = queue.pop() {
         let calls: Vec<ModuleCall> = config.modules[at].module.calls.values().cloned().collect();
@@ -475,7 +484,8 @@ pub fn load_config(dir: &Path) -> Result<Config, Diagnostics> {
                 continue;
             }
             match load_module(&child_dir) {
-                Ok(module) => {
+                Ok((module, problems)) => {
+                    diags.extend(problems);
                     let index = config.modules.len();
                     config.modules.push(ConfigModule { module, path, parent: Some((at, call.name.clone())), children: IndexMap::new() });
                     config.modules[at].children.insert(call.name.clone(), index);
@@ -485,7 +495,7 @@ pub fn load_config(dir: &Path) -> Result<Config, Diagnostics> {
             }
         }
     }
-    diags.into_result(config)
+    Ok((config, diags))
 }
 
 /// Removes `.` and resolves `..` in a path without touching the file system,

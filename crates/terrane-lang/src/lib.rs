@@ -7,6 +7,7 @@ pub mod config;
 pub mod eval;
 pub mod fmt;
 pub mod functions;
+pub mod fuzz;
 pub mod inputs;
 mod netfuncs;
 mod timefuncs;
@@ -14,5 +15,5 @@ pub mod typeexpr;
 mod yaml;
 
 pub use ast::{Expr, ExprKind, RefTarget, Reference, Traverser};
-pub use config::{load_config, load_module, Attribute, Block, Body, Config, Module, ModuleCall, Output, Resource, Variable};
+pub use config::{load_config, load_config_with_problems, Attribute, Block, Body, Config, Module, ModuleCall, Output, Resource, Variable};
 pub use eval::{eval, eval_with, Scope};
