@@ -291,7 +291,7 @@ async fn make_plan(ctx: &Ctx, args: &PlanArgs, destroy: bool, state: State) -> R
 async fn plan(ctx: &Ctx, args: &PlanArgs, detailed: bool, destroy: bool) -> Outcome {
     let state = load_state(ctx).await?;
     let (_, plan) = make_plan(ctx, args, destroy, state).await?;
-    out!("{}", render::plan(ctx.style, &plan));
+    render::plan(ctx.style, &plan, &mut std::io::stdout().lock());
     crate::diag::print(&Diagnostics(plan.warnings.clone()));
     Ok(if detailed && plan.has_changes() { 2 } else { 0 })
 }
@@ -409,7 +409,7 @@ async fn apply_locked(
         state = store.load(&ctx.workspace).await?;
     }
     let (session, plan) = make_plan(ctx, args, destroy, state).await?;
-    out!("{}", render::plan(ctx.style, &plan));
+    render::plan(ctx.style, &plan, &mut std::io::stdout().lock());
     crate::diag::print(&Diagnostics(plan.warnings.clone()));
     if !plan.has_changes() && plan.drift.is_empty() {
         outln!("\n{} Resources: 0 added, 0 changed, 0 destroyed.", ctx.style.green(&ctx.style.bold("Apply complete!")));

@@ -228,8 +228,22 @@ pub fn change(style: Style, change: &ResourceChange, out: &mut String) {
     let _ = writeln!(out, "    }}\n");
 }
 
-pub fn plan(style: Style, plan: &Plan) -> String {
+/// Writes the plan as `terrane plan` shows it. The text of a large plan is
+/// megabytes: it goes out in pieces rather than as one string.
+pub fn plan(style: Style, plan: &Plan, sink: &mut impl std::io::Write) {
     let mut out = String::new();
+    plan_text(style, plan, &mut out, &mut |text: &mut String| {
+        // A closed pipe is the reader's choice, not an error of the plan.
+        let _ = sink.write_all(text.as_bytes());
+        text.clear();
+    });
+    let _ = sink.write_all(out.as_bytes());
+}
+
+/// Below this many bytes, the text stays in one string.
+const PIECE: usize = 64 * 1024;
+
+fn plan_text(style: Style, plan: &Plan, out: &mut String, flush: &mut dyn FnMut(&mut String)) {
     let drift: Vec<_> = plan.drift.iter().collect();
     if !drift.is_empty() {
         let _ = writeln!(out, "{}\n", style.bold("Note: Objects have changed outside of terrane"));
@@ -268,12 +282,12 @@ pub fn plan(style: Style, plan: &Plan) -> String {
     }
     if visible.is_empty() && output_changes.is_empty() && !plan.moves.is_empty() {
         let _ = writeln!(out, "{} 0 to add, 0 to change, 0 to destroy.", style.bold("Plan:"));
-        return out;
+        return;
     }
     if visible.is_empty() && output_changes.is_empty() {
         let _ = writeln!(out, "{}", style.green(&style.bold("No changes.") ) + &style.bold(" Your infrastructure matches the configuration."));
         let _ = writeln!(out, "\nterrane has compared your real infrastructure against your configuration and found no differences, so no changes are needed.");
-        return out;
+        return;
     }
     if !visible.is_empty() {
         let mut symbols = Vec::new();
@@ -302,7 +316,10 @@ pub fn plan(style: Style, plan: &Plan) -> String {
         }
         let _ = writeln!(out, "\nterrane will perform the following actions:\n");
         for c in &visible {
-            change(style, c, &mut out);
+            change(style, c, out);
+            if out.len() >= PIECE {
+                flush(out);
+            }
         }
     }
     let counts = plan.counts();
@@ -315,10 +332,9 @@ pub fn plan(style: Style, plan: &Plan) -> String {
         sorted.sort_by(|a, b| a.name.cmp(&b.name));
         for o in sorted {
             let after = if plan.destroy { None } else { Some(&o.after) };
-            attr_line(style, 2, &o.name, width, o.before.as_ref(), after, false, &mut out);
+            attr_line(style, 2, &o.name, width, o.before.as_ref(), after, false, out);
         }
     }
-    out
 }
 
 /// A stored object, as `terrane show` and `state show` print it.

@@ -55,8 +55,13 @@ impl ConfigGraph {
     /// not declared are left out of the graph, so the rest can still be
     /// checked; a cycle leaves no order, so no graph.
     pub fn build_with_problems(config: &Config) -> (Option<ConfigGraph>, Diagnostics) {
-        let mut graph = DiGraph::new();
-        let mut index = HashMap::new();
+        // Sized up front: on a large configuration, growing them was a tenth of a plan.
+        let nodes: usize = config.modules.iter().map(|e| {
+            let m = &e.module;
+            m.variables.len() + m.locals.len() + m.resources.len() + m.outputs.len() + m.calls.len()
+        }).sum();
+        let mut graph = DiGraph::with_capacity(nodes, nodes);
+        let mut index = HashMap::with_capacity(nodes);
         let mut add = |graph: &mut DiGraph<Node, Span>, node: Node| {
             let i = graph.add_node(node.clone());
             index.insert(node, i);
@@ -198,15 +203,13 @@ impl ConfigGraph {
                 }
             }
         }
-        for scc in petgraph::algo::tarjan_scc(&graph) {
-            let cyclic = scc.len() > 1 || graph.find_edge(scc[0], scc[0]).is_some();
-            if cyclic {
-                diags.push(cycle_diagnostic(&graph, &scc, config));
-            }
-        }
         let Ok(order) = petgraph::algo::toposort(&graph, None) else {
-            if !diags.has_errors() {
-                diags.push(Diagnostic::error("terrane::cycle", "the configuration has a dependency cycle"));
+            // Only a graph with a cycle has no order: name every cycle.
+            for scc in petgraph::algo::tarjan_scc(&graph) {
+                let cyclic = scc.len() > 1 || graph.find_edge(scc[0], scc[0]).is_some();
+                if cyclic {
+                    diags.push(cycle_diagnostic(&graph, &scc, config));
+                }
             }
             return (None, diags);
         };
@@ -220,7 +223,7 @@ impl ConfigGraph {
 /// on the resources behind it (what destroy ordering needs).
 fn resource_dependencies(graph: &DiGraph<Node, Span>, order: &[NodeIndex], config: &Config) -> HashMap<NodeIndex, Vec<String>> {
     let mut through: HashMap<NodeIndex, BTreeSet<String>> = HashMap::new();
-    let mut out = HashMap::new();
+    let mut out = HashMap::with_capacity(order.len());
     for &ix in order {
         let mut upstream = BTreeSet::new();
         for dep in graph.neighbors_directed(ix, Direction::Incoming) {

@@ -96,6 +96,9 @@ pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> R
     // One implied type per resource type, not per instance.
     let mut types: HashMap<(ProviderKey, Mode, String), Option<(Type, Vec<AttrPath>)>> = HashMap::new();
     let mut groups: BTreeMap<(ProviderKey, String), Vec<PriorInstance>> = BTreeMap::new();
+    // Collected first and made into the map at the end: built from a list, a
+    // map's nodes are full; grown one insert at a time, half of them are empty.
+    let mut known: Vec<(InstanceAddr, PriorInstance)> = Vec::with_capacity(state.resources.len());
     for (addr, mut record) in state.resources {
         let Some(provider) = ProviderKey::parse(&record.provider) else {
             diags.push(Diagnostic::error("terrane::state_provider", format!("{addr} names an invalid provider {:?}", record.provider)));
@@ -123,7 +126,7 @@ pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> R
         if read && addr.resource.mode == Mode::Managed && registry.get(&provider).is_some() {
             groups.entry((provider, addr.resource.type_name.clone())).or_default().push(instance);
         } else {
-            out.instances.insert(addr, instance);
+            known.push((addr, instance));
         }
     }
     for ((key, type_name), instances) in groups {
@@ -147,7 +150,7 @@ pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> R
                             if drifted {
                                 out.drift.push(Drift { addr: addr.clone(), before: instance.value.clone(), after: Some(v.clone()) });
                             }
-                            out.instances.insert(addr, PriorInstance { value: v, drifted, ..instance });
+                            known.push((addr, PriorInstance { value: v, drifted, ..instance }));
                         }
                         None => out.drift.push(Drift { addr, before: instance.value, after: None }),
                     }
@@ -158,6 +161,7 @@ pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> R
             ),
         }
     }
+    out.instances = known.into_iter().collect();
     diags.into_result(out)
 }
 

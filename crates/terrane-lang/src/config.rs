@@ -642,19 +642,25 @@ fn top_level_pieces(text: &str, piece_bytes: usize) -> Vec<std::ops::Range<usize
     if text.len() <= piece_bytes {
         return vec![0..text.len()];
     }
-    let lines = crate::fmt::scan(text, false);
     let mut pieces = Vec::new();
     let (mut start, mut end, mut depth) = (0, 0, 0i32);
-    for (i, (line, raw)) in lines.iter().zip(text.split('\n')).enumerate() {
-        end += raw.len() + 1;
+    // Where a piece could end (after the line just scanned), if the next line is code.
+    let mut cut_after: Option<usize> = None;
+    let mut raws = text.split('\n');
+    crate::fmt::scan_each(text, false, |line| {
+        if let Some(at) = cut_after.take() {
+            if !line.verbatim {
+                pieces.push(start..at);
+                start = at;
+            }
+        }
+        end += raws.next().map_or(0, str::len) + 1;
         depth += line.net_brackets;
         let code = line.comment.map_or(line.text.as_str(), |at| &line.text[..at]).trim_end();
-        let next_is_code = lines.get(i + 1).is_some_and(|next| !next.verbatim);
-        if depth == 0 && !line.verbatim && code.ends_with('}') && next_is_code && end - start >= piece_bytes && end < text.len() {
-            pieces.push(start..end);
-            start = end;
+        if depth == 0 && !line.verbatim && code.ends_with('}') && end - start >= piece_bytes && end < text.len() {
+            cut_after = Some(end);
         }
-    }
+    });
     pieces.push(start..text.len());
     pieces
 }

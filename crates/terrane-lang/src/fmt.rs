@@ -57,8 +57,15 @@ pub(crate) struct Line {
 
 /// One `Line` per `\n`-separated line of `src`.
 pub(crate) fn scan(src: &str, respacing: bool) -> Vec<Line> {
-    let mut stack: Vec<Context> = Vec::new();
     let mut lines = Vec::new();
+    scan_each(src, respacing, |line| lines.push(line));
+    lines
+}
+
+/// `scan`, handing each line over as it is made: the loader looks at a large
+/// file's lines once and keeps none of them.
+pub(crate) fn scan_each(src: &str, respacing: bool, mut each: impl FnMut(Line)) {
+    let mut stack: Vec<Context> = Vec::new();
     for raw in src.split('\n') {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let verbatim = matches!(stack.last(), Some(Context::Heredoc { .. } | Context::BlockComment | Context::Quoted));
@@ -66,7 +73,7 @@ pub(crate) fn scan(src: &str, respacing: bool) -> Vec<Line> {
             if raw.trim() == marker {
                 stack.pop();
             }
-            lines.push(Line { verbatim: true, text: raw.to_string(), equals: None, one_line: false, comment: None, net_brackets: 0 });
+            each(Line { verbatim: true, text: raw.to_string(), equals: None, one_line: false, comment: None, net_brackets: 0 });
             continue;
         }
         let text = match (verbatim, respacing) {
@@ -169,9 +176,8 @@ pub(crate) fn scan(src: &str, respacing: bool) -> Vec<Line> {
         // An `=` followed by an unclosed bracket opens a multi-line value: that
         // line is not part of an alignment run.
         let one_line = assign.is_some() && net == assign_net;
-        lines.push(Line { verbatim, text, equals: assign, one_line, comment, net_brackets: net });
+        each(Line { verbatim, text, equals: assign, one_line, comment, net_brackets: net });
     }
-    lines
 }
 
 pub fn format(src: &str) -> String {

@@ -208,6 +208,7 @@ impl StateStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
+        let mut records = Vec::with_capacity(rows.len());
         for row in &rows {
             let record = ResourceRecord::from_columns(
                 row.get(0),
@@ -219,8 +220,10 @@ impl StateStore for PostgresStore {
                 row.get(6),
                 row.get(7),
             )?;
-            state.resources.insert(record.addr.clone(), record);
+            records.push((record.addr.clone(), record));
         }
+        drop(rows);
+        state.resources = records.into_iter().collect();
         let rows = sqlx::query("SELECT name, value, sensitive FROM outputs WHERE workspace = $1")
             .bind(workspace)
             .fetch_all(&self.pool)

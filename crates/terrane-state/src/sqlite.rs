@@ -628,11 +628,14 @@ impl StateStore for SqliteStore {
         // Decoded row by row: holding every row as well as every record would
         // double the peak memory of a large state.
         let mut rows = sqlx::query("SELECT * FROM resources WHERE workspace = ?").bind(workspace).fetch(&self.pool);
+        let mut records = Vec::new();
         while let Some(row) = rows.try_next().await? {
             let record = decode_record(&row, self.cipher.as_deref())?;
-            state.resources.insert(record.addr.clone(), record);
+            records.push((record.addr.clone(), record));
         }
         drop(rows);
+        // Built from a list, the map's nodes are full (inserted one by one, about half empty).
+        state.resources = records.into_iter().collect();
         let rows = sqlx::query("SELECT name, value, sensitive FROM outputs WHERE workspace = ?")
             .bind(workspace)
             .fetch_all(&self.pool)
