@@ -81,6 +81,36 @@ pub struct ApplyReport {
 /// The result of a task that an interrupt stopped before it called its provider.
 const NOT_STARTED: &str = "not started: interrupted";
 
+/// What limits an apply's concurrency. `-parallelism` bounds provider calls
+/// (`calls`); recording intents and committing results happen outside those
+/// slots, so a call does not wait for the state store's round trips of the
+/// one before it. `in_flight` bounds the changes between their intent and
+/// their commit, which bounds what a crash leaves for recovery to look up.
+#[derive(Clone)]
+struct Slots {
+    calls: Arc<Semaphore>,
+    in_flight: Arc<Semaphore>,
+    cancel: Arc<AtomicBool>,
+}
+
+/// Changes in flight per provider-call slot.
+const IN_FLIGHT_PER_CALL: usize = 4;
+
+impl Slots {
+    fn new(parallelism: usize, cancel: Arc<AtomicBool>) -> Slots {
+        let parallelism = parallelism.max(1);
+        Slots {
+            calls: Arc::new(Semaphore::new(parallelism)),
+            in_flight: Arc::new(Semaphore::new(parallelism * IN_FLIGHT_PER_CALL)),
+            cancel,
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+}
+
 /// The result of a change that was made but whose postcondition is false.
 const POSTCONDITION_FAILED: &str = "postcondition failed";
 
@@ -253,7 +283,7 @@ pub async fn apply(ctx: ApplyContext<'_>) -> ApplyReport {
         pending: HashMap::new(),
         blocked: HashSet::new(),
         tasks: JoinSet::new(),
-        semaphore: Arc::new(Semaphore::new(ctx.parallelism.max(1))),
+        slots: Slots::new(ctx.parallelism, ctx.cancel.clone()),
         instance_values: HashMap::new(),
         failed: HashSet::new(),
         report,
@@ -338,7 +368,7 @@ struct Walker<'c, 'a> {
     /// Operations that must not run because something they need failed.
     blocked: HashSet<NodeIndex>,
     tasks: JoinSet<Outcome>,
-    semaphore: Arc<Semaphore>,
+    slots: Slots,
     /// Results of a resource node's running instances, by module instance and key.
     instance_values: HashMap<NodeIndex, (BTreeMap<(ModulePath, InstanceKey), Value>, bool)>,
     /// Configuration nodes that failed or were skipped.
@@ -528,16 +558,15 @@ impl Walker<'_, '_> {
         let workspace = self.workspace.clone();
         let actor = self.ctx.actor.clone();
         let observer = self.ctx.observer.clone();
-        let semaphore = self.semaphore.clone();
+        let slots = self.slots.clone();
         let span = tracing::info_span!("resource", address = %change.addr, action = change.action.name());
-        let cancel = self.ctx.cancel.clone();
         self.tasks.spawn(
             async move {
-                let _permit = semaphore.acquire_owned().await;
-                if cancel.load(Ordering::SeqCst) {
+                let _slot = slots.in_flight.clone().acquire_owned().await;
+                if slots.cancelled() {
                     return Outcome { op, change: i, result: Err(NOT_STARTED.into()), counted: Counted::Nothing };
                 }
-                let (result, counted) = run_change(&*provider, &*store, &workspace, &actor, &*observer, &change, planned).await;
+                let (result, counted) = run_change(&*provider, &*store, &workspace, &actor, &*observer, &slots, &change, planned).await;
                 Outcome { op, change: i, result, counted }
             }
             .instrument(span),
@@ -551,19 +580,18 @@ impl Walker<'_, '_> {
         let workspace = self.workspace.clone();
         let actor = self.ctx.actor.clone();
         let observer = self.ctx.observer.clone();
-        let semaphore = self.semaphore.clone();
+        let slots = self.slots.clone();
         let span = tracing::info_span!("resource", address = %change.addr, action = "delete");
-        let cancel = self.ctx.cancel.clone();
         self.tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            if cancel.load(Ordering::SeqCst) {
+            let _slot = slots.in_flight.clone().acquire_owned().await;
+            if slots.cancelled() {
                 return Outcome { op, change: i, result: Err(NOT_STARTED.into()), counted: Counted::Nothing };
             }
             let Some(provider) = provider else {
                 let message = format!("no provider {} to destroy {}", change.provider, change.addr);
                 return Outcome { op, change: i, result: Err(message), counted: Counted::Nothing };
             };
-            let result = run_destroy(&*provider, &*store, &workspace, &actor, &*observer, &change).await;
+            let result = run_destroy(&*provider, &*store, &workspace, &actor, &*observer, &slots, &change).await;
             let counted = if result.is_ok() && matches!(change.action, Action::Delete) { Counted::Destroyed } else { Counted::Nothing };
             Outcome { op, change: i, result: result.map(|()| None), counted }
         }.instrument(span));
@@ -728,19 +756,24 @@ async fn run_change(
     workspace: &str,
     actor: &Actor,
     observer: &dyn Observer,
+    slots: &Slots,
     change: &ResourceChange,
     planned: Value,
 ) -> (Result<Option<Value>, String>, Counted) {
     let type_name = &change.addr.resource.type_name;
     let phase = phase_of(change.action);
-    let started = Instant::now();
     tracing::debug!(provider = %change.provider, "applying");
-    observer.event(ApplyEvent::Started { addr: change.addr.clone(), action: change.action, phase });
     let fail = |message: String| {
         observer.event(ApplyEvent::Failed { addr: change.addr.clone(), action: change.action, phase, message: message.clone() });
         (Err(message), Counted::Nothing)
     };
     if matches!(change.action, Action::Read) {
+        let Ok(_call) = slots.calls.acquire().await else { return fail(NOT_STARTED.into()) };
+        if slots.cancelled() {
+            return (Err(NOT_STARTED.into()), Counted::Nothing);
+        }
+        observer.event(ApplyEvent::Started { addr: change.addr.clone(), action: change.action, phase });
+        let started = Instant::now();
         return match provider.read_data(type_name, planned.unmark_deep().0).await {
             Ok(v) => {
                 observer.event(ApplyEvent::Finished { addr: change.addr.clone(), action: change.action, phase, elapsed: started.elapsed(), id: id_of(&v) });
@@ -775,6 +808,16 @@ async fn run_change(
     if let Err(e) = store.record_intent(workspace, &intent).await {
         return fail(format!("cannot record the intent in state: {e}"));
     }
+    let Ok(call) = slots.calls.acquire().await else { return fail(NOT_STARTED.into()) };
+    if slots.cancelled() {
+        // Nothing was called: the intent goes, and the change is not started.
+        return match store.clear_intent(workspace, &change.addr.to_string()).await {
+            Ok(()) => (Err(NOT_STARTED.into()), Counted::Nothing),
+            Err(e) => fail(format!("not started, and the intent could not be cleared: {e}")),
+        };
+    }
+    observer.event(ApplyEvent::Started { addr: change.addr.clone(), action: change.action, phase });
+    let started = Instant::now();
     let result = match change.action {
         Action::Update => {
             let prior = change.before.clone().unwrap_or(Value::Null).unmark_deep().0;
@@ -784,6 +827,7 @@ async fn run_change(
             provider.create(type_name, plain_planned, &token).await
         }
     };
+    drop(call);
     let value = match result {
         Ok(v) => v.mark_paths(&sensitive_paths),
         Err(e) => {
@@ -815,12 +859,12 @@ async fn run_destroy(
     workspace: &str,
     actor: &Actor,
     observer: &dyn Observer,
+    slots: &Slots,
     change: &ResourceChange,
 ) -> Result<(), String> {
-    let started = Instant::now();
+    let mut started = Instant::now();
     let phase = Phase::Delete;
     tracing::debug!(provider = %change.provider, "destroying");
-    observer.event(ApplyEvent::Started { addr: change.addr.clone(), action: change.action, phase });
     let prior = change.before.clone().unwrap_or(Value::Null).unmark_deep().0;
     let intent = Intent {
         addr: change.addr.clone(),
@@ -832,7 +876,15 @@ async fn run_destroy(
     };
     let result = async {
         store.record_intent(workspace, &intent).await.map_err(|e| format!("cannot record the intent in state: {e}"))?;
+        let call = slots.calls.acquire().await.map_err(|_| NOT_STARTED.to_string())?;
+        if slots.cancelled() {
+            store.clear_intent(workspace, &change.addr.to_string()).await.map_err(|e| format!("not started, and the intent could not be cleared: {e}"))?;
+            return Err(NOT_STARTED.to_string());
+        }
+        observer.event(ApplyEvent::Started { addr: change.addr.clone(), action: change.action, phase });
+        started = Instant::now();
         provider.delete(&change.addr.resource.type_name, prior).await.map_err(|e| e.to_string())?;
+        drop(call);
         // A create-before-destroy replace already committed the new object at this address.
         let keep_row = matches!(change.action, Action::Replace { create_before_destroy: true });
         if keep_row {
@@ -846,6 +898,7 @@ async fn run_destroy(
     .await;
     match &result {
         Ok(()) => observer.event(ApplyEvent::Finished { addr: change.addr.clone(), action: change.action, phase, elapsed: started.elapsed(), id: None }),
+        Err(message) if message == NOT_STARTED => {}
         Err(message) => observer.event(ApplyEvent::Failed { addr: change.addr.clone(), action: change.action, phase, message: message.clone() }),
     }
     result
