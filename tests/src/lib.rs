@@ -368,6 +368,12 @@ impl AwsCheck {
         self.runtime.block_on(f)
     }
 
+    /// Makes a VPC outside terrane, as someone would by hand; returns its id.
+    pub fn create_vpc(&self, cidr: &str) -> String {
+        let out = self.block_on(self.ec2.create_vpc().cidr_block(cidr).send()).expect("create a VPC by hand");
+        out.vpc().and_then(|v| v.vpc_id()).expect("a VPC id").to_string()
+    }
+
     /// Ids of the VPCs that are not the region's default one.
     pub fn vpc_ids(&self) -> Vec<String> {
         let out = self.block_on(self.ec2.describe_vpcs().send()).expect("describe VPCs");

@@ -300,13 +300,7 @@ fn a_refresh_split_over_several_describe_calls_finds_every_object_and_every_chan
 fn existing_objects_are_imported_and_then_plan_clean() {
     const REGION: &str = "ap-northeast-1";
     let aws = AwsCheck::new(REGION);
-    let vpc = aws
-        .block_on(aws.ec2.create_vpc().cidr_block("10.40.0.0/16").send())
-        .expect("create a VPC by hand")
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .expect("a VPC id")
-        .to_string();
+    let vpc = aws.create_vpc("10.40.0.0/16");
     aws.block_on(aws.s3.create_bucket().bucket("terrane-test-imported").create_bucket_configuration(
         aws_sdk_s3::types::CreateBucketConfiguration::builder()
             .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(REGION))
@@ -332,13 +326,7 @@ fn existing_objects_are_imported_and_then_plan_clean() {
 fn import_blocks_bring_objects_under_management_in_the_apply_that_fixes_them() {
     const REGION: &str = "eu-south-1";
     let aws = AwsCheck::new(REGION);
-    let vpc = aws
-        .block_on(aws.ec2.create_vpc().cidr_block("10.41.0.0/16").send())
-        .expect("create a VPC by hand")
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .expect("a VPC id")
-        .to_string();
+    let vpc = aws.create_vpc("10.41.0.0/16");
     let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("handmade").build();
     aws.block_on(aws.ec2.create_tags().resources(&vpc).tags(tag).send()).expect("tag the VPC");
     let w = Workdir::new();
