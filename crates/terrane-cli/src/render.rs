@@ -202,7 +202,6 @@ pub fn change(style: Style, change: &ResourceChange, out: &mut String) {
     for name in names {
         let forces = change.requires_replace.iter().any(|p| matches!(p.first(), Some(terrane_core::PathStep::Attr(a)) if a == name));
         if change.importing.is_some() && change.action == Action::NoOp {
-            // An import shows the whole object it brings under management.
             if let Some(v) = after.get(name).filter(|v| !v.is_null()) {
                 let _ = writeln!(out, "        {name:width$} = {}", value(v, 6));
             }
@@ -215,7 +214,9 @@ pub fn change(style: Style, change: &ResourceChange, out: &mut String) {
         };
         if !attr_line(style, 6, name, width, b, a, forces, out) {
             let shown = b.or(a);
-            if change.action != Action::Delete && name == "id" && shown.is_some_and(|v| !v.is_null()) {
+            // An import shows the whole object it brings under management.
+            let whole = change.importing.is_some() || (change.action != Action::Delete && name == "id");
+            if whole && shown.is_some_and(|v| !v.is_null()) {
                 let _ = writeln!(out, "        {name:width$} = {}", value(shown.unwrap_or(&Value::Null), 6));
             } else if shown.is_some_and(|v| !v.is_null()) {
                 unchanged += 1;
