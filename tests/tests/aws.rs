@@ -333,7 +333,7 @@ fn import_blocks_bring_objects_under_management_in_the_apply_that_fixes_them() {
     w.write(
         "main.tf",
         &format!(
-            "{PROVIDER}\nvariable \"vpc_id\" {{ type = string }}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.41.0.0/16\"\n  tags = {{ Name = \"managed\" }}\n}}\nimport {{\n  to = aws_vpc.v\n  id = var.vpc_id\n}}\n"
+            "{PROVIDER}\nprovider \"aws\" {{\n  skip_requesting_account_id = true\n}}\nvariable \"vpc_id\" {{ type = string }}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.41.0.0/16\"\n  tags = {{ Name = \"managed\" }}\n}}\nimport {{\n  to = aws_vpc.v\n  id = var.vpc_id\n}}\n"
         ),
     );
     let var = format!("vpc_id={vpc}");
@@ -348,6 +348,10 @@ fn import_blocks_bring_objects_under_management_in_the_apply_that_fixes_them() {
     assert_eq!(aws.vpc_ids(), vec![vpc.clone()], "the VPC was adopted, not created again");
     let tags = aws.block_on(aws.ec2.describe_tags().filters(filter("resource-id", &vpc)).send()).expect("describe tags");
     assert!(tags.tags().iter().any(|t| t.key() == Some("Name") && t.value() == Some("managed")));
+    // Without the account lookup, the ARN still names the account: the VPC's owner.
+    let owner = aws.block_on(aws.ec2.describe_vpcs().vpc_ids(&vpc).send()).expect("describe the VPC").vpcs()[0].owner_id().unwrap_or_default().to_string();
+    assert!(!owner.is_empty());
+    w.run_aws(REGION, &["state", "show", "aws_vpc.v"]).success().contains(&format!("arn:aws:ec2:{REGION}:{owner}:vpc/{vpc}"));
     // The import block stays in the configuration: its target is managed now.
     w.run_aws(REGION, &["plan", "-detailed-exitcode", "-var", &var]).code(0).contains("No changes.");
     w.run_aws(REGION, &["state", "history"]).success().contains("import");

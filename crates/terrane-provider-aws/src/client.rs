@@ -152,7 +152,15 @@ impl Aws {
     }
 
     pub fn arn(&self, service: &str, resource: &str) -> String {
-        format!("arn:aws:{service}:{}:{}:{resource}", self.region, self.account_id)
+        self.owned_arn(service, None, resource)
+    }
+
+    /// The ARN of an object AWS names an owner for: the owner's account, which
+    /// is right for an object shared from another account too, and known when
+    /// the provider skips looking up its own (`skip_requesting_account_id`).
+    pub fn owned_arn(&self, service: &str, owner: Option<&str>, resource: &str) -> String {
+        let account = owner.filter(|o| !o.is_empty()).unwrap_or(&self.account_id);
+        format!("arn:aws:{service}:{}:{account}:{resource}", self.region)
     }
 }
 

@@ -202,7 +202,7 @@ impl DataKind for VpcLookup {
             .b("default", vpc.is_default())
             .s("cidr_block", vpc.cidr_block())
             .set("tags", crate::attrs::map_value(&tag_map(vpc.tags())))
-            .s("arn", Some(&aws.arn("ec2", &format!("vpc/{id}"))))
+            .s("arn", Some(&aws.owned_arn("ec2", vpc.owner_id(), &format!("vpc/{id}"))))
             .s("owner_id", vpc.owner_id())
             .s("instance_tenancy", vpc.instance_tenancy().map(|t| t.as_str()))
             .build())
@@ -267,7 +267,7 @@ impl DataKind for SecurityGroupLookup {
             .s("vpc_id", group.vpc_id())
             .s("description", group.description())
             .set("tags", crate::attrs::map_value(&tag_map(group.tags())))
-            .s("arn", Some(&aws.arn("ec2", &format!("security-group/{id}"))))
+            .s("arn", Some(&aws.owned_arn("ec2", group.owner_id(), &format!("security-group/{id}"))))
             .build())
     }
 }

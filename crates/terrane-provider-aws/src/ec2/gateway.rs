@@ -111,7 +111,7 @@ async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) ->
         let vpc = gateway.attachments().iter().find_map(|a| a.vpc_id());
         let obj = Obj::new()
             .s("id", Some(&id))
-            .s("arn", Some(&aws.arn("ec2", &format!("internet-gateway/{id}"))))
+            .s("arn", Some(&aws.owned_arn("ec2", gateway.owner_id(), &format!("internet-gateway/{id}"))))
             .s("vpc_id", vpc)
             .s("owner_id", gateway.owner_id());
         out.insert(id.clone(), with_tags(obj, aws, &tag_map(gateway.tags()), prior_for(priors, &id)).build());

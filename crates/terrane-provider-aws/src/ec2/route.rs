@@ -190,7 +190,7 @@ fn table_values(aws: &Aws, tables: Vec<AwsRouteTable>, priors: &[Value]) -> terr
         let routes = Value::set(user_routes(&table).map(route_value).collect());
         let obj = Obj::new()
             .s("id", Some(&id))
-            .s("arn", Some(&aws.arn("ec2", &format!("route-table/{id}"))))
+            .s("arn", Some(&aws.owned_arn("ec2", table.owner_id(), &format!("route-table/{id}"))))
             .s("vpc_id", table.vpc_id())
             .s("owner_id", table.owner_id())
             .set("route", routes);

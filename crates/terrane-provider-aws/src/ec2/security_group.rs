@@ -283,7 +283,7 @@ fn group_values(aws: &Aws, groups: Vec<AwsGroup>, priors: &[Value]) -> terrane_c
         let id = group.group_id().unwrap_or_default().to_string();
         let obj = Obj::new()
             .s("id", Some(&id))
-            .s("arn", Some(&aws.arn("ec2", &format!("security-group/{id}"))))
+            .s("arn", Some(&aws.owned_arn("ec2", group.owner_id(), &format!("security-group/{id}"))))
             .s("name", group.group_name())
             .s("description", group.description())
             .s("vpc_id", group.vpc_id())

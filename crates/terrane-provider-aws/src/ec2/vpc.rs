@@ -190,7 +190,7 @@ async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) ->
         let (support, hostnames) = dns.get(&id).copied().unwrap_or((None, None));
         let obj = Obj::new()
             .s("id", Some(&id))
-            .s("arn", Some(&aws.arn("ec2", &format!("vpc/{id}"))))
+            .s("arn", Some(&aws.owned_arn("ec2", vpc.owner_id(), &format!("vpc/{id}"))))
             .s("cidr_block", vpc.cidr_block())
             .s("instance_tenancy", vpc.instance_tenancy().map(|t| t.as_str()))
             .b("enable_dns_support", support)
