@@ -374,6 +374,19 @@ impl AwsCheck {
         out.vpc().and_then(|v| v.vpc_id()).expect("a VPC id").to_string()
     }
 
+    /// Sets an EC2 object's Name tag, as someone would by hand.
+    pub fn set_name_tag(&self, id: &str, name: &str) {
+        let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value(name).build();
+        self.block_on(self.ec2.create_tags().resources(id).tags(tag).send()).expect("tag the object");
+    }
+
+    /// An EC2 object's Name tag, as AWS has it.
+    pub fn name_tag(&self, id: &str) -> Option<String> {
+        let filter = aws_sdk_ec2::types::Filter::builder().name("resource-id").values(id).build();
+        let out = self.block_on(self.ec2.describe_tags().filters(filter).send()).expect("describe tags");
+        out.tags().iter().find(|t| t.key() == Some("Name")).and_then(|t| t.value()).map(str::to_string)
+    }
+
     /// Ids of the VPCs that are not the region's default one.
     pub fn vpc_ids(&self) -> Vec<String> {
         let out = self.block_on(self.ec2.describe_vpcs().send()).expect("describe VPCs");

@@ -229,8 +229,7 @@ fn changes_made_outside_terrane_show_in_the_plan_and_apply_converges() {
     let vpc = aws.vpc_ids().remove(0);
 
     // Someone retags the VPC and deletes the subnet by hand.
-    let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("renamed").build();
-    aws.block_on(aws.ec2.create_tags().resources(&vpc).tags(tag).send()).expect("retag");
+    aws.set_name_tag(&vpc, "renamed");
     let subnets = aws.block_on(aws.ec2.describe_subnets().filters(filter("vpc-id", &vpc)).send()).expect("describe subnets");
     let subnet = subnets.subnets()[0].subnet_id().expect("a subnet id").to_string();
     aws.block_on(aws.ec2.delete_subnet().subnet_id(&subnet).send()).expect("delete the subnet");
@@ -253,8 +252,7 @@ fn changes_made_outside_terrane_show_in_the_plan_and_apply_converges() {
     });
     assert_eq!(&restored[..], b"hello");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
-    let tags = aws.block_on(aws.ec2.describe_tags().filters(filter("resource-id", &vpc)).send()).expect("describe tags");
-    assert!(tags.tags().iter().any(|t| t.key() == Some("Name") && t.value() == Some("drift")));
+    assert_eq!(aws.name_tag(&vpc).as_deref(), Some("drift"));
     w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
     assert!(aws.vpc_ids().is_empty());
 }
@@ -283,8 +281,7 @@ fn a_refresh_split_over_several_describe_calls_finds_every_object_and_every_chan
     for name in ["v7", "v113"] {
         aws.block_on(aws.ec2.delete_vpc().vpc_id(by_name(name)).send()).expect("delete a VPC");
     }
-    let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("renamed").build();
-    aws.block_on(aws.ec2.create_tags().resources(by_name("v64")).tags(tag).send()).expect("retag");
+    aws.set_name_tag(&by_name("v64"), "renamed");
 
     w.run_aws(REGION, &["plan", "-detailed-exitcode"])
         .code(2)
@@ -327,8 +324,7 @@ fn import_blocks_bring_objects_under_management_in_the_apply_that_fixes_them() {
     const REGION: &str = "eu-south-1";
     let aws = AwsCheck::new(REGION);
     let vpc = aws.create_vpc("10.41.0.0/16");
-    let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("handmade").build();
-    aws.block_on(aws.ec2.create_tags().resources(&vpc).tags(tag).send()).expect("tag the VPC");
+    aws.set_name_tag(&vpc, "handmade");
     let w = Workdir::new();
     w.write(
         "main.tf",
@@ -346,8 +342,7 @@ fn import_blocks_bring_objects_under_management_in_the_apply_that_fixes_them() {
     assert!(w.run_aws(REGION, &["state", "list"]).success().stdout.is_empty(), "a plan imports nothing into state");
     w.run_aws(REGION, &["apply", "-auto-approve", "-var", &var]).success().contains("Resources: 1 imported, 0 added, 1 changed, 0 destroyed.");
     assert_eq!(aws.vpc_ids(), vec![vpc.clone()], "the VPC was adopted, not created again");
-    let tags = aws.block_on(aws.ec2.describe_tags().filters(filter("resource-id", &vpc)).send()).expect("describe tags");
-    assert!(tags.tags().iter().any(|t| t.key() == Some("Name") && t.value() == Some("managed")));
+    assert_eq!(aws.name_tag(&vpc).as_deref(), Some("managed"));
     // Without the account lookup, the ARN still names the account: the VPC's owner.
     let owner = aws.block_on(aws.ec2.describe_vpcs().vpc_ids(&vpc).send()).expect("describe the VPC").vpcs()[0].owner_id().unwrap_or_default().to_string();
     assert!(!owner.is_empty());
