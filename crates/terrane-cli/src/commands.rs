@@ -280,18 +280,24 @@ fn validate(ctx: &Ctx, json: bool) -> Outcome {
     Ok(0)
 }
 
+// The debug events mark phase ends, so `TERRANE_LOG=debug` shows where a slow plan spends its time.
 async fn make_plan(ctx: &Ctx, args: &PlanArgs, destroy: bool, state: State) -> Result<(Session, Plan), Failure> {
     let session = session(ctx, &state)?;
+    tracing::debug!("configuration loaded");
     session.configure_providers().await?;
     let refreshed = session.refresh(state, args.refresh).await?;
+    tracing::debug!(instances = refreshed.instances.len(), "state refreshed");
     let plan = session.plan(refreshed, destroy).await?;
+    tracing::debug!(changes = plan.changes.len(), "plan made");
     Ok((session, plan))
 }
 
 async fn plan(ctx: &Ctx, args: &PlanArgs, detailed: bool, destroy: bool) -> Outcome {
     let state = load_state(ctx).await?;
+    tracing::debug!(resources = state.resources.len(), "state loaded");
     let (_, plan) = make_plan(ctx, args, destroy, state).await?;
     render::plan(ctx.style, &plan, &mut std::io::stdout().lock());
+    tracing::debug!("plan shown");
     crate::diag::print(&Diagnostics(plan.warnings.clone()));
     Ok(if detailed && plan.has_changes() { 2 } else { 0 })
 }

@@ -260,7 +260,7 @@ fn plan_text(style: Style, plan: &Plan, out: &mut String, flush: &mut dyn FnMut(
                 schema_version: 0,
                 reason: None,
                 each_value: None,
-                dependencies: Vec::new(),
+                dependencies: std::sync::Arc::new([]),
                 drifted: true,
                 importing: None,
             };

@@ -40,8 +40,17 @@ pub struct ConversionError {
     pub message: String,
 }
 
-fn fail(path: &AttrPath, message: impl Into<String>) -> ConversionError {
-    ConversionError { path: path.clone(), message: message.into() }
+fn fail(message: impl Into<String>) -> ConversionError {
+    ConversionError { path: Vec::new(), message: message.into() }
+}
+
+impl ConversionError {
+    /// Conversion errors collect their path innermost step first, on the way out, so
+    /// a conversion that succeeds never builds one; `Type::convert` puts it in order.
+    fn within(mut self, step: PathStep) -> ConversionError {
+        self.path.push(step);
+        self
+    }
 }
 
 impl Type {
@@ -57,10 +66,15 @@ impl Type {
 
     /// Converts `value` to this type with Terraform's automatic conversions.
     pub fn convert(&self, value: Value) -> Result<Value, ConversionError> {
-        self.convert_at(value, &mut Vec::new())
+        self.convert_in_place(value).map_err(|mut e| {
+            e.path.reverse();
+            e
+        })
     }
 
-    fn convert_at(&self, value: Value, path: &mut AttrPath) -> Result<Value, ConversionError> {
+    /// Lists and maps are converted in their own storage: state loading and refresh
+    /// convert every stored object, and new storage for each was most of their memory.
+    fn convert_in_place(&self, value: Value) -> Result<Value, ConversionError> {
         let (value, marked) = value.into_unmarked();
         if matches!(value, Value::Null | Value::Unknown) {
             return Ok(value.mark_if(marked));
@@ -73,64 +87,55 @@ impl Type {
             (Type::Number, Value::Number(n)) => Value::Number(n),
             (Type::Number, Value::String(s)) => match s.trim().parse::<f64>() {
                 Ok(n) if s.trim() == s && !s.is_empty() => Value::Number(n),
-                _ => return Err(fail(path, format!("a number is required, got the string {s:?}"))),
+                _ => return Err(fail(format!("a number is required, got the string {s:?}"))),
             },
             (Type::Bool, Value::Bool(b)) => Value::Bool(b),
             (Type::Bool, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
-            (Type::List(elem), Value::List(items) | Value::Set(items)) => {
-                Value::List(convert_items(elem, items, path)?)
-            }
-            (Type::Set(elem), Value::List(items) | Value::Set(items)) => {
-                Value::set(convert_items(elem, items, path)?)
-            }
-            (Type::Map(elem), Value::Map(map)) => {
-                let mut out = crate::ValueMap::new();
-                for (k, v) in map {
-                    path.push(PathStep::Attr(k.clone()));
-                    let v = elem.convert_at(v, path)?;
-                    path.pop();
-                    out.insert(k, v);
+            (Type::List(elem), Value::List(items) | Value::Set(items)) => Value::List(convert_items(elem, items)?),
+            (Type::Set(elem), Value::List(items) | Value::Set(items)) => Value::set(convert_items(elem, items)?),
+            (Type::Map(elem), Value::Map(mut map)) => {
+                for (k, v) in map.iter_mut() {
+                    let item = std::mem::replace(v, Value::Null);
+                    *v = elem.convert_in_place(item).map_err(|e| e.within(PathStep::Attr(k.clone())))?;
                 }
-                Value::Map(out)
+                Value::Map(map)
             }
-            (Type::Tuple(types), Value::List(items)) => {
+            (Type::Tuple(types), Value::List(mut items)) => {
                 if types.len() != items.len() {
-                    return Err(fail(
-                        path,
-                        format!("a tuple of {} elements is required, got {}", types.len(), items.len()),
-                    ));
+                    return Err(fail(format!("a tuple of {} elements is required, got {}", types.len(), items.len())));
                 }
-                let mut out = Vec::with_capacity(items.len());
-                for (i, (t, v)) in types.iter().zip(items).enumerate() {
-                    path.push(PathStep::Index(i));
-                    out.push(t.convert_at(v, path)?);
-                    path.pop();
+                for (i, (t, v)) in types.iter().zip(items.iter_mut()).enumerate() {
+                    let item = std::mem::replace(v, Value::Null);
+                    *v = t.convert_in_place(item).map_err(|e| e.within(PathStep::Index(i)))?;
                 }
-                Value::List(out)
+                Value::List(items)
             }
-            (Type::Object(attrs), Value::Map(mut map)) => {
-                let mut out = crate::ValueMap::new();
+            (Type::Object(attrs), Value::Map(map)) => {
+                // Both are sorted by name: one walk pairs them, and a stored attribute
+                // keeps its key's string. Attributes the type does not declare are dropped.
+                let mut out = crate::ValueMap::with_capacity(attrs.len());
+                let mut given = map.into_iter().peekable();
                 for (name, attr) in attrs {
-                    path.push(PathStep::Attr(name.clone()));
-                    let value = match map.remove(name) {
-                        Some(v) if !v.is_null() => attr.ty.convert_at(v, path)?,
-                        Some(_) | None if attr.optional => match &attr.default {
-                            Some(d) => attr.ty.convert_at(d.clone(), path)?,
-                            None => Value::Null,
-                        },
-                        Some(v) => v,
-                        None => {
-                            path.pop();
-                            return Err(fail(path, format!("attribute {name:?} is required")));
-                        }
+                    while given.next_if(|(k, _)| k < name).is_some() {}
+                    let (key, found) = match given.next_if(|(k, _)| k == name) {
+                        Some((k, v)) => (k, Some(v)),
+                        None => (name.clone(), None),
                     };
-                    path.pop();
-                    out.insert(name.clone(), value);
+                    let value = match found {
+                        Some(v) if !v.is_null() => attr.ty.convert_in_place(v),
+                        Some(_) | None if attr.optional => match &attr.default {
+                            Some(d) => attr.ty.convert_in_place(d.clone()),
+                            None => Ok(Value::Null),
+                        },
+                        Some(v) => Ok(v),
+                        None => return Err(fail(format!("attribute {name:?} is required"))),
+                    };
+                    out.insert(key, value.map_err(|e| e.within(PathStep::Attr(name.clone())))?);
                 }
                 Value::Map(out)
             }
             (ty, v) => {
-                return Err(fail(path, format!("{} required, got {}", ty.article(), describe(&v))));
+                return Err(fail(format!("{} required, got {}", ty.article(), describe(&v))));
             }
         };
         Ok(converted.mark_if(marked))
@@ -157,14 +162,12 @@ fn describe(value: &Value) -> String {
     }
 }
 
-fn convert_items(elem: &Type, items: Vec<Value>, path: &mut AttrPath) -> Result<Vec<Value>, ConversionError> {
-    let mut out = Vec::with_capacity(items.len());
-    for (i, v) in items.into_iter().enumerate() {
-        path.push(PathStep::Index(i));
-        out.push(elem.convert_at(v, path)?);
-        path.pop();
+fn convert_items(elem: &Type, mut items: Vec<Value>) -> Result<Vec<Value>, ConversionError> {
+    for (i, v) in items.iter_mut().enumerate() {
+        let item = std::mem::replace(v, Value::Null);
+        *v = elem.convert_in_place(item).map_err(|e| e.within(PathStep::Index(i)))?;
     }
-    Ok(out)
+    Ok(items)
 }
 
 impl fmt::Display for Type {
@@ -234,6 +237,32 @@ mod tests {
         ]));
         check(ty.clone(), Value::map([("name", Value::string("a"))]), Ok("{name = \"a\", size = 1}"));
         check(ty, Value::map([("size", Value::Number(2.0))]), Err("attribute \"name\" is required"));
+    }
+
+    #[test]
+    fn a_nested_error_names_the_path_outermost_first() {
+        let ty = Type::Object(BTreeMap::from([(
+            "rules".to_string(),
+            ObjectAttr::required(Type::list(Type::map(Type::Number))),
+        )]));
+        let input = Value::map([(
+            "rules",
+            Value::List(vec![Value::map([("a", Value::Number(1.0))]), Value::map([("a", Value::Number(2.0)), ("b", Value::string("x"))])]),
+        )]);
+        let e = ty.convert(input).unwrap_err();
+        assert_eq!(e.path, vec![PathStep::Attr("rules".into()), PathStep::Index(1), PathStep::Attr("b".into())]);
+        check(Type::Tuple(vec![Type::String, Type::Number]), Value::List(vec![Value::string("a"), Value::string("b")]), Err("[1]: a number is required, got the string \"b\""));
+    }
+
+    #[test]
+    fn objects_keep_declared_attributes_in_order_and_drop_the_rest() {
+        let ty = Type::Object(BTreeMap::from([
+            ("b".to_string(), ObjectAttr::required(Type::String)),
+            ("d".to_string(), ObjectAttr { ty: Type::String, optional: true, default: None }),
+            ("f".to_string(), ObjectAttr::required(Type::Number)),
+        ]));
+        let input = Value::map([("a", Value::Bool(true)), ("b", Value::Number(1.0)), ("c", Value::Null), ("e", Value::Null), ("f", Value::string("2"))]);
+        check(ty, input, Ok("{b = \"1\", d = null, f = 2}"));
     }
 
     #[test]

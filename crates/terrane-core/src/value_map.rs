@@ -19,6 +19,10 @@ impl<V> ValueMap<V> {
         ValueMap { entries: Vec::new() }
     }
 
+    pub fn with_capacity(capacity: usize) -> Self {
+        ValueMap { entries: Vec::with_capacity(capacity) }
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -155,7 +155,7 @@ fn record_for(change: &ResourceChange, value: &Value, token: Option<String>) -> 
         schema_version: change.schema_version,
         attributes: plain.to_json(),
         sensitive_paths,
-        dependencies: change.dependencies.clone(),
+        dependencies: change.dependencies.to_vec(),
         status: Status::Ready,
         create_token: token,
     }
@@ -248,7 +248,7 @@ pub async fn apply(ctx: ApplyContext<'_>) -> ApplyReport {
     let destroy_of: HashMap<usize, NodeIndex> = destroy_ops.iter().copied().collect();
     let mut extra_edges = Vec::new();
     for (i, change) in ctx.plan.changes.iter().enumerate() {
-        for dep in &change.dependencies {
+        for dep in change.dependencies.iter() {
             let Some(targets) = destroy_by_name.get(dep) else { continue };
             match change.action {
                 Action::Delete | Action::Replace { .. } => {

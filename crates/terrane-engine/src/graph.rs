@@ -2,6 +2,7 @@
 //! as petgraph nodes, with an edge for every reference and `depends_on`.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -40,7 +41,8 @@ pub struct ConfigGraph {
     pub index: HashMap<Node, NodeIndex>,
     /// For each resource node, the resources it depends on, directly or through
     /// variables, locals, module outputs and calls: `module.net.aws_vpc.main`.
-    pub dependencies: HashMap<NodeIndex, Vec<String>>,
+    /// Shared with every planned change of the resource's instances.
+    pub dependencies: HashMap<NodeIndex, Arc<[String]>>,
 }
 
 impl ConfigGraph {
@@ -221,7 +223,7 @@ impl ConfigGraph {
 /// Walks the graph in order, carrying each node's upstream resources through the
 /// nodes that are not resources, so a resource that reads a module output depends
 /// on the resources behind it (what destroy ordering needs).
-fn resource_dependencies(graph: &DiGraph<Node, Span>, order: &[NodeIndex], config: &Config) -> HashMap<NodeIndex, Vec<String>> {
+fn resource_dependencies(graph: &DiGraph<Node, Span>, order: &[NodeIndex], config: &Config) -> HashMap<NodeIndex, Arc<[String]>> {
     let mut through: HashMap<NodeIndex, BTreeSet<String>> = HashMap::new();
     let mut out = HashMap::with_capacity(order.len());
     for &ix in order {

@@ -285,7 +285,7 @@ impl Session {
             attributes: plain.to_json(),
             sensitive_paths,
             // What the configuration says it depends on, so a destroy orders it right.
-            dependencies: self.graph.index.get(&Node::Resource(m, index)).and_then(|ix| self.graph.dependencies.get(ix)).cloned().unwrap_or_default(),
+            dependencies: self.graph.index.get(&Node::Resource(m, index)).and_then(|ix| self.graph.dependencies.get(ix)).map(|d| d.to_vec()).unwrap_or_default(),
             status: terrane_state::Status::Ready,
             create_token: None,
         };
@@ -404,12 +404,8 @@ impl Session {
                 match result {
                     Ok((record, value, provider)) => {
                         let instance = refresh::PriorInstance {
-                            record: terrane_state::ResourceRecord { attributes: serde_json::Value::Null, ..record },
-                            provider,
-                            value,
-                            tainted: false,
-                            drifted: false,
                             importing: Some(refresh::Importing { id: id.clone(), span: (*span).clone() }),
+                            ..refresh::PriorInstance::stored(record, provider, value)
                         };
                         refreshed.instances.insert(addr.clone(), instance);
                     }

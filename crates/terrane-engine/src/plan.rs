@@ -49,7 +49,7 @@ pub struct ResourceChange {
     /// `each.value` for an instance of a `for_each` resource.
     pub each_value: Option<Value>,
     /// `TYPE.NAME` of every resource this instance depends on.
-    pub dependencies: Vec<String>,
+    pub dependencies: std::sync::Arc<[String]>,
     /// The refreshed object differs from what state holds.
     pub drifted: bool,
     /// The object is imported by an `import` block, by this id, as part of this change.

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use terrane_core::{Diagnostic, Diagnostics, InstanceAddr, InstanceKey, Mode, ModulePath, PathStep, ResourceAddr, Span, Value};
 use terrane_lang::config::{Config, IgnoreChanges, Resource};
@@ -50,13 +51,14 @@ pub struct PlanOutcome {
     pub pending_reads: Vec<PendingRead>,
 }
 
-struct Walk {
+struct Walk<'p> {
     values: Values,
     changes: Vec<ResourceChange>,
     pending: Vec<PendingRead>,
     /// Resources (per module instance) with at least one instance that will change.
     changing: HashSet<ResourceAddr>,
-    visited: HashSet<InstanceAddr>,
+    /// The stored instances the configuration still declares (state's own keys: no copies).
+    visited: HashSet<&'p InstanceAddr>,
     diags: Diagnostics,
 }
 
@@ -64,7 +66,7 @@ pub fn resource_addr(path: &ModulePath, r: &Resource) -> ResourceAddr {
     ResourceAddr { module: path.clone(), mode: r.mode, type_name: r.type_name.clone(), name: r.name.clone() }
 }
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
     pub fn run(&self) -> PlanOutcome {
         // About one change per resource block or stored instance: sized up front,
         // as growing them was a tenth of a large plan.
@@ -83,11 +85,11 @@ impl Planner<'_> {
             match &self.graph.graph[ix] {
                 Node::Resource(m, i) => {
                     let r = &self.config.modules[*m].module.resources[*i];
-                    let dependencies = self.graph.dependencies.get(&ix).map_or(&[][..], Vec::as_slice);
+                    let dependencies = self.graph.dependencies.get(&ix).cloned().unwrap_or_else(|| Arc::new([]));
                     for path in walk.values.instances_of(*m) {
                         match r.mode {
-                            Mode::Managed => self.plan_resource(*m, &path, r, dependencies, &mut walk),
-                            Mode::Data => self.plan_data(*m, &path, r, dependencies, &mut walk),
+                            Mode::Managed => self.plan_resource(*m, &path, r, &dependencies, &mut walk),
+                            Mode::Data => self.plan_data(*m, &path, r, &dependencies, &mut walk),
                         }
                     }
                 }
@@ -126,10 +128,10 @@ impl Planner<'_> {
                 before: Some(prior.value.clone()),
                 after: None,
                 requires_replace: Vec::new(),
-                schema_version: prior.record.schema_version,
+                schema_version: prior.schema_version,
                 reason: Some(if self.destroy { "destroy".into() } else { "no longer in the configuration".into() }),
                 each_value: None,
-                dependencies: prior.record.dependencies.clone(),
+                dependencies: prior.dependencies.as_slice().into(),
                 drifted: false,
                 importing: None,
             });
@@ -164,7 +166,7 @@ impl Planner<'_> {
         EvalScope::new(values, self.config, module, path, self.workspace, repetition, self.root_dir)
     }
 
-    fn plan_resource(&self, m: usize, path: &ModulePath, r: &Resource, dependencies: &[String], walk: &mut Walk) {
+    fn plan_resource(&self, m: usize, path: &ModulePath, r: &Resource, dependencies: &Arc<[String]>, walk: &mut Walk<'a>) {
         let id = (r.mode, r.type_name.clone(), r.name.clone());
         let raddr = resource_addr(path, r);
         let key = self.registry.key_for(self.config, m, r);
@@ -204,10 +206,13 @@ impl Planner<'_> {
             }
         };
         let triggered = self.replace_triggered(path, r, walk);
-        let mut values = ResourceValues::new(expansion);
+        let mut values = ResourceValues::with_capacity(expansion, keys.len());
         for (instance_key, each_value) in keys {
             let addr = raddr.instance(instance_key.clone());
-            walk.visited.insert(addr.clone());
+            let stored = self.prior.instances.get_key_value(&addr);
+            if let Some((stored_addr, _)) = stored {
+                walk.visited.insert(stored_addr);
+            }
             let scope = self.scope(&walk.values, m, path, Repetition::from_key(&instance_key, each_value.as_ref()));
             let mut diags = Diagnostics::new();
             crate::conditions::check("precondition", &addr.to_string(), &r.lifecycle.preconditions, &scope, &mut diags);
@@ -221,7 +226,7 @@ impl Planner<'_> {
                 continue;
             }
             walk.diags.extend(diags);
-            let prior = self.prior.instances.get(&addr);
+            let prior = stored.map(|(_, p)| p);
             if let Some(p) = prior {
                 config = apply_ignore_changes(&r.lifecycle.ignore_changes, config, &p.value);
             }
@@ -299,7 +304,7 @@ impl Planner<'_> {
                 schema_version: schema.version,
                 reason,
                 each_value,
-                dependencies: dependencies.to_vec(),
+                dependencies: dependencies.clone(),
                 drifted: prior.is_some_and(|p| p.drifted),
                 importing: prior.and_then(|p| p.importing.as_ref()).map(|i| i.id.clone()),
             });
@@ -352,7 +357,7 @@ impl Planner<'_> {
         }
     }
 
-    fn check_orphans_kept(&self, raddr: &ResourceAddr, r: &Resource, walk: &mut Walk) {
+    fn check_orphans_kept(&self, raddr: &ResourceAddr, r: &Resource, walk: &mut Walk<'a>) {
         for addr in self.prior.instances.keys().filter(|a| &a.resource == raddr) {
             if !walk.visited.contains(addr) {
                 walk.diags.push(prevent_destroy(addr, &r.span));
@@ -361,11 +366,11 @@ impl Planner<'_> {
     }
 
     /// True when a `replace_triggered_by` reference points at a resource that changes.
-    fn replace_triggered(&self, path: &ModulePath, r: &Resource, walk: &Walk) -> bool {
+    fn replace_triggered(&self, path: &ModulePath, r: &Resource, walk: &Walk<'_>) -> bool {
         r.lifecycle.replace_triggered_by.iter().any(|e| e.references().iter().any(|reference| refers_to_changing(path, reference, walk)))
     }
 
-    fn plan_data(&self, m: usize, path: &ModulePath, r: &Resource, dependencies: &[String], walk: &mut Walk) {
+    fn plan_data(&self, m: usize, path: &ModulePath, r: &Resource, dependencies: &Arc<[String]>, walk: &mut Walk<'a>) {
         let id = (r.mode, r.type_name.clone(), r.name.clone());
         let raddr = resource_addr(path, r);
         let key = self.registry.key_for(self.config, m, r);
@@ -386,10 +391,12 @@ impl Planner<'_> {
         };
         // A data source that reads a resource changing in this plan waits for apply.
         let depends_on_changes = r.references().iter().any(|reference| refers_to_changing(path, reference, walk));
-        let mut values = ResourceValues::new(expansion);
+        let mut values = ResourceValues::with_capacity(expansion, keys.len());
         for (instance_key, each_value) in keys {
             let addr = raddr.instance(instance_key.clone());
-            walk.visited.insert(addr.clone());
+            if let Some((stored_addr, _)) = self.prior.instances.get_key_value(&addr) {
+                walk.visited.insert(stored_addr);
+            }
             let scope = self.scope(&walk.values, m, path, Repetition::from_key(&instance_key, each_value.as_ref()));
             let mut diags = Diagnostics::new();
             crate::conditions::check("precondition", &addr.to_string(), &r.lifecycle.preconditions, &scope, &mut diags);
@@ -417,7 +424,7 @@ impl Planner<'_> {
                             schema_version: schema.version,
                             reason: None,
                             each_value: each_value.clone(),
-                            dependencies: Vec::new(),
+                            dependencies: Arc::new([]),
                             drifted: false,
                             importing: None,
                         });
@@ -440,7 +447,7 @@ impl Planner<'_> {
                     schema_version: schema.version,
                     reason: Some("its configuration depends on values known only after apply".into()),
                     each_value,
-                    dependencies: dependencies.to_vec(),
+                    dependencies: dependencies.clone(),
                     drifted: false,
                     importing: None,
                 });
@@ -455,7 +462,7 @@ impl Planner<'_> {
 
 /// True when a reference names a managed resource of the same module instance
 /// with an instance that changes in this plan.
-fn refers_to_changing(path: &ModulePath, reference: &terrane_lang::Reference, walk: &Walk) -> bool {
+fn refers_to_changing(path: &ModulePath, reference: &terrane_lang::Reference, walk: &Walk<'_>) -> bool {
     match &reference.target {
         RefTarget::Resource(t, n) => {
             walk.changing.contains(&ResourceAddr { module: path.clone(), mode: Mode::Managed, type_name: t.clone(), name: n.clone() })

@@ -12,17 +12,33 @@ use crate::registry::{ProviderKey, ProviderRegistry};
 
 #[derive(Debug, Clone)]
 pub struct PriorInstance {
-    /// The stored record, its `attributes` emptied: `value` holds them, typed
-    /// (a large state would otherwise be in memory twice).
-    pub record: ResourceRecord,
     pub provider: ProviderKey,
     /// The object as refresh found it (or as stored when refresh was skipped).
     pub value: Value,
+    /// What planning needs of the stored record; the rest of it is not kept, as a
+    /// large state's records are most of a plan's memory.
+    pub schema_version: u64,
+    pub dependencies: Vec<String>,
     pub tainted: bool,
     /// Refresh found the object different from what state holds.
     pub drifted: bool,
     /// Not in state: an `import` block read it for this plan.
     pub importing: Option<Importing>,
+}
+
+impl PriorInstance {
+    /// A stored record's instance, its attributes already typed as `value`.
+    pub fn stored(record: ResourceRecord, provider: ProviderKey, value: Value) -> PriorInstance {
+        PriorInstance {
+            provider,
+            value,
+            schema_version: record.schema_version,
+            dependencies: record.dependencies,
+            tainted: record.status == Status::Tainted,
+            drifted: false,
+            importing: None,
+        }
+    }
 }
 
 /// Where an instance that state does not hold yet came from.
@@ -62,8 +78,7 @@ impl Refreshed {
                 if self.instances.contains_key(&to) {
                     continue;
                 }
-                if let Some(mut instance) = self.instances.remove(&from) {
-                    instance.record.addr = to.clone();
+                if let Some(instance) = self.instances.remove(&from) {
                     self.instances.insert(to.clone(), instance);
                     self.moves.push((from, to));
                 }
@@ -95,11 +110,12 @@ pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> R
     }
     // One implied type per resource type, not per instance.
     let mut types: HashMap<(ProviderKey, Mode, String), Option<(Type, Vec<AttrPath>)>> = HashMap::new();
-    let mut groups: BTreeMap<(ProviderKey, String), Vec<PriorInstance>> = BTreeMap::new();
+    // Each with the sensitive paths state recorded, to mark what the provider reads.
+    let mut groups: BTreeMap<(ProviderKey, String), Vec<(InstanceAddr, Vec<AttrPath>, PriorInstance)>> = BTreeMap::new();
     // Collected first and made into the map at the end: built from a list, a
     // map's nodes are full; grown one insert at a time, half of them are empty.
     let mut known: Vec<(InstanceAddr, PriorInstance)> = Vec::with_capacity(state.resources.len());
-    for (addr, mut record) in state.resources {
+    for (addr, record) in state.resources {
         let Some(provider) = ProviderKey::parse(&record.provider) else {
             diags.push(Diagnostic::error("terrane::state_provider", format!("{addr} names an invalid provider {:?}", record.provider)));
             continue;
@@ -114,35 +130,28 @@ pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> R
             })
             .clone();
         let value = typed_with(&record, typing.as_ref());
-        record.attributes = serde_json::Value::Null;
-        let instance = PriorInstance {
-            tainted: record.status == Status::Tainted,
-            record,
-            provider: provider.clone(),
-            value,
-            drifted: false,
-            importing: None,
-        };
-        if read && addr.resource.mode == Mode::Managed && registry.get(&provider).is_some() {
-            groups.entry((provider, addr.resource.type_name.clone())).or_default().push(instance);
-        } else {
-            known.push((addr, instance));
+        let read_now = read && addr.resource.mode == Mode::Managed && registry.get(&provider).is_some();
+        let group = read_now.then(|| (provider.clone(), addr.resource.type_name.clone()));
+        let sensitive_paths = if read_now { record.sensitive_paths.clone() } else { Vec::new() };
+        let instance = PriorInstance::stored(record, provider, value);
+        match group {
+            Some(group) => groups.entry(group).or_default().push((addr, sensitive_paths, instance)),
+            None => known.push((addr, instance)),
         }
     }
     for ((key, type_name), instances) in groups {
         let Some(provider) = registry.get(&key) else { continue };
         let typing = types.get(&(key.clone(), Mode::Managed, type_name.clone())).cloned().flatten();
-        let objects: Vec<Value> = instances.iter().map(|i| i.value.clone().unmark_deep().0).collect();
+        let objects: Vec<Value> = instances.iter().map(|(_, _, i)| i.value.clone().unmark_deep().0).collect();
         match provider.read(&type_name, objects).await {
             Ok(results) => {
-                for (instance, found) in instances.into_iter().zip(results) {
-                    let addr = instance.record.addr.clone();
+                for ((addr, sensitive_paths, instance), found) in instances.into_iter().zip(results) {
                     match found {
                         Some(v) => {
                             let v = match &typing {
                                 Some((ty, schema_paths)) => {
                                     let typed = ty.convert(v.clone()).unwrap_or(v);
-                                    typed.mark_paths(&instance.record.sensitive_paths).mark_paths(schema_paths)
+                                    typed.mark_paths(&sensitive_paths).mark_paths(schema_paths)
                                 }
                                 None => v,
                             };

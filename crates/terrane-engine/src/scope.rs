@@ -72,6 +72,12 @@ impl ResourceValues {
         ResourceValues { expansion, instances: Instances::default() }
     }
 
+    /// Room for `count` instances: grown from empty, a single instance's vector
+    /// would hold four.
+    pub fn with_capacity(expansion: Expansion, count: usize) -> ResourceValues {
+        ResourceValues { expansion, instances: Instances(Vec::with_capacity(count)) }
+    }
+
     /// The value `TYPE.NAME` evaluates to: an object, a list or a map of objects.
     pub fn to_value(&self) -> Value {
         match self.expansion {

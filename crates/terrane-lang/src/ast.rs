@@ -102,10 +102,17 @@ impl Lowering<'_> {
             Expression::Bool(b) => ExprKind::Literal(Value::Bool(*b.value())),
             Expression::Number(n) => ExprKind::Literal(Value::Number(n.value().as_f64().unwrap_or(f64::NAN))),
             Expression::String(s) => ExprKind::Literal(Value::String(s.value().clone())),
-            Expression::Array(items) => ExprKind::Tuple(items.iter().map(|i| self.expr(i)).collect()),
-            Expression::Object(obj) => ExprKind::Object(
-                obj.iter()
-                    .map(|(k, v)| {
+            Expression::Array(items) => ExprKind::Tuple({
+                let mut elements = Vec::with_capacity(items.len());
+                elements.extend(items.iter().map(|i| self.expr(i)));
+                elements
+            }),
+            // Collected into exact sizes: hcl-edit's iterators give no size hint, and a
+            // vector grown from empty holds four entries (a 50,000-resource plan kept
+            // ~20 MB of empty object slots).
+            Expression::Object(obj) => ExprKind::Object({
+                let mut entries = Vec::with_capacity(obj.len());
+                entries.extend(obj.iter().map(|(k, v)| {
                         let key = match k {
                             hx::ObjectKey::Ident(id) => Expr {
                                 kind: ExprKind::Literal(Value::string(id.as_str())),
@@ -113,10 +120,10 @@ impl Lowering<'_> {
                             },
                             hx::ObjectKey::Expression(e) => self.object_key(e),
                         };
-                        (key, self.expr(v.expr()))
-                    })
-                    .collect(),
-            ),
+                    (key, self.expr(v.expr()))
+                }));
+                entries
+            }),
             Expression::StringTemplate(t) => self.template_expr(t, &span),
             Expression::HeredocTemplate(h) => self.template_expr(&h.template, &span),
             Expression::Parenthesis(p) => return self.expr(p.inner()),

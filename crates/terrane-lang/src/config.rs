@@ -690,7 +690,7 @@ impl Decoder<'_, '_> {
     }
 
     fn body(&mut self, body: &HclBody) -> Body {
-        let mut attrs = IndexMap::new();
+        let mut attrs = IndexMap::with_capacity(body.attributes().count());
         let mut blocks = Vec::new();
         for structure in body.iter() {
             match structure {
