@@ -169,14 +169,13 @@ impl Session {
         refreshed.apply_moves(&self.config.root().moves);
         // Import problems are reported with the plan's, so all show at once.
         let import_diags = if destroy { Diagnostics::new() } else { self.read_imports(&mut refreshed).await };
-        let refreshed = &refreshed;
         let mut data_results: HashMap<terrane_core::InstanceAddr, Value> = HashMap::new();
         loop {
             let planner = planner::Planner {
                 config: &self.config,
                 graph: &self.graph,
                 registry: &self.registry,
-                prior: refreshed,
+                prior: &refreshed,
                 variables: &self.variables,
                 workspace: &self.workspace,
                 destroy,
@@ -186,7 +185,10 @@ impl Session {
             let outcome = planner.run();
             if outcome.pending_reads.is_empty() {
                 return match outcome.plan {
-                    Ok(plan) => import_diags.into_result(plan),
+                    Ok(mut plan) => {
+                        planner::take_prior_values(&mut plan.changes, refreshed.instances);
+                        import_diags.into_result(plan)
+                    }
                     Err(diags) => {
                         let mut all = import_diags;
                         all.extend(diags);

@@ -16,7 +16,7 @@ use crate::decode::decode_body;
 use crate::evaluate::{expand, unknown_expansion, Evaluator, Keys};
 use crate::graph::{ConfigGraph, Node};
 use crate::plan::{Action, OutputChange, Plan, ResourceChange};
-use crate::refresh::Refreshed;
+use crate::refresh::{PriorInstance, Refreshed};
 use crate::registry::{ProviderKey, ProviderRegistry};
 use crate::scope::{EvalScope, Expansion, Repetition, ResourceValues, Values};
 
@@ -60,6 +60,20 @@ struct Walk<'p> {
     /// The stored instances the configuration still declares (state's own keys: no copies).
     visited: HashSet<&'p InstanceAddr>,
     diags: Diagnostics,
+}
+
+/// Sets each managed change's `before` to its refreshed object, moved out of
+/// `prior`, which the plan outlives: the planner leaves them unset, as a copy of
+/// every stored object was a large plan's biggest cost in memory. `changes` are in
+/// address order, as `Planner::run` returns them.
+pub fn take_prior_values(changes: &mut [ResourceChange], prior: BTreeMap<InstanceAddr, PriorInstance>) {
+    let mut stored = prior.into_iter().peekable();
+    for change in changes.iter_mut().filter(|c| c.action != Action::Read) {
+        while stored.next_if(|(addr, _)| *addr < change.addr).is_some() {}
+        if let Some((_, instance)) = stored.next_if(|(addr, _)| *addr == change.addr) {
+            change.before = Some(instance.value);
+        }
+    }
 }
 
 pub fn resource_addr(path: &ModulePath, r: &Resource) -> ResourceAddr {
@@ -125,7 +139,7 @@ impl<'a> Planner<'a> {
                 addr: addr.clone(),
                 provider: prior.provider.clone(),
                 action: Action::Delete,
-                before: Some(prior.value.clone()),
+                before: None, // moved in by `take_prior_values`
                 after: None,
                 requires_replace: Vec::new(),
                 schema_version: prior.schema_version,
@@ -298,7 +312,7 @@ impl<'a> Planner<'a> {
                 addr,
                 provider: key.clone(),
                 action,
-                before: prior.map(|p| p.value.clone()),
+                before: None, // moved in by `take_prior_values`
                 after: Some(resp.planned),
                 requires_replace: resp.requires_replace,
                 schema_version: schema.version,
