@@ -303,12 +303,32 @@ impl<'a> EvalScope<'a> {
                     _ => None,
                 };
                 if let Some(v) = key.and_then(|k| values.instances.get(&k)) {
-                    return Ok((v.clone(), consumed + 1));
+                    let (v, consumed) = follow_attributes(v, steps, consumed + 1);
+                    return Ok((v.clone(), consumed));
                 }
+            }
+        }
+        if values.expansion == Expansion::Single {
+            if let Some(v) = values.instances.get(&InstanceKey::None) {
+                let (v, consumed) = follow_attributes(v, steps, consumed);
+                return Ok((v.clone(), consumed));
             }
         }
         Ok((values.to_value(), consumed))
     }
+}
+
+/// Follows attribute steps into plain (unmarked) objects, as the evaluator's
+/// `get_attr` would, so `TYPE.NAME.id` copies the id and not the whole object;
+/// anything else (a marked or unknown value, a missing attribute) is left to the
+/// evaluator and its diagnostics.
+fn follow_attributes<'v>(mut value: &'v Value, steps: &[Traverser], mut consumed: usize) -> (&'v Value, usize) {
+    while let (Value::Map(map), Some(Traverser::Attr(name, _))) = (value, steps.get(consumed)) {
+        let Some(inner) = map.get(name) else { break };
+        value = inner;
+        consumed += 1;
+    }
+    (value, consumed)
 }
 
 impl terrane_lang::Scope for EvalScope<'_> {
