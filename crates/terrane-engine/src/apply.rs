@@ -529,7 +529,7 @@ impl Walker<'_, '_> {
             Action::NoOp | Action::Create | Action::Read | Action::Replace { .. } | Action::Delete | Action::Forget => None,
         };
         let config = match &change.before {
-            Some(before) => apply_ignore_changes(&r.lifecycle.ignore_changes, config, before),
+            Some(before) => apply_ignore_changes(&r.lifecycle().ignore_changes, config, before),
             None => config,
         };
         let resp = provider
@@ -682,13 +682,13 @@ impl Walker<'_, '_> {
         let mut diags = Diagnostics::new();
         let Node::Resource(m, index) = self.ctx.graph.graph[ix] else { return diags };
         let r = &self.ctx.config.modules[m].module.resources[index];
-        if r.lifecycle.postconditions.is_empty() || matches!(change.action, Action::NoOp) {
+        if r.lifecycle().postconditions.is_empty() || matches!(change.action, Action::NoOp) {
             return diags;
         }
         let path = &change.addr.resource.module;
         let scope = self.scope(m, path, Repetition::from_key(&change.addr.key, change.each_value.as_ref()));
         let with_self = crate::conditions::WithSelf { scope: &scope, value };
-        crate::conditions::check("postcondition", &change.addr.to_string(), &r.lifecycle.postconditions, &with_self, &mut diags);
+        crate::conditions::check("postcondition", &change.addr.to_string(), &r.lifecycle().postconditions, &with_self, &mut diags);
         diags
     }
 

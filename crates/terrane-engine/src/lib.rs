@@ -459,7 +459,7 @@ impl Session {
             let repetition = if r.count.is_some() || r.for_each.is_some() { Repetition::Unknown } else { Repetition::None };
             for path in values.instances_of(*m) {
                 let scope = evaluator.scope(&values, *m, &path, Repetition::None);
-                if let Err(d) = evaluate::expand(r.count.as_ref(), r.for_each.as_ref(), &scope) {
+                if let Err(d) = evaluate::expand(r.count.as_deref(), r.for_each.as_deref(), &scope) {
                     diags.push(d);
                 }
                 match (schema, self.registry.get(&key)) {

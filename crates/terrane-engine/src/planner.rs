@@ -206,7 +206,7 @@ impl<'a> Planner<'a> {
                 values.instances.insert(addr.key.clone(), prior.value.clone());
             }
             walk.values.module_mut(path).resources.insert(id, values);
-            if r.lifecycle.prevent_destroy {
+            if r.lifecycle().prevent_destroy {
                 self.check_orphans_kept(&raddr, r, walk);
             }
             return;
@@ -229,7 +229,7 @@ impl<'a> Planner<'a> {
             }
             let scope = self.scope(&walk.values, m, path, Repetition::from_key(&instance_key, each_value.as_ref()));
             let mut diags = Diagnostics::new();
-            crate::conditions::check("precondition", &addr.to_string(), &r.lifecycle.preconditions, &scope, &mut diags);
+            crate::conditions::check("precondition", &addr.to_string(), &r.lifecycle().preconditions, &scope, &mut diags);
             let mut config = decode_body(&r.body, &schema.schema, &scope, &format!("resource {:?}", r.type_name), &mut diags);
             for e in provider.validate(&r.type_name, &config) {
                 diags.push(attr_diagnostic(r, &e.path, &e.message));
@@ -242,7 +242,7 @@ impl<'a> Planner<'a> {
             walk.diags.extend(diags);
             let prior = stored.map(|(_, p)| p);
             if let Some(p) = prior {
-                config = apply_ignore_changes(&r.lifecycle.ignore_changes, config, &p.value);
+                config = apply_ignore_changes(&r.lifecycle().ignore_changes, config, &p.value);
             }
             let prior_value = prior.map(|p| &p.value);
             let planned = provider.plan(PlanRequest {
@@ -261,7 +261,7 @@ impl<'a> Planner<'a> {
                     continue;
                 }
             };
-            let cbd = r.lifecycle.create_before_destroy;
+            let cbd = r.lifecycle().create_before_destroy;
             let (action, reason) = match prior {
                 None => (Action::Create, None),
                 Some(p) if p.tainted => (Action::Replace { create_before_destroy: cbd }, Some("tainted".to_string())),
@@ -295,13 +295,13 @@ impl<'a> Planner<'a> {
             // Undecided postconditions are checked again once apply knows the object.
             let mut diags = Diagnostics::new();
             let with_self = crate::conditions::WithSelf { scope: &scope, value: &resp.planned };
-            crate::conditions::check("postcondition", &addr.to_string(), &r.lifecycle.postconditions, &with_self, &mut diags);
+            crate::conditions::check("postcondition", &addr.to_string(), &r.lifecycle().postconditions, &with_self, &mut diags);
             if diags.has_errors() {
                 walk.diags.extend(diags);
                 values.instances.insert(instance_key, Value::Unknown);
                 continue;
             }
-            if matches!(action, Action::Replace { .. }) && r.lifecycle.prevent_destroy {
+            if matches!(action, Action::Replace { .. }) && r.lifecycle().prevent_destroy {
                 walk.diags.push(prevent_destroy(&addr, &r.span));
             }
             if !matches!(action, Action::NoOp) {
@@ -324,7 +324,7 @@ impl<'a> Planner<'a> {
             });
         }
         // Instances no longer configured are deleted by `run`; prevent_destroy forbids that.
-        if r.lifecycle.prevent_destroy {
+        if r.lifecycle().prevent_destroy {
             self.check_orphans_kept(&raddr, r, walk);
         }
         walk.values.module_mut(path).resources.insert(id, values);
@@ -332,8 +332,8 @@ impl<'a> Planner<'a> {
 
     /// The instance keys, which planning needs known.
     fn expand_known(&self, m: usize, path: &ModulePath, r: &Resource, values: &Values) -> Result<(Expansion, Keys), Diagnostic> {
-        expand(r.count.as_ref(), r.for_each.as_ref(), &self.scope(values, m, path, Repetition::None))?.ok_or_else(|| {
-            let e = r.count.as_ref().or(r.for_each.as_ref()).map_or(&r.span, |e| &e.span);
+        expand(r.count.as_deref(), r.for_each.as_deref(), &self.scope(values, m, path, Repetition::None))?.ok_or_else(|| {
+            let e = r.count.as_deref().or(r.for_each.as_deref()).map_or(&r.span, |e| &e.span);
             unknown_expansion(if r.count.is_some() { "count" } else { "for_each" }, e)
         })
     }
@@ -381,7 +381,7 @@ impl<'a> Planner<'a> {
 
     /// True when a `replace_triggered_by` reference points at a resource that changes.
     fn replace_triggered(&self, path: &ModulePath, r: &Resource, walk: &Walk<'_>) -> bool {
-        r.lifecycle.replace_triggered_by.iter().any(|e| e.references().iter().any(|reference| refers_to_changing(path, reference, walk)))
+        r.lifecycle().replace_triggered_by.iter().any(|e| e.references().iter().any(|reference| refers_to_changing(path, reference, walk)))
     }
 
     fn plan_data(&self, m: usize, path: &ModulePath, r: &Resource, dependencies: &Arc<[String]>, walk: &mut Walk<'a>) {
@@ -413,7 +413,7 @@ impl<'a> Planner<'a> {
             }
             let scope = self.scope(&walk.values, m, path, Repetition::from_key(&instance_key, each_value.as_ref()));
             let mut diags = Diagnostics::new();
-            crate::conditions::check("precondition", &addr.to_string(), &r.lifecycle.preconditions, &scope, &mut diags);
+            crate::conditions::check("precondition", &addr.to_string(), &r.lifecycle().preconditions, &scope, &mut diags);
             let config = decode_body(&r.body, &schema.schema, &scope, &format!("data source {:?}", r.type_name), &mut diags);
             let errors = diags.has_errors();
             walk.diags.extend(diags);
@@ -425,7 +425,7 @@ impl<'a> Planner<'a> {
                     Some(v) => {
                         let mut diags = Diagnostics::new();
                         let with_self = crate::conditions::WithSelf { scope: &scope, value: v };
-                        crate::conditions::check("postcondition", &addr.to_string(), &r.lifecycle.postconditions, &with_self, &mut diags);
+                        crate::conditions::check("postcondition", &addr.to_string(), &r.lifecycle().postconditions, &with_self, &mut diags);
                         walk.diags.extend(diags);
                         // Read during planning: recorded as a no-op so apply sees the same value.
                         walk.changes.push(ResourceChange {

@@ -195,16 +195,33 @@ pub struct Resource {
     pub type_name: String,
     pub name: String,
     pub body: Body,
-    pub count: Option<Expr>,
-    pub for_each: Option<Expr>,
+    /// Boxed, as most resources have neither: a large configuration holds one
+    /// `Resource` per block.
+    pub count: Option<Box<Expr>>,
+    pub for_each: Option<Box<Expr>>,
     pub depends_on: Vec<Reference>,
     /// `provider = aws.west`: the local name and alias.
     pub provider: Option<(String, Option<String>)>,
-    pub lifecycle: Lifecycle,
+    /// Only when the block has a `lifecycle` block (see `Resource::lifecycle`).
+    pub lifecycle: Option<Box<Lifecycle>>,
     pub span: Span,
 }
 
+/// What a resource without a `lifecycle` block has.
+static NO_LIFECYCLE: Lifecycle = Lifecycle {
+    create_before_destroy: false,
+    prevent_destroy: false,
+    ignore_changes: IgnoreChanges::None,
+    replace_triggered_by: Vec::new(),
+    preconditions: Vec::new(),
+    postconditions: Vec::new(),
+};
+
 impl Resource {
+    pub fn lifecycle(&self) -> &Lifecycle {
+        self.lifecycle.as_deref().unwrap_or(&NO_LIFECYCLE)
+    }
+
     /// The provider's local name: explicit, or the type's prefix as in Terraform.
     pub fn provider_name(&self) -> &str {
         match &self.provider {
@@ -227,10 +244,10 @@ impl Resource {
         for e in self.count.iter().chain(self.for_each.iter()) {
             refs.extend(e.references());
         }
-        for e in &self.lifecycle.replace_triggered_by {
+        for e in &self.lifecycle().replace_triggered_by {
             refs.extend(e.references());
         }
-        for c in self.lifecycle.preconditions.iter().chain(&self.lifecycle.postconditions) {
+        for c in self.lifecycle().preconditions.iter().chain(&self.lifecycle().postconditions) {
             refs.extend(c.references());
         }
         refs.extend(self.depends_on.iter().cloned());
@@ -1218,17 +1235,17 @@ impl Decoder<'_, '_> {
         let mut body = block.body;
         let (count, for_each, depends_on) = self.repetition(&mut body);
         let provider = body.attrs.shift_remove("provider").and_then(|a| self.provider_ref(&a));
-        let mut lifecycle = Lifecycle::default();
+        let mut lifecycle = None;
         let mut rest = Vec::new();
         for inner in std::mem::take(&mut body.blocks) {
             if inner.type_name == "lifecycle" {
-                lifecycle = self.lifecycle(&inner);
+                lifecycle = Some(Box::new(self.lifecycle(&inner)));
             } else {
                 rest.push(inner);
             }
         }
         body.blocks = rest;
-        Resource { mode, type_name, name, body, count, for_each, depends_on, provider, lifecycle, span: block.span }
+        Resource { mode, type_name, name, body, count: count.map(Box::new), for_each: for_each.map(Box::new), depends_on, provider, lifecycle, span: block.span }
     }
 
     fn module_call(&mut self, name: String, block: Block) -> Option<ModuleCall> {
