@@ -512,7 +512,7 @@ impl Walker<'_, '_> {
             None => None,
         };
         let scope = self.scope(m, path, Repetition::from_key(&change.addr.key, each_value.as_ref()));
-        let config = decode_body(&r.body, &schema.schema, &scope, &format!("resource {:?}", r.type_name), &mut diags);
+        let config = decode_body(&r.body, &schema.schema, &scope, &format_args!("resource {:?}", r.type_name), &mut diags);
         if r.mode == Mode::Managed {
             for e in provider.validate(&r.type_name, &config) {
                 diags.push(attr_diagnostic(r, &e.path, &e.message));
@@ -688,7 +688,7 @@ impl Walker<'_, '_> {
         let path = &change.addr.resource.module;
         let scope = self.scope(m, path, Repetition::from_key(&change.addr.key, change.each_value.as_ref()));
         let with_self = crate::conditions::WithSelf { scope: &scope, value };
-        crate::conditions::check("postcondition", &change.addr.to_string(), &r.lifecycle().postconditions, &with_self, &mut diags);
+        crate::conditions::check("postcondition", &change.addr, &r.lifecycle().postconditions, &with_self, &mut diags);
         diags
     }
 

@@ -30,7 +30,7 @@ impl Scope for WithSelf<'_> {
 /// Evaluates each condition; a false one adds an error (`kind` is
 /// "precondition" or "postcondition", `owner` what it belongs to). One that
 /// is unknown passes for now: apply checks postconditions again.
-pub fn check(kind: &str, owner: &str, conditions: &[Condition], scope: &dyn Scope, diags: &mut Diagnostics) {
+pub fn check(kind: &str, owner: &dyn std::fmt::Display, conditions: &[Condition], scope: &dyn Scope, diags: &mut Diagnostics) {
     for c in conditions {
         let value = match eval(&c.condition, scope) {
             Ok(v) => v.unmark_deep().0,

@@ -9,7 +9,7 @@ use terrane_lang::eval::eval_with;
 use terrane_lang::Scope;
 use terrane_provider::{Nesting, Schema};
 
-pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, what: &str, diags: &mut Diagnostics) -> Value {
+pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, what: &dyn std::fmt::Display, diags: &mut Diagnostics) -> Value {
     decode_with(body, schema, scope, what, &[], diags)
 }
 
@@ -17,7 +17,7 @@ fn decode_with(
     body: &Body,
     schema: &Schema,
     scope: &dyn Scope,
-    what: &str,
+    what: &dyn std::fmt::Display,
     bindings: &[(String, Value)],
     diags: &mut Diagnostics,
 ) -> Value {
@@ -115,7 +115,7 @@ fn expand_block<'b>(
     block: &'b Block,
     schema: &'b Schema,
     scope: &dyn Scope,
-    what: &str,
+    what: &dyn std::fmt::Display,
     bindings: &[(String, Value)],
     diags: &mut Diagnostics,
 ) -> Vec<(&'b str, Value)> {
@@ -192,7 +192,7 @@ fn expand_block<'b>(
         .collect()
 }
 
-fn unknown_block(name: &str, block: &Block, schema: &Schema, what: &str, diags: &mut Diagnostics) {
+fn unknown_block(name: &str, block: &Block, schema: &Schema, what: &dyn std::fmt::Display, diags: &mut Diagnostics) {
     let names: Vec<&str> = schema.blocks.keys().map(String::as_str).collect();
     let mut d = Diagnostic::error("terrane::unknown_block", format!("unsupported block type {name:?} in {what}")).at(&block.type_span);
     if let Some(s) = suggest(name, &names) {

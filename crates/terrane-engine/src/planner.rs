@@ -57,8 +57,14 @@ struct Walk<'p> {
     pending: Vec<PendingRead>,
     /// Resources (per module instance) with at least one instance that will change.
     changing: HashSet<ResourceAddr>,
-    /// The stored instances the configuration still declares (state's own keys: no copies).
-    visited: HashSet<&'p InstanceAddr>,
+    /// The stored instances in address order, found by address through
+    /// `stored_at`: one hash lookup per planned instance, where searching the
+    /// state's map compared keys whose strings miss the cache at every step of a
+    /// large state.
+    stored: Vec<(&'p InstanceAddr, &'p PriorInstance)>,
+    stored_at: HashMap<&'p InstanceAddr, usize>,
+    /// Which of `stored` the configuration still declares.
+    visited: Vec<bool>,
     diags: Diagnostics,
 }
 
@@ -76,6 +82,15 @@ pub fn take_prior_values(changes: &mut [ResourceChange], prior: BTreeMap<Instanc
     }
 }
 
+impl<'p> Walk<'p> {
+    /// The stored instance at `addr`, noted as still declared.
+    fn visit(&mut self, addr: &InstanceAddr) -> Option<&'p PriorInstance> {
+        let at = *self.stored_at.get(addr)?;
+        self.visited[at] = true;
+        Some(self.stored[at].1)
+    }
+}
+
 pub fn resource_addr(path: &ModulePath, r: &Resource) -> ResourceAddr {
     ResourceAddr { module: path.clone(), mode: r.mode, type_name: r.type_name.clone(), name: r.name.clone() }
 }
@@ -90,7 +105,9 @@ impl<'a> Planner<'a> {
             changes: Vec::with_capacity(expected),
             pending: Vec::new(),
             changing: HashSet::new(),
-            visited: HashSet::with_capacity(expected),
+            stored: self.prior.instances.iter().collect(),
+            stored_at: self.prior.instances.keys().enumerate().map(|(at, addr)| (addr, at)).collect(),
+            visited: vec![false; self.prior.instances.len()],
             diags: Diagnostics::new(),
         };
         walk.values.module_mut(&ModulePath::root()).resources.reserve(self.config.root().resources.len());
@@ -123,8 +140,8 @@ impl<'a> Planner<'a> {
                 sensitive: output.sensitive,
             });
         }
-        for (addr, prior) in &self.prior.instances {
-            if walk.visited.contains(addr) || addr.resource.mode == Mode::Data {
+        for (at, &(addr, prior)) in walk.stored.iter().enumerate() {
+            if walk.visited[at] || addr.resource.mode == Mode::Data {
                 continue;
             }
             if let Some(importing) = &prior.importing {
@@ -223,14 +240,11 @@ impl<'a> Planner<'a> {
         let mut values = ResourceValues::with_capacity(expansion, keys.len());
         for (instance_key, each_value) in keys {
             let addr = raddr.instance(instance_key.clone());
-            let stored = self.prior.instances.get_key_value(&addr);
-            if let Some((stored_addr, _)) = stored {
-                walk.visited.insert(stored_addr);
-            }
+            let prior = walk.visit(&addr);
             let scope = self.scope(&walk.values, m, path, Repetition::from_key(&instance_key, each_value.as_ref()));
             let mut diags = Diagnostics::new();
-            crate::conditions::check("precondition", &addr.to_string(), &r.lifecycle().preconditions, &scope, &mut diags);
-            let mut config = decode_body(&r.body, &schema.schema, &scope, &format!("resource {:?}", r.type_name), &mut diags);
+            crate::conditions::check("precondition", &addr, &r.lifecycle().preconditions, &scope, &mut diags);
+            let mut config = decode_body(&r.body, &schema.schema, &scope, &format_args!("resource {:?}", r.type_name), &mut diags);
             for e in provider.validate(&r.type_name, &config) {
                 diags.push(attr_diagnostic(r, &e.path, &e.message));
             }
@@ -240,7 +254,6 @@ impl<'a> Planner<'a> {
                 continue;
             }
             walk.diags.extend(diags);
-            let prior = stored.map(|(_, p)| p);
             if let Some(p) = prior {
                 config = apply_ignore_changes(&r.lifecycle().ignore_changes, config, &p.value);
             }
@@ -295,7 +308,7 @@ impl<'a> Planner<'a> {
             // Undecided postconditions are checked again once apply knows the object.
             let mut diags = Diagnostics::new();
             let with_self = crate::conditions::WithSelf { scope: &scope, value: &resp.planned };
-            crate::conditions::check("postcondition", &addr.to_string(), &r.lifecycle().postconditions, &with_self, &mut diags);
+            crate::conditions::check("postcondition", &addr, &r.lifecycle().postconditions, &with_self, &mut diags);
             if diags.has_errors() {
                 walk.diags.extend(diags);
                 values.instances.insert(instance_key, Value::Unknown);
@@ -372,8 +385,9 @@ impl<'a> Planner<'a> {
     }
 
     fn check_orphans_kept(&self, raddr: &ResourceAddr, r: &Resource, walk: &mut Walk<'a>) {
-        for addr in self.prior.instances.keys().filter(|a| &a.resource == raddr) {
-            if !walk.visited.contains(addr) {
+        let first = walk.stored.partition_point(|(a, _)| a.resource < *raddr);
+        for (at, (addr, _)) in walk.stored.iter().enumerate().skip(first).take_while(|(_, (a, _))| a.resource == *raddr) {
+            if !walk.visited[at] {
                 walk.diags.push(prevent_destroy(addr, &r.span));
             }
         }
@@ -408,13 +422,11 @@ impl<'a> Planner<'a> {
         let mut values = ResourceValues::with_capacity(expansion, keys.len());
         for (instance_key, each_value) in keys {
             let addr = raddr.instance(instance_key.clone());
-            if let Some((stored_addr, _)) = self.prior.instances.get_key_value(&addr) {
-                walk.visited.insert(stored_addr);
-            }
+            walk.visit(&addr);
             let scope = self.scope(&walk.values, m, path, Repetition::from_key(&instance_key, each_value.as_ref()));
             let mut diags = Diagnostics::new();
-            crate::conditions::check("precondition", &addr.to_string(), &r.lifecycle().preconditions, &scope, &mut diags);
-            let config = decode_body(&r.body, &schema.schema, &scope, &format!("data source {:?}", r.type_name), &mut diags);
+            crate::conditions::check("precondition", &addr, &r.lifecycle().preconditions, &scope, &mut diags);
+            let config = decode_body(&r.body, &schema.schema, &scope, &format_args!("data source {:?}", r.type_name), &mut diags);
             let errors = diags.has_errors();
             walk.diags.extend(diags);
             if errors {
@@ -425,7 +437,7 @@ impl<'a> Planner<'a> {
                     Some(v) => {
                         let mut diags = Diagnostics::new();
                         let with_self = crate::conditions::WithSelf { scope: &scope, value: v };
-                        crate::conditions::check("postcondition", &addr.to_string(), &r.lifecycle().postconditions, &with_self, &mut diags);
+                        crate::conditions::check("postcondition", &addr, &r.lifecycle().postconditions, &with_self, &mut diags);
                         walk.diags.extend(diags);
                         // Read during planning: recorded as a no-op so apply sees the same value.
                         walk.changes.push(ResourceChange {
