@@ -115,7 +115,7 @@ pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> R
     // Collected first and made into the map at the end: built from a list, a
     // map's nodes are full; grown one insert at a time, half of them are empty.
     let mut known: Vec<(InstanceAddr, PriorInstance)> = Vec::with_capacity(state.resources.len());
-    for (addr, record) in state.resources {
+    for (addr, mut record) in state.resources {
         let Some(provider) = ProviderKey::parse(&record.provider) else {
             diags.push(Diagnostic::error("terrane::state_provider", format!("{addr} names an invalid provider {:?}", record.provider)));
             continue;
@@ -132,7 +132,8 @@ pub async fn refresh(state: State, registry: &ProviderRegistry, read: bool) -> R
         let value = typed_with(&record, typing.as_ref());
         let read_now = read && addr.resource.mode == Mode::Managed && registry.get(&provider).is_some();
         let group = read_now.then(|| (provider.clone(), addr.resource.type_name.clone()));
-        let sensitive_paths = if read_now { record.sensitive_paths.clone() } else { Vec::new() };
+        // `PriorInstance` keeps no sensitive paths: only a read needs them.
+        let sensitive_paths = if read_now { std::mem::take(&mut record.sensitive_paths) } else { Vec::new() };
         let instance = PriorInstance::stored(record, provider, value);
         match group {
             Some(group) => groups.entry(group).or_default().push((addr, sensitive_paths, instance)),
