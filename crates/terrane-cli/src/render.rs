@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 
-use terrane_core::value::format_number;
 use terrane_core::{InstanceAddr, Mode, Value};
 use terrane_engine::{Action, Plan, ResourceChange};
 
@@ -48,7 +47,7 @@ pub fn value_block(v: &Value, close: usize) -> String {
         Value::Unknown => "(known after apply)".into(),
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format_number(*n),
+        Value::Number(n) => n.to_string(),
         Value::String(s) if s.contains('\n') => {
             let mut out = String::from("<<-EOT\n");
             for line in s.trim_end_matches('\n').split('\n') {

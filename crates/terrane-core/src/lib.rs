@@ -3,13 +3,15 @@
 
 pub mod address;
 pub mod diag;
+pub mod number;
 pub mod time;
 pub mod types;
 pub mod value;
 pub mod value_map;
 
 pub use address::{AddressError, InstanceAddr, InstanceKey, Mode, ModulePath, ResourceAddr};
+pub use number::Number;
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceFile, Span};
-pub use types::{ConversionError, Type};
+pub use types::{unify, ConversionError, Type};
 pub use value::{AttrPath, PathStep, Value};
 pub use value_map::ValueMap;

@@ -1,9 +1,11 @@
 //! Type constraints of the Terraform language and its conversion rules.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::value::{format_number, format_path, AttrPath, PathStep, Value};
+use crate::number::Number;
+use crate::value::{format_path, AttrPath, PathStep, Value};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Type {
@@ -82,18 +84,25 @@ impl Type {
         let converted = match (self, value) {
             (Type::Any, v) => v,
             (Type::String, Value::String(s)) => Value::String(s),
-            (Type::String, Value::Number(n)) => Value::String(format_number(n)),
+            (Type::String, Value::Number(n)) => Value::String(n.to_string()),
             (Type::String, Value::Bool(b)) => Value::String(b.to_string()),
             (Type::Number, Value::Number(n)) => Value::Number(n),
-            (Type::Number, Value::String(s)) => match s.trim().parse::<f64>() {
-                Ok(n) if s.trim() == s && !s.is_empty() => Value::Number(n),
-                _ => return Err(fail(format!("a number is required, got the string {s:?}"))),
+            (Type::Number, Value::String(s)) => match Number::parse(&s) {
+                Some(n) => Value::Number(n),
+                None => return Err(fail(format!("a number is required, got the string {s:?}"))),
             },
             (Type::Bool, Value::Bool(b)) => Value::Bool(b),
             (Type::Bool, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
-            (Type::List(elem), Value::List(items) | Value::Set(items)) => Value::List(convert_items(elem, items)?),
-            (Type::Set(elem), Value::List(items) | Value::Set(items)) => Value::set(convert_items(elem, items)?),
+            (Type::List(elem), Value::List(items) | Value::Set(items)) => {
+                let elem = element_type(elem, items.iter(), "list")?;
+                Value::List(convert_items(&elem, items)?)
+            }
+            (Type::Set(elem), Value::List(items) | Value::Set(items)) => {
+                let elem = element_type(elem, items.iter(), "set")?;
+                Value::set(convert_items(&elem, items)?)
+            }
             (Type::Map(elem), Value::Map(mut map)) => {
+                let elem = element_type(elem, map.values(), "map")?;
                 for (k, v) in map.iter_mut() {
                     let item = std::mem::replace(v, Value::Null);
                     *v = elem.convert_in_place(item).map_err(|e| e.within(PathStep::Attr(k.clone())))?;
@@ -147,6 +156,107 @@ impl Type {
             Type::Object(_) => "an object".into(),
             other => format!("a {other}"),
         }
+    }
+}
+
+/// The element type a collection converts to: the constraint's own, or for `any`
+/// the one type every element converts to (HCL's unification).
+fn element_type<'t, 'a>(elem: &'t Type, items: impl Iterator<Item = &'a Value>, kind: &str) -> Result<Cow<'t, Type>, ConversionError> {
+    if *elem != Type::Any {
+        return Ok(Cow::Borrowed(elem));
+    }
+    let types: Vec<Type> = items.map(Type::of).collect();
+    match unify(&types) {
+        Some(t) => Ok(Cow::Owned(t)),
+        None => Err(fail(format!("all {kind} elements must have the same type"))),
+    }
+}
+
+impl Type {
+    /// The type the language gives a value written as a literal: lists are tuples,
+    /// maps are objects, null and unknown are of any type.
+    pub fn of(value: &Value) -> Type {
+        match value.unmarked() {
+            Value::Null | Value::Unknown | Value::Sensitive(_) => Type::Any,
+            Value::Bool(_) => Type::Bool,
+            Value::Number(_) => Type::Number,
+            Value::String(_) => Type::String,
+            Value::List(items) => Type::Tuple(items.iter().map(Type::of).collect()),
+            Value::Set(items) => {
+                let types: Vec<Type> = items.iter().map(Type::of).collect();
+                Type::set(unify(&types).unwrap_or(Type::Any))
+            }
+            Value::Map(map) => Type::Object(map.iter().map(|(k, v)| (k.clone(), ObjectAttr::required(Type::of(v)))).collect()),
+        }
+    }
+
+    pub fn is_primitive(&self) -> bool {
+        matches!(self, Type::String | Type::Number | Type::Bool)
+    }
+}
+
+/// One type that every given type converts to, as HCL unifies the element types of
+/// a collection or the two results of a conditional: equal types stay, strings win
+/// over numbers and bools, tuples of one length and objects of one shape unify
+/// element by element. A value does not carry whether it came from a list or a
+/// map variable or from a literal, so tuples of other lengths unify as lists and
+/// objects of other shapes as maps (what list- and map-typed values would do).
+pub fn unify(types: &[Type]) -> Option<Type> {
+    let known: Vec<&Type> = types.iter().filter(|t| **t != Type::Any).collect();
+    let Some(first) = known.first() else { return Some(Type::Any) };
+    if known.iter().all(|t| t == first) {
+        return Some((*first).clone());
+    }
+    if known.iter().all(|t| t.is_primitive()) {
+        // Numbers and bools both convert to strings; they do not convert to each other.
+        return known.contains(&&Type::String).then_some(Type::String);
+    }
+    let sequence = |t: &Type| matches!(t, Type::List(_) | Type::Tuple(_));
+    let record = |t: &Type| matches!(t, Type::Map(_) | Type::Object(_));
+    if known.iter().all(|t| sequence(t)) {
+        if let Some(Type::Tuple(first)) = known.first() {
+            let same_length = known.iter().all(|t| matches!(t, Type::Tuple(ts) if ts.len() == first.len()));
+            if same_length {
+                let unified = (0..first.len())
+                    .map(|i| {
+                        let column: Vec<Type> = known.iter().map(|t| if let Type::Tuple(ts) = t { ts[i].clone() } else { Type::Any }).collect();
+                        unify(&column)
+                    })
+                    .collect::<Option<Vec<Type>>>()?;
+                return Some(Type::Tuple(unified));
+            }
+        }
+        let elements: Vec<Type> = known.iter().flat_map(|t| element_types(t)).collect();
+        return unify(&elements).map(Type::list);
+    }
+    if known.iter().all(|t| matches!(t, Type::Set(_))) {
+        let elements: Vec<Type> = known.iter().flat_map(|t| element_types(t)).collect();
+        return unify(&elements).map(Type::set);
+    }
+    if known.iter().all(|t| record(t)) {
+        if let Some(Type::Object(first)) = known.first() {
+            let same_shape = known.iter().all(|t| matches!(t, Type::Object(a) if a.keys().eq(first.keys())));
+            if same_shape {
+                let mut attrs = BTreeMap::new();
+                for name in first.keys() {
+                    let column: Vec<Type> = known.iter().map(|t| if let Type::Object(a) = t { a[name].ty.clone() } else { Type::Any }).collect();
+                    attrs.insert(name.clone(), ObjectAttr::required(unify(&column)?));
+                }
+                return Some(Type::Object(attrs));
+            }
+        }
+        let elements: Vec<Type> = known.iter().flat_map(|t| element_types(t)).collect();
+        return unify(&elements).map(Type::map);
+    }
+    None
+}
+
+fn element_types(t: &Type) -> Vec<Type> {
+    match t {
+        Type::List(e) | Type::Set(e) | Type::Map(e) => vec![(**e).clone()],
+        Type::Tuple(ts) => ts.clone(),
+        Type::Object(attrs) => attrs.values().map(|a| a.ty.clone()).collect(),
+        other => vec![other.clone()],
     }
 }
 
@@ -219,11 +329,11 @@ mod tests {
 
     #[test]
     fn conversions_follow_terraform_rules() {
-        check(Type::String, Value::Number(5.0), Ok("\"5\""));
+        check(Type::String, Value::number(5), Ok("\"5\""));
         check(Type::Number, Value::string("5"), Ok("5"));
         check(Type::Number, Value::string("five"), Err("a number is required, got the string \"five\""));
         check(Type::Bool, Value::string("true"), Ok("true"));
-        check(Type::list(Type::String), Value::List(vec![Value::Number(1.0)]), Ok("[\"1\"]"));
+        check(Type::list(Type::String), Value::List(vec![Value::number(1)]), Ok("[\"1\"]"));
         check(Type::set(Type::String), Value::List(vec![Value::string("b"), Value::string("a")]), Ok("[\"a\", \"b\"]"));
         check(Type::String, Value::List(vec![]), Err("a string required, got a list"));
         check(Type::map(Type::Number), Value::map([("a", Value::string("x"))]), Err("a: a number is required, got the string \"x\""));
@@ -233,10 +343,10 @@ mod tests {
     fn objects_fill_optional_attributes_and_require_the_rest() {
         let ty = Type::Object(BTreeMap::from([
             ("name".to_string(), ObjectAttr::required(Type::String)),
-            ("size".to_string(), ObjectAttr { ty: Type::Number, optional: true, default: Some(Value::Number(1.0)) }),
+            ("size".to_string(), ObjectAttr { ty: Type::Number, optional: true, default: Some(Value::number(1)) }),
         ]));
         check(ty.clone(), Value::map([("name", Value::string("a"))]), Ok("{name = \"a\", size = 1}"));
-        check(ty, Value::map([("size", Value::Number(2.0))]), Err("attribute \"name\" is required"));
+        check(ty, Value::map([("size", Value::number(2))]), Err("attribute \"name\" is required"));
     }
 
     #[test]
@@ -247,7 +357,7 @@ mod tests {
         )]));
         let input = Value::map([(
             "rules",
-            Value::List(vec![Value::map([("a", Value::Number(1.0))]), Value::map([("a", Value::Number(2.0)), ("b", Value::string("x"))])]),
+            Value::List(vec![Value::map([("a", Value::number(1))]), Value::map([("a", Value::number(2)), ("b", Value::string("x"))])]),
         )]);
         let e = ty.convert(input).unwrap_err();
         assert_eq!(e.path, vec![PathStep::Attr("rules".into()), PathStep::Index(1), PathStep::Attr("b".into())]);
@@ -261,13 +371,13 @@ mod tests {
             ("d".to_string(), ObjectAttr { ty: Type::String, optional: true, default: None }),
             ("f".to_string(), ObjectAttr::required(Type::Number)),
         ]));
-        let input = Value::map([("a", Value::Bool(true)), ("b", Value::Number(1.0)), ("c", Value::Null), ("e", Value::Null), ("f", Value::string("2"))]);
+        let input = Value::map([("a", Value::Bool(true)), ("b", Value::number(1)), ("c", Value::Null), ("e", Value::Null), ("f", Value::string("2"))]);
         check(ty, input, Ok("{b = \"1\", d = null, f = 2}"));
     }
 
     #[test]
     fn sensitive_marks_survive_conversion() {
-        let v = Type::String.convert(Value::Number(1.0).sensitive()).unwrap();
+        let v = Type::String.convert(Value::number(1).sensitive()).unwrap();
         assert!(v.is_sensitive());
     }
 }

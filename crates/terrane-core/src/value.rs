@@ -4,13 +4,14 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+pub use crate::number::Number;
 pub use crate::value_map::ValueMap;
 
 #[derive(Clone, Debug)]
 pub enum Value {
     Null,
     Bool(bool),
-    Number(f64),
+    Number(Number),
     String(String),
     /// Lists and tuples.
     List(Vec<Value>),
@@ -25,11 +26,27 @@ pub enum Value {
 }
 
 /// One step of an attribute path: `tags["Name"]` is `[Attr("tags"), Key("Name")]`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(untagged)]
 pub enum PathStep {
     Index(usize),
     Attr(String),
+}
+
+impl<'de> serde::Deserialize<'de> for PathStep {
+    /// Read through a JSON value: serde's untagged enums cannot see numbers kept
+    /// at arbitrary precision.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<PathStep, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(s) => Ok(PathStep::Attr(s)),
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .and_then(|i| usize::try_from(i).ok())
+                .map(PathStep::Index)
+                .ok_or_else(|| serde::de::Error::custom(format!("invalid index {n} in an attribute path"))),
+            other => Err(serde::de::Error::custom(format!("invalid attribute path step {other}"))),
+        }
+    }
 }
 
 pub type AttrPath = Vec<PathStep>;
@@ -74,6 +91,10 @@ impl PartialEq for Value {
 impl Value {
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
+    }
+
+    pub fn number(n: impl Into<Number>) -> Value {
+        Value::Number(n.into())
     }
 
     /// A set from any elements: sorted canonically, duplicates removed, unknowns kept.
@@ -166,11 +187,16 @@ impl Value {
         }
     }
 
-    pub fn as_f64(&self) -> Option<f64> {
+    pub fn as_number(&self) -> Option<&Number> {
         match self.unmarked() {
-            Value::Number(n) => Some(*n),
+            Value::Number(n) => Some(n),
             _ => None,
         }
+    }
+
+    /// For provider fields that AWS keeps as 64-bit numbers (ports, sizes).
+    pub fn as_f64(&self) -> Option<f64> {
+        self.as_number().map(Number::to_f64)
     }
 
     pub fn as_map(&self) -> Option<&ValueMap<Value>> {
@@ -231,7 +257,7 @@ impl Value {
         let (a, b) = (a.unmarked(), b.unmarked());
         match (a, b) {
             (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-            (Value::Number(x), Value::Number(y)) => x.total_cmp(y),
+            (Value::Number(x), Value::Number(y)) => x.cmp(y),
             (Value::String(x), Value::String(y)) => x.cmp(y),
             (Value::List(x), Value::List(y)) | (Value::Set(x), Value::Set(y)) => {
                 for (p, q) in x.iter().zip(y) {
@@ -276,7 +302,7 @@ impl Value {
         match self {
             Value::Null | Value::Unknown => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Number(n) => number_to_json(*n),
+            Value::Number(n) => n.to_json(),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::List(items) | Value::Set(items) => {
                 serde_json::Value::Array(items.iter().map(Value::to_json).collect())
@@ -292,21 +318,13 @@ impl Value {
         match json {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(*b),
-            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+            serde_json::Value::Number(n) => Value::Number(Number::from_json(n)),
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(items) => Value::List(items.iter().map(Value::from_json).collect()),
             serde_json::Value::Object(map) => {
                 Value::Map(map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
             }
         }
-    }
-}
-
-fn number_to_json(n: f64) -> serde_json::Value {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        serde_json::Value::Number((n as i64).into())
-    } else {
-        serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, serde_json::Value::Number)
     }
 }
 
@@ -372,22 +390,13 @@ fn mark_at(value: Value, path: &[PathStep]) -> Value {
     inner.mark_if(marked)
 }
 
-/// Formats a number the way Terraform prints it: integers without a fraction.
-pub fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1.0e16 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
-}
-
 impl fmt::Display for Value {
     /// Terraform-like literal syntax; sensitive parts print as `(sensitive value)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Null => write!(f, "null"),
             Value::Bool(b) => write!(f, "{b}"),
-            Value::Number(n) => write!(f, "{}", format_number(*n)),
+            Value::Number(n) => write!(f, "{n}"),
             Value::String(s) => write!(f, "{s:?}"),
             Value::List(items) | Value::Set(items) => {
                 write!(f, "[")?;
@@ -444,8 +453,11 @@ mod tests {
 
     #[test]
     fn numbers_print_like_terraform() {
-        assert_eq!(format_number(3.0), "3");
-        assert_eq!(format_number(2.5), "2.5");
-        assert_eq!(Value::Number(10.0).to_json(), serde_json::json!(10));
+        assert_eq!(Value::number(3).to_string(), "3");
+        assert_eq!(Value::Number(Number::parse("2.5").unwrap()).to_string(), "2.5");
+        assert_eq!(Value::number(10).to_json(), serde_json::json!(10));
+        let big = Value::Number(Number::parse("1234567890123456789012345678901234567890").unwrap());
+        assert_eq!(big.to_json().to_string(), "1234567890123456789012345678901234567890");
+        assert_eq!(Value::from_json(&big.to_json()), big);
     }
 }

@@ -162,7 +162,7 @@ fn expand_block<'b>(
         }
     };
     let pairs: Vec<(Value, Value)> = match collection.into_unmarked().0 {
-        Value::List(items) => items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect(),
+        Value::List(items) => items.into_iter().enumerate().map(|(i, v)| (Value::number(i), v)).collect(),
         Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
         Value::Map(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
         Value::Null => Vec::new(),

@@ -347,7 +347,7 @@ impl Session {
                     None => import.to.clone(),
                     Some(e) => match eval(e, &scope) {
                         Ok(Value::String(s)) => import.to.resource.instance(InstanceKey::Str(s)),
-                        Ok(Value::Number(n)) if n >= 0.0 && n.fract() == 0.0 => import.to.resource.instance(InstanceKey::Int(n as i64)),
+                        Ok(Value::Number(n)) if n.to_i64().is_some_and(|i| i >= 0) => import.to.resource.instance(InstanceKey::Int(n.to_i64().unwrap_or(0))),
                         Ok(other) => {
                             diags.push(Diagnostic::error("terrane::import_key", format!("an instance key must be a string or a whole number, not {other}")).at(&e.span));
                             continue;

@@ -578,7 +578,7 @@ fn ignore_path(e: &terrane_lang::Expr) -> Vec<PathStep> {
                     terrane_lang::Traverser::Attr(n, _) => path.push(PathStep::Attr(n.clone())),
                     terrane_lang::Traverser::Index(ix) => match &ix.kind {
                         ExprKind::Literal(Value::String(s)) => path.push(PathStep::Attr(s.clone())),
-                        ExprKind::Literal(Value::Number(n)) => path.push(PathStep::Index(*n as usize)),
+                        ExprKind::Literal(Value::Number(n)) => path.push(PathStep::Index(n.to_i64().and_then(|i| usize::try_from(i).ok()).unwrap_or(usize::MAX))),
                         _ => {}
                     },
                     terrane_lang::Traverser::AttrSplat(_) | terrane_lang::Traverser::FullSplat(_) => {}

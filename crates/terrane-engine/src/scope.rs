@@ -243,7 +243,7 @@ impl<'a> EvalScope<'a> {
         if let Some(Traverser::Index(ix)) = steps.get(1) {
             if let ExprKind::Literal(key) = &ix.kind {
                 let key = match (call.expansion, key) {
-                    (Expansion::Count, Value::Number(n)) if n.fract() == 0.0 => Some(InstanceKey::Int(*n as i64)),
+                    (Expansion::Count, Value::Number(n)) => n.to_i64().map(InstanceKey::Int),
                     (Expansion::ForEach, Value::String(s)) => Some(InstanceKey::Str(s.clone())),
                     _ => None,
                 };
@@ -298,7 +298,7 @@ impl<'a> EvalScope<'a> {
         if let Some(Traverser::Index(ix)) = steps.get(consumed) {
             if let ExprKind::Literal(key) = &ix.kind {
                 let key = match (values.expansion, key) {
-                    (Expansion::Count, Value::Number(n)) if n.fract() == 0.0 => Some(InstanceKey::Int(*n as i64)),
+                    (Expansion::Count, Value::Number(n)) => n.to_i64().map(InstanceKey::Int),
                     (Expansion::ForEach, Value::String(s)) => Some(InstanceKey::Str(s.clone())),
                     _ => None,
                 };
@@ -367,7 +367,7 @@ impl terrane_lang::Scope for EvalScope<'_> {
                 }
             }
             "count" => match (attr_step(steps, 0), &self.repetition) {
-                (Some(("index", _)), Repetition::Count(i)) => Ok((Value::Number(*i as f64), 1)),
+                (Some(("index", _)), Repetition::Count(i)) => Ok((Value::number(*i), 1)),
                 (Some(("index", _)), Repetition::Unknown) => Ok((Value::Unknown, 1)),
                 _ => Err(Diagnostic::error("terrane::invalid_count_reference", "count.index is only available in a resource with count")
                     .at(span)),
@@ -430,13 +430,13 @@ mod tests {
     fn instances_stay_in_key_order_whatever_order_they_arrive_in() {
         let mut instances = Instances::default();
         for i in [3, 0, 2, 1, 3] {
-            instances.insert(InstanceKey::Int(i), Value::Number(i as f64 * 10.0));
+            instances.insert(InstanceKey::Int(i), Value::number(i * 10));
         }
         instances.insert(InstanceKey::Int(2), Value::string("replaced"));
         let keys: Vec<_> = instances.iter().map(|(k, _)| k.clone()).collect();
         assert_eq!(keys, (0..4).map(InstanceKey::Int).collect::<Vec<_>>());
         assert_eq!(instances.get(&InstanceKey::Int(2)), Some(&Value::string("replaced")));
-        assert_eq!(instances.get(&InstanceKey::Int(3)), Some(&Value::Number(30.0)));
+        assert_eq!(instances.get(&InstanceKey::Int(3)), Some(&Value::number(30)));
         assert_eq!(instances.get(&InstanceKey::Int(9)), None);
     }
 }

@@ -95,12 +95,19 @@ impl Lowering<'_> {
         Span::new(self.file, range.map_or(0..0, |r| r.start + self.base..r.end + self.base))
     }
 
+    /// A number literal read from its source text, so no digit is lost on the way.
+    fn number(&self, n: &hcl_edit::Formatted<hcl_edit::Number>, span: &Span) -> terrane_core::Number {
+        terrane_core::Number::parse(span.text())
+            .or_else(|| n.value().as_f64().and_then(terrane_core::Number::from_f64))
+            .unwrap_or(terrane_core::Number::ZERO)
+    }
+
     pub fn expr(&self, e: &Expression) -> Expr {
         let span = self.span(e.span());
         let kind = match e {
             Expression::Null(_) => ExprKind::Literal(Value::Null),
             Expression::Bool(b) => ExprKind::Literal(Value::Bool(*b.value())),
-            Expression::Number(n) => ExprKind::Literal(Value::Number(n.value().as_f64().unwrap_or(f64::NAN))),
+            Expression::Number(n) => ExprKind::Literal(Value::Number(self.number(n, &span))),
             Expression::String(s) => ExprKind::Literal(Value::String(s.value().clone())),
             Expression::Array(items) => ExprKind::Tuple({
                 let mut elements = Vec::with_capacity(items.len());
@@ -158,7 +165,7 @@ impl Lowering<'_> {
                         }
                         TraversalOperator::Index(e) => Traverser::Index(self.expr(e)),
                         TraversalOperator::LegacyIndex(i) => Traverser::Index(Expr {
-                            kind: ExprKind::Literal(Value::Number(*i.value() as f64)),
+                            kind: ExprKind::Literal(Value::number(*i.value() as usize)),
                             span: self.span(i.span()),
                         }),
                     })

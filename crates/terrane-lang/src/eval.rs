@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use terrane_core::value::format_number;
-use terrane_core::{Diagnostic, Span, Value, ValueMap};
+use terrane_core::{Diagnostic, Number, Span, Type, Value, ValueMap};
 
 use crate::ast::{BinaryOp, Expr, ExprKind, ForExpr, TemplatePart, Traverser, UnaryOp};
 use crate::functions;
@@ -88,7 +87,7 @@ impl Evaluator<'_> {
                             map.insert(s.clone(), value);
                         }
                         Value::Number(n) => {
-                            map.insert(format_number(*n), value);
+                            map.insert(n.to_string(), value);
                         }
                         Value::Bool(b) => {
                             map.insert(b.to_string(), value);
@@ -119,7 +118,7 @@ impl Evaluator<'_> {
                 let out = match (op, v) {
                     (_, Value::Unknown) => Value::Unknown,
                     (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
-                    (UnaryOp::Neg, v) => Value::Number(-to_number(&v).map_err(|m| err("terrane::type_mismatch", m, &operand.span))?),
+                    (UnaryOp::Neg, v) => Value::Number(to_number(&v).map_err(|m| err("terrane::type_mismatch", m, &operand.span))?.neg()),
                     (UnaryOp::Not, other) => {
                         return Err(err(
                             "terrane::type_mismatch",
@@ -131,25 +130,7 @@ impl Evaluator<'_> {
                 Ok(out.mark_if(marked))
             }
             ExprKind::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs),
-            ExprKind::Conditional(cond, then, otherwise) => {
-                let c = self.eval(cond)?;
-                let (c, marked) = c.into_unmarked();
-                let result = match c {
-                    Value::Unknown => return Ok(Value::Unknown),
-                    Value::Bool(true) => self.eval(then)?,
-                    Value::Bool(false) => self.eval(otherwise)?,
-                    Value::String(s) if s == "true" => self.eval(then)?,
-                    Value::String(s) if s == "false" => self.eval(otherwise)?,
-                    other => {
-                        return Err(err(
-                            "terrane::type_mismatch",
-                            format!("the condition must be a bool, got {}", other.type_name()),
-                            &cond.span,
-                        ))
-                    }
-                };
-                Ok(result.mark_if(marked))
-            }
+            ExprKind::Conditional(cond, then, otherwise) => self.conditional(cond, then, otherwise),
             ExprKind::For(f) => self.for_expr(f, &e.span),
         }
     }
@@ -201,6 +182,46 @@ impl Evaluator<'_> {
         Ok(value)
     }
 
+    /// Both results are evaluated and unified to one type, as HCL does, so
+    /// `cond ? 1 : "x"` is a string either way; only the chosen result's errors count.
+    fn conditional(&mut self, cond: &Expr, then: &Expr, otherwise: &Expr) -> Result<Value, Diagnostic> {
+        let c = self.eval(cond)?;
+        let (c, marked) = c.into_unmarked();
+        let chosen = match c {
+            Value::Unknown => None,
+            Value::Bool(b) => Some(b),
+            Value::String(s) if s == "true" || s == "false" => Some(s == "true"),
+            other => {
+                return Err(err(
+                    "terrane::type_mismatch",
+                    format!("the condition must be a bool, got {}", other.type_name()),
+                    &cond.span,
+                ))
+            }
+        };
+        let (yes, no) = (self.eval(then), self.eval(otherwise));
+        let type_of = |r: &Result<Value, Diagnostic>| r.as_ref().map_or(Type::Any, Type::of);
+        let types = [type_of(&yes), type_of(&no)];
+        let unified = terrane_core::unify(&types);
+        let Some(chosen) = chosen else {
+            return Ok(Value::Unknown);
+        };
+        let (result, expr) = if chosen { (yes?, then) } else { (no?, otherwise) };
+        let result = match unified {
+            Some(ty) => ty.convert(result).map_err(|e| err("terrane::type_mismatch", e.to_string(), &expr.span))?,
+            // A primitive's type is certain; a collection's may be a list or map type.
+            None if types.iter().any(Type::is_primitive) => {
+                return Err(err(
+                    "terrane::inconsistent_conditional",
+                    "inconsistent conditional result types: the true and false results must have types that convert to one type",
+                    &expr.span,
+                ))
+            }
+            None => result,
+        };
+        Ok(result.mark_if(marked))
+    }
+
     fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Result<Value, Diagnostic> {
         let l = self.eval(lhs)?;
         // Short-circuit where the left side alone decides.
@@ -239,14 +260,15 @@ impl Evaluator<'_> {
                 let a = to_number(&l).map_err(|m| err("terrane::type_mismatch", m, &lhs.span))?;
                 let b = to_number(&r).map_err(|m| err("terrane::type_mismatch", m, &rhs.span))?;
                 match op {
-                    BinaryOp::Plus => Value::Number(a + b),
-                    BinaryOp::Minus => Value::Number(a - b),
-                    BinaryOp::Mul => Value::Number(a * b),
-                    BinaryOp::Div | BinaryOp::Mod if b == 0.0 => {
-                        return Err(err("terrane::division_by_zero", "division by zero", &rhs.span))
-                    }
-                    BinaryOp::Div => Value::Number(a / b),
-                    BinaryOp::Mod => Value::Number(a % b),
+                    BinaryOp::Plus => Value::Number(a.add(&b)),
+                    BinaryOp::Minus => Value::Number(a.sub(&b)),
+                    BinaryOp::Mul => Value::Number(a.mul(&b)),
+                    BinaryOp::Div => Value::Number(a.div(&b).ok_or_else(|| {
+                        err("terrane::division_by_zero", "can't divide zero by zero or infinity by infinity", &rhs.span)
+                    })?),
+                    BinaryOp::Mod => Value::Number(a.rem(&b).ok_or_else(|| {
+                        err("terrane::division_by_zero", "can't take the remainder of an infinity", &rhs.span)
+                    })?),
                     BinaryOp::Less => Value::Bool(a < b),
                     BinaryOp::LessEq => Value::Bool(a <= b),
                     BinaryOp::Greater => Value::Bool(a > b),
@@ -259,48 +281,19 @@ impl Evaluator<'_> {
     }
 
     fn call(&mut self, name: &str, args: &[Expr], expand_final: bool, span: &Span) -> Result<Value, Diagnostic> {
-        // try and can see errors, so they evaluate their own arguments.
-        match name {
-            "try" => {
-                let mut last = None;
-                for arg in args {
-                    match self.eval(arg) {
-                        Ok(v) if v.is_wholly_known() || v.is_unknown() => return Ok(v),
-                        Ok(_) => return Ok(Value::Unknown),
-                        Err(d) => last = Some(d),
-                    }
-                }
-                return Err(match last {
-                    Some(d) => Diagnostic::error("terrane::function_call", "no expression given to try succeeded")
-                        .detail(d.summary)
-                        .at(span),
-                    None => err("terrane::function_call", "try needs at least one argument", span),
-                });
-            }
-            "templatefile" => return self.templatefile(args, span),
-            "uuid" | "timestamp" => {
-                if !args.is_empty() {
-                    return Err(err("terrane::function_call", format!("{name} takes no arguments"), span));
-                }
-                if !self.scope.applying() {
-                    return Ok(Value::Unknown);
-                }
-                return Ok(Value::String(match name {
-                    "uuid" => uuid::Uuid::new_v4().to_string(),
-                    _ => terrane_core::time::now_rfc3339(),
-                }));
-            }
-            "can" => {
-                let [arg] = args else {
-                    return Err(err("terrane::function_call", "can takes exactly one argument", span));
-                };
-                return Ok(match self.eval(arg) {
-                    Ok(v) if v.is_unknown() => Value::Unknown,
-                    Ok(_) => Value::Bool(true),
-                    Err(_) => Value::Bool(false),
-                });
-            }
-            _ => {}
+        let Some(function) = functions::lookup(name) else {
+            let names: Vec<&str> = functions::names().collect();
+            return Err(Diagnostic::error("terrane::unknown_function", format!("there is no function named {name:?}"))
+                .at(span)
+                .help(crate::config::suggest(name, &names).map_or_else(
+                    || "see the list of supported functions in the documentation".to_string(),
+                    |s| format!("did you mean {s:?}?"),
+                )));
+        };
+        let name = function.name;
+        if let functions::Body::Evaluator = function.body {
+            function.check_arity(args.len()).map_err(|e| call_error(name, e, args, span))?;
+            return self.evaluator_function(name, args, span);
         }
         let mut values = Vec::with_capacity(args.len());
         for (i, arg) in args.iter().enumerate() {
@@ -323,23 +316,57 @@ impl Evaluator<'_> {
                 values.push(v);
             }
         }
-        functions::call(name, values, self.scope.base_dir()).map_err(|e| match e {
-            functions::CallError::Unknown => Diagnostic::error("terrane::unknown_function", format!("there is no function named {name:?}"))
-                .at(span)
-                .help(crate::config::suggest(name, functions::NAMES).map_or_else(
-                    || "see the list of supported functions in the documentation".to_string(),
-                    |s| format!("did you mean {s:?}?"),
-                )),
-            functions::CallError::Arg { index, message } => Diagnostic::error(
-                "terrane::function_call",
-                format!("invalid function argument: {name}"),
-            )
-            .detail(message)
-            .at(args.get(index).map_or(span, |a| &a.span)),
-            functions::CallError::Failed(message) => Diagnostic::error("terrane::function_call", format!("call to {name} failed"))
-                .detail(message)
-                .at(span),
-        })
+        functions::call(name, values, self.scope.base_dir()).map_err(|e| call_error(name, e, args, span))
+    }
+
+    /// The functions that see errors (try, can), read the scope (timestamps) or
+    /// evaluate templates.
+    fn evaluator_function(&mut self, name: &str, args: &[Expr], span: &Span) -> Result<Value, Diagnostic> {
+        match name {
+            "try" => {
+                let mut last = None;
+                for arg in args {
+                    match self.eval(arg) {
+                        Ok(v) if v.is_wholly_known() || v.is_unknown() => return Ok(v),
+                        Ok(_) => return Ok(Value::Unknown),
+                        Err(d) => last = Some(d),
+                    }
+                }
+                Err(match last {
+                    Some(d) => Diagnostic::error("terrane::function_call", "no expression given to try succeeded")
+                        .detail(d.summary)
+                        .at(span),
+                    None => err("terrane::function_call", "try needs at least one argument", span),
+                })
+            }
+            "can" => Ok(match self.eval(&args[0]) {
+                Ok(v) if v.is_unknown() => Value::Unknown,
+                Ok(_) => Value::Bool(true),
+                Err(_) => Value::Bool(false),
+            }),
+            "templatefile" => self.templatefile(args, span),
+            "templatestring" => self.templatestring(args),
+            "plantimestamp" => Ok(Value::string(plan_timestamp())),
+            _ if !self.scope.applying() => Ok(Value::Unknown),
+            "uuid" => Ok(Value::String(uuid::Uuid::new_v4().to_string())),
+            _ => Ok(Value::String(terrane_core::time::now_rfc3339())),
+        }
+    }
+
+    /// `templatestring(template, vars)`: a string value rendered as a template.
+    fn templatestring(&mut self, args: &[Expr]) -> Result<Value, Diagnostic> {
+        let template = self.eval(&args[0])?;
+        let vars = self.eval(&args[1])?;
+        if !template.is_wholly_known() || !vars.is_wholly_known() {
+            return Ok(Value::Unknown);
+        }
+        let (template, template_marked) = template.into_unmarked();
+        let Value::String(text) = template else {
+            return Err(err("terrane::function_call", "templatestring's template must be a string", &args[0].span));
+        };
+        let file = terrane_core::SourceFile::new(args[0].span.file.name.clone(), text);
+        let rendered = self.render_template(&file, vars, &args[1])?;
+        Ok(rendered.mark_if(template_marked))
     }
 
     /// `templatefile(path, vars)`: the file is a template whose bare names are the
@@ -356,19 +383,24 @@ impl Evaluator<'_> {
         let Some(path) = path.as_str().map(str::to_string) else {
             return Err(err("terrane::function_call", "templatefile's path must be a string", &path_expr.span));
         };
-        let (vars, marked) = vars.into_unmarked();
-        let Value::Map(vars) = vars else {
-            return Err(err("terrane::function_call", "templatefile's variables must be a map or object", &vars_expr.span));
-        };
         let full = self.scope.base_dir().join(&path);
         let text = std::fs::read_to_string(&full)
             .map_err(|e| err("terrane::function_call", format!("cannot read template {path}: {e}"), &path_expr.span))?;
         let file = terrane_core::SourceFile::new(full.display().to_string(), text);
-        let template = hcl_edit::parser::parse_template(&file.text).map_err(|e| crate::config::syntax_error(&file, &e, 0))?;
-        let lowering = crate::ast::Lowering { file: &file, base: 0 };
+        self.render_template(&file, vars, vars_expr)
+    }
+
+    /// Renders a template whose only names are the keys of `vars`.
+    fn render_template(&mut self, file: &std::sync::Arc<terrane_core::SourceFile>, vars: Value, vars_expr: &Expr) -> Result<Value, Diagnostic> {
+        let (vars, marked) = vars.into_unmarked();
+        let Value::Map(vars) = vars else {
+            return Err(err("terrane::function_call", "a template's variables must be a map or object", &vars_expr.span));
+        };
+        let template = hcl_edit::parser::parse_template(&file.text).map_err(|e| crate::config::syntax_error(file, &e, 0))?;
+        let lowering = crate::ast::Lowering { file, base: 0 };
         let expr = Expr {
             kind: ExprKind::Template(lowering.template_parts(&template)),
-            span: Span::new(&file, 0..file.text.len()),
+            span: Span::new(file, 0..file.text.len()),
         };
         let scope = TemplateScope { dir: self.scope.base_dir().to_path_buf() };
         let result = eval_with(&expr, &scope, vars.into_iter().collect())?;
@@ -380,7 +412,7 @@ impl Evaluator<'_> {
         let (collection, marked) = collection.into_unmarked();
         let pairs: Vec<(Value, Value)> = match collection {
             Value::Unknown => return Ok(Value::Unknown),
-            Value::List(items) => items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect(),
+            Value::List(items) => items.into_iter().enumerate().map(|(i, v)| (Value::number(i), v)).collect(),
             Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
             Value::Map(map) => map.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
             Value::Null => {
@@ -434,7 +466,7 @@ impl Evaluator<'_> {
                                 return Ok(());
                             }
                             Value::String(s) => s.clone(),
-                            Value::Number(n) => format_number(*n),
+                            Value::Number(n) => n.to_string(),
                             Value::Bool(b) => b.to_string(),
                             other => {
                                 return Err(err(
@@ -484,7 +516,7 @@ impl Evaluator<'_> {
                     match v {
                         Value::Unknown => state.unknown = true,
                         Value::String(s) => out.push_str(&s),
-                        Value::Number(n) => out.push_str(&format_number(n)),
+                        Value::Number(n) => out.push_str(&n.to_string()),
                         Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
                         Value::Null => {
                             return Err(err("terrane::null_value", "invalid template interpolation value", &e.span)
@@ -523,7 +555,7 @@ impl Evaluator<'_> {
                             continue;
                         }
                         Value::List(items) => {
-                            items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect()
+                            items.into_iter().enumerate().map(|(i, v)| (Value::number(i), v)).collect()
                         }
                         Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
                         Value::Map(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
@@ -626,19 +658,19 @@ pub fn index(value: Value, key: Value, span: &Span) -> Result<Value, Diagnostic>
         (Value::Unknown, _) | (_, Value::Unknown) => Value::Unknown,
         (Value::List(items), k) => {
             let n = to_number(&k).map_err(|m| err("terrane::invalid_index", m, span))?;
-            if n.fract() != 0.0 || n < 0.0 || n as usize >= items.len() {
+            let Some(i) = n.to_i64().and_then(|i| usize::try_from(i).ok()).filter(|i| *i < items.len()) else {
                 return Err(err(
                     "terrane::invalid_index",
-                    format!("index {} is out of range for a list of {} elements", format_number(n), items.len()),
+                    format!("index {n} is out of range for a list of {} elements", items.len()),
                     span,
                 ));
-            }
-            items.into_iter().nth(n as usize).unwrap_or(Value::Null)
+            };
+            items.into_iter().nth(i).unwrap_or(Value::Null)
         }
         (Value::Map(mut map), k) => {
             let key = match k {
                 Value::String(s) => s,
-                Value::Number(n) => format_number(n),
+                Value::Number(n) => n.to_string(),
                 other => {
                     return Err(err(
                         "terrane::invalid_index",
@@ -664,10 +696,30 @@ pub fn index(value: Value, key: Value, span: &Span) -> Result<Value, Diagnostic>
     Ok(out.mark_if(marked))
 }
 
-pub fn to_number(v: &Value) -> Result<f64, String> {
+/// One timestamp for the whole run, known while planning (Terraform's plantimestamp).
+fn plan_timestamp() -> &'static str {
+    static PLAN_TIMESTAMP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PLAN_TIMESTAMP.get_or_init(terrane_core::time::now_rfc3339)
+}
+
+fn call_error(name: &str, e: functions::CallError, args: &[Expr], span: &Span) -> Diagnostic {
+    match e {
+        functions::CallError::Unknown => Diagnostic::error("terrane::unknown_function", format!("there is no function named {name:?}")).at(span),
+        functions::CallError::Arg { index, message } => {
+            Diagnostic::error("terrane::function_call", format!("invalid function argument: {name}"))
+                .detail(message)
+                .at(args.get(index).or(args.last()).map_or(span, |a| &a.span))
+        }
+        functions::CallError::Failed(message) => {
+            Diagnostic::error("terrane::function_call", format!("call to {name} failed")).detail(message).at(span)
+        }
+    }
+}
+
+pub fn to_number(v: &Value) -> Result<Number, String> {
     match v.unmarked() {
-        Value::Number(n) => Ok(*n),
-        Value::String(s) => s.trim().parse::<f64>().map_err(|_| format!("a number is required, got the string {s:?}")),
+        Value::Number(n) => Ok(n.clone()),
+        Value::String(s) => Number::parse(s).ok_or_else(|| format!("a number is required, got the string {s:?}")),
         Value::Null => Err("a number is required, got null".into()),
         other => Err(format!("a number is required, got {}", other.type_name())),
     }

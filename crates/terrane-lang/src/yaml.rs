@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use terrane_core::value::format_number;
+use terrane_core::Number;
 use terrane_core::Value;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -91,7 +91,7 @@ fn scalar(value: &Value, column: usize, indent: usize, out: &mut String) -> Resu
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) if n.is_finite() => out.push_str(&format_number(*n)),
+        Value::Number(n) if !n.is_infinite() => out.push_str(&n.to_string()),
         Value::Number(_) => return Err("cannot encode an infinite number".into()),
         Value::String(s) if literal_allowed(s) => literal(s, indent, out),
         Value::String(s) => double_quoted(s, column, indent, out),
@@ -223,7 +223,7 @@ fn key_text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format_number(*n),
+        Value::Number(n) => n.to_string(),
         other => other.to_string(),
     }
 }
@@ -287,8 +287,8 @@ fn resolve_plain(text: &str) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Value::Bool(true),
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Number(f64::INFINITY),
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Number(f64::NEG_INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Number::from(1).div(&Number::ZERO).map_or(Value::Null, Value::Number),
+        "-.inf" | "-.Inf" | "-.INF" => return Number::from(-1).div(&Number::ZERO).map_or(Value::Null, Value::Number),
         _ => {}
     }
     let (negative, digits) = match text.as_bytes().first() {
@@ -299,7 +299,7 @@ fn resolve_plain(text: &str) -> Value {
     let radix = [("0x", 16), ("0o", 8), ("0b", 2)].into_iter().find_map(|(p, r)| digits.strip_prefix(p).map(|d| (d, r)));
     if let Some((d, r)) = radix {
         if let Ok(n) = i64::from_str_radix(d, r) {
-            return Value::Number(if negative { -(n as f64) } else { n as f64 });
+            return Value::number(if negative { -n } else { n });
         }
         return Value::String(text.to_string());
     }
@@ -307,7 +307,7 @@ fn resolve_plain(text: &str) -> Value {
         && digits.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
         && digits.bytes().next().is_some_and(|c| c.is_ascii_digit() || c == b'.');
     if numeric {
-        if let Ok(n) = text.parse::<f64>() {
+        if let Some(n) = Number::parse(text) {
             return Value::Number(n);
         }
     }
@@ -337,11 +337,11 @@ mod tests {
     fn encodes_as_terraform_does() {
         let v = map(&[
             ("a", Value::string("b")),
-            ("c", Value::List(vec![Value::Number(1.0), map(&[("d", Value::Bool(true)), ("e", Value::Null)])])),
+            ("c", Value::List(vec![Value::number(1), map(&[("d", Value::Bool(true)), ("e", Value::Null)])])),
             ("f", map(&[])),
             ("h", Value::string("multi\nline")),
-            ("m", Value::List(vec![Value::List(vec![Value::Number(1.0), Value::Number(2.0)]), Value::List(vec![])])),
-            ("n", map(&[("o", map(&[("p", Value::Number(1.0))]))])),
+            ("m", Value::List(vec![Value::List(vec![Value::number(1), Value::number(2)]), Value::List(vec![])])),
+            ("n", map(&[("o", map(&[("p", Value::number(1))]))])),
         ]);
         let expected = "\"a\": \"b\"\n\"c\":\n- 1\n- \"d\": true\n  \"e\": null\n\"f\": {}\n\"h\": |-\n  multi\n  line\n\"m\":\n- - 1\n  - 2\n- []\n\"n\":\n  \"o\":\n    \"p\": 1\n";
         assert_eq!(encode(&v).unwrap(), expected);
@@ -373,19 +373,19 @@ mod tests {
     fn decodes_plain_scalars_by_yaml_1_1_rules() {
         let v = decode("a: [1, 2]\nb: {c: yes, d: null, g: off, j: y}\ng: 0x10\nh: 010\ni: 1e3\no: +12\np: 1_000\nq: -.5\nr: 12:30\ns: 2020-01-01\nt: '1'\n").unwrap();
         let expected = map(&[
-            ("a", Value::List(vec![Value::Number(1.0), Value::Number(2.0)])),
+            ("a", Value::List(vec![Value::number(1), Value::number(2)])),
             ("b", map(&[("c", Value::Bool(true)), ("d", Value::Null), ("g", Value::Bool(false)), ("j", Value::Bool(true))])),
-            ("g", Value::Number(16.0)),
-            ("h", Value::Number(10.0)),
-            ("i", Value::Number(1000.0)),
-            ("o", Value::Number(12.0)),
+            ("g", Value::number(16)),
+            ("h", Value::number(10)),
+            ("i", Value::number(1000)),
+            ("o", Value::number(12)),
             ("p", Value::string("1_000")),
-            ("q", Value::Number(-0.5)),
+            ("q", Value::Number(Number::parse("-0.5").unwrap_or(Number::ZERO))),
             ("r", Value::string("12:30")),
             ("s", Value::string("2020-01-01T00:00:00Z")),
             ("t", Value::string("1")),
         ]);
-        assert_eq!(decode("a: &x 1\nb: *x\n").unwrap(), map(&[("a", Value::Number(1.0)), ("b", Value::Number(1.0))]));
+        assert_eq!(decode("a: &x 1\nb: *x\n").unwrap(), map(&[("a", Value::number(1)), ("b", Value::number(1))]));
         assert_eq!(v, expected);
     }
 

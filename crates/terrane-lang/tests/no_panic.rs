@@ -44,10 +44,10 @@ struct Anything;
 impl Scope for Anything {
     fn resolve(&self, root: &str, steps: &[Traverser], span: &Span) -> Result<(Value, usize), Diagnostic> {
         match (root, steps.len()) {
-            ("count", _) => Ok((Value::Number(1.0), 1)),
+            ("count", _) => Ok((Value::number(1), 1)),
             (_, 0) => Err(Diagnostic::error("test::scope", "bare name").at(span)),
-            ("local", _) => Ok((Value::List(vec![Value::string("a"), Value::Number(2.0), Value::Unknown]), 1)),
-            ("var", _) => Ok((Value::map([("a", Value::string("x")), ("b", Value::Number(3.0))]), 1)),
+            ("local", _) => Ok((Value::List(vec![Value::string("a"), Value::number(2), Value::Unknown]), 1)),
+            ("var", _) => Ok((Value::map([("a", Value::string("x")), ("b", Value::number(3))]), 1)),
             _ => Ok((Value::Unknown, 1)),
         }
     }

@@ -85,7 +85,7 @@ impl Obj {
         self.set(name, value.map_or(Value::Null, Value::Bool))
     }
     pub fn n(self, name: &str, value: Option<f64>) -> Obj {
-        self.set(name, value.map_or(Value::Null, Value::Number))
+        self.set(name, value.and_then(terrane_core::Number::from_f64).map_or(Value::Null, Value::Number))
     }
     pub fn build(self) -> Value {
         Value::Map(self.0)

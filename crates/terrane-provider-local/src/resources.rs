@@ -86,10 +86,10 @@ pub fn with_defaults(type_name: &str, proposed: Value) -> Value {
             ("upper", Value::Bool(true)),
             ("lower", Value::Bool(true)),
             ("numeric", Value::Bool(true)),
-            ("min_special", Value::Number(0.0)),
-            ("min_upper", Value::Number(0.0)),
-            ("min_lower", Value::Number(0.0)),
-            ("min_numeric", Value::Number(0.0)),
+            ("min_special", Value::number(0)),
+            ("min_upper", Value::number(0)),
+            ("min_lower", Value::number(0)),
+            ("min_numeric", Value::number(0)),
         ],
         "local_file" | "local_sensitive_file" => &[
             ("file_permission", Value::String(String::new())),
@@ -339,7 +339,7 @@ pub fn import(type_name: &str, id: &str) -> Result<Value, ProviderError> {
             // The id is the value itself, and the settings are the defaults:
             // a configuration that says otherwise plans a replacement.
             m.insert("result".into(), Value::string(id));
-            m.insert("length".into(), Value::Number(id.chars().count() as f64));
+            m.insert("length".into(), Value::number(id.chars().count()));
             if type_name == "random_password" {
                 m.insert("id".into(), Value::string("none"));
             }
@@ -378,10 +378,10 @@ mod tests {
     #[test]
     fn random_strings_honour_length_and_classes() {
         let planned = Value::map([
-            ("length", Value::Number(24.0)),
+            ("length", Value::number(24)),
             ("special", Value::Bool(false)),
             ("upper", Value::Bool(false)),
-            ("min_numeric", Value::Number(5.0)),
+            ("min_numeric", Value::number(5)),
         ]);
         let s = random_string(&planned).unwrap();
         assert_eq!(s.chars().count(), 24);

@@ -77,8 +77,8 @@ pub fn check_ports(rule: &Value, at: &[PathStep], from: &str, to: &str, protocol
 /// A rule block with Terraform's normal form: lists never null, protocol spelled as AWS does.
 fn normalize_rule(rule: &Value) -> Value {
     Obj::new()
-        .set("from_port", rule.get("from_port").cloned().unwrap_or(Value::Number(0.0)))
-        .set("to_port", rule.get("to_port").cloned().unwrap_or(Value::Number(0.0)))
+        .set("from_port", rule.get("from_port").cloned().unwrap_or(Value::number(0)))
+        .set("to_port", rule.get("to_port").cloned().unwrap_or(Value::number(0)))
         .s("protocol", string(rule, "protocol").map(|p| normalize_protocol(&p)).as_deref())
         .set("cidr_blocks", string_list(strings(rule, "cidr_blocks")))
         .set("ipv6_cidr_blocks", string_list(strings(rule, "ipv6_cidr_blocks")))
@@ -581,8 +581,8 @@ impl ResourceKind for VpcSecurityGroupRule {
 mod tests {
     use super::*;
 
-    fn rule(from: f64, to: f64, protocol: &str) -> Value {
-        Value::map([("from_port", Value::Number(from)), ("to_port", Value::Number(to)), ("protocol", Value::string(protocol))])
+    fn rule(from: i64, to: i64, protocol: &str) -> Value {
+        Value::map([("from_port", Value::number(from)), ("to_port", Value::number(to)), ("protocol", Value::string(protocol))])
     }
 
     #[test]

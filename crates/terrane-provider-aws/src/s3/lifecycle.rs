@@ -158,11 +158,11 @@ fn to_rule(rule: &Value) -> Result<LifecycleRule, ProviderError> {
 }
 
 fn int_value(n: Option<i32>) -> Value {
-    n.map_or(Value::Null, |n| Value::Number(n.into()))
+    n.map_or(Value::Null, Value::number)
 }
 
 fn size_value(n: Option<i64>) -> Value {
-    n.map_or(Value::Null, |n| Value::Number(n as f64))
+    n.map_or(Value::Null, Value::number)
 }
 
 fn from_filter(filter: Option<&LifecycleRuleFilter>, prior_filter: Option<&Value>) -> Value {
@@ -347,14 +347,14 @@ mod tests {
             ("status", Value::string("Enabled")),
             ("prefix", Value::Null),
             ("filter", Value::Null),
-            ("expiration", Value::map([("date", Value::Null), ("days", Value::Number(30.0)), ("expired_object_delete_marker", Value::Null)])),
+            ("expiration", Value::map([("date", Value::Null), ("days", Value::number(30)), ("expired_object_delete_marker", Value::Null)])),
             ("noncurrent_version_expiration", Value::Null),
             (
                 "transition",
-                Value::set(vec![Value::map([("date", Value::Null), ("days", Value::Number(7.0)), ("storage_class", Value::string("GLACIER"))])]),
+                Value::set(vec![Value::map([("date", Value::Null), ("days", Value::number(7)), ("storage_class", Value::string("GLACIER"))])]),
             ),
             ("noncurrent_version_transition", Value::set(vec![])),
-            ("abort_incomplete_multipart_upload", Value::map([("days_after_initiation", Value::Number(2.0))])),
+            ("abort_incomplete_multipart_upload", Value::map([("days_after_initiation", Value::number(2))])),
         ]);
         let rule = to_rule(&config).expect("a valid rule");
         assert_eq!(rule.filter().and_then(|f| f.prefix()), Some(""), "a rule with no filter covers every object");
