@@ -226,12 +226,12 @@ impl Number {
         let exp10 = exponent.checked_sub(fraction.len() as i64).filter(|e| e.abs() <= 100_000)?;
         let digits = format!("{whole}{fraction}");
         if exp10 == 0 && digits.len() <= 18 {
-            let n: i64 = digits.parse().ok()?;
-            return Some(Number(Repr::Int(if negative { -n } else { n })));
+            let n = Number(Repr::Int(digits.parse().ok()?));
+            return Some(if negative { n.neg() } else { n });
         }
         let d: BigUint = digits.parse().ok()?;
         if d.is_zero() {
-            return Some(Number::ZERO);
+            return Some(if negative { Number::ZERO.neg() } else { Number::ZERO });
         }
         let big = if exp10 >= 0 {
             BigFloat::rounded(negative, d * pow10(exp10 as u32), 0, false, PRECISION)
@@ -352,9 +352,11 @@ impl Number {
         }
     }
 
+    /// Negation keeps the sign of zero, as Terraform's numbers do: `-0` prints as `-0`.
     pub fn neg(&self) -> Number {
         match &self.0 {
-            Repr::Int(0) => Number::ZERO,
+            Repr::Int(0) => Number(Repr::Big(Box::new(BigFloat { negative: true, mantissa: BigUint::ZERO, exponent: 0, precision: PRECISION }))),
+            Repr::Big(b) if b.is_zero() => Number::ZERO,
             Repr::Int(i) => match i.checked_neg() {
                 Some(n) => Number(Repr::Int(n)),
                 None => Number::from_big(BigFloat::rounded(false, BigUint::from(i.unsigned_abs()), 0, false, PRECISION)),
@@ -550,6 +552,8 @@ impl Number {
         match &self.0 {
             Repr::Int(i) => serde_json::Value::Number((*i).into()),
             Repr::Infinity { .. } => serde_json::Value::Null,
+            // State and outputs hold no negative zero, as Terraform's do not.
+            Repr::Big(b) if b.is_zero() => serde_json::Value::Number(0.into()),
             Repr::Big(_) => self.to_string().parse::<serde_json::Number>().map_or(serde_json::Value::Null, serde_json::Value::Number),
         }
     }
@@ -565,6 +569,9 @@ impl Number {
 
 /// `a + b` exactly, then rounded.
 fn add(a: &BigFloat, b: &BigFloat) -> BigFloat {
+    if a.is_zero() && b.is_zero() {
+        return BigFloat { negative: a.negative && b.negative, ..a.clone() };
+    }
     if a.is_zero() {
         return BigFloat { precision: PRECISION, ..b.clone() };
     }
@@ -696,7 +703,9 @@ mod tests {
         assert_eq!(n("123456789.123456789").to_string(), "123456789.123456789");
         assert_eq!(n("1e-7").to_string(), "0.0000001");
         assert_eq!(n("1e400").to_string(), format!("1{}", "0".repeat(400)));
-        assert_eq!(n("-0").to_string(), "0");
+        assert_eq!(Number::ZERO.neg().to_string(), "-0");
+        assert_eq!(Number::ZERO.neg().to_json(), serde_json::json!(0));
+        assert_eq!(Number::ZERO.neg().add(&Number::ZERO).to_string(), "0");
     }
 
     #[test]

@@ -242,14 +242,15 @@ impl Value {
     /// A total order used for set canonicalisation and sorting: by kind, then content.
     pub fn canonical_cmp(a: &Value, b: &Value) -> Ordering {
         fn rank(v: &Value) -> u8 {
+            // Nulls sort after known values in a set, as Terraform orders them.
             match v {
-                Value::Null => 0,
-                Value::Bool(_) => 1,
-                Value::Number(_) => 2,
-                Value::String(_) => 3,
-                Value::List(_) => 4,
-                Value::Set(_) => 5,
-                Value::Map(_) => 6,
+                Value::Bool(_) => 0,
+                Value::Number(_) => 1,
+                Value::String(_) => 2,
+                Value::List(_) => 3,
+                Value::Set(_) => 4,
+                Value::Map(_) => 5,
+                Value::Null => 6,
                 Value::Unknown => 7,
                 Value::Sensitive(_) => 8,
             }

@@ -83,6 +83,17 @@ pub enum TemplatePart {
     For { key_var: Option<String>, value_var: String, collection: Expr, body: Vec<TemplatePart> },
 }
 
+/// Strings of the language are in Unicode normal form C, as Terraform's are, so
+/// `"e\u0301"` is the one character `é` to every function.
+fn normalized(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    if s.is_ascii() {
+        s.to_string()
+    } else {
+        s.nfc().collect()
+    }
+}
+
 /// Converts hcl-edit expressions, resolving spans against one file.
 pub struct Lowering<'a> {
     pub file: &'a Arc<SourceFile>,
@@ -108,7 +119,7 @@ impl Lowering<'_> {
             Expression::Null(_) => ExprKind::Literal(Value::Null),
             Expression::Bool(b) => ExprKind::Literal(Value::Bool(*b.value())),
             Expression::Number(n) => ExprKind::Literal(Value::Number(self.number(n, &span))),
-            Expression::String(s) => ExprKind::Literal(Value::String(s.value().clone())),
+            Expression::String(s) => ExprKind::Literal(Value::String(normalized(s.value()))),
             Expression::Array(items) => ExprKind::Tuple({
                 let mut elements = Vec::with_capacity(items.len());
                 elements.extend(items.iter().map(|i| self.expr(i)));
@@ -261,7 +272,7 @@ impl Lowering<'_> {
                     if (i + 1 < elements.len() && strip_before(elements[i + 1])) || (i + 1 == elements.len() && trim_last) {
                         text = text.trim_end();
                     }
-                    parts.push(TemplatePart::Literal(text.to_string()));
+                    parts.push(TemplatePart::Literal(normalized(text)));
                 }
                 Element::Interpolation(interp) => parts.push(TemplatePart::Interpolation(self.expr(&interp.expr))),
                 Element::Directive(d) => match d.as_ref() {

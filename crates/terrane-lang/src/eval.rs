@@ -348,13 +348,34 @@ impl Evaluator<'_> {
             "templatestring" => self.templatestring(args),
             "plantimestamp" => Ok(Value::string(plan_timestamp())),
             _ if !self.scope.applying() => Ok(Value::Unknown),
+            "bcrypt" => {
+                let mut values = Vec::with_capacity(args.len());
+                for arg in args {
+                    values.push(self.eval(arg)?);
+                }
+                let marked = values.iter().any(Value::contains_sensitive);
+                if values.iter().any(|v| !v.is_wholly_known()) {
+                    return Ok(Value::Unknown);
+                }
+                let values: Vec<Value> = values.into_iter().map(|v| v.unmark_deep().0).collect();
+                functions::bcrypt(&values).map(|v| v.mark_if(marked)).map_err(|e| call_error(name, e, args, span))
+            }
             "uuid" => Ok(Value::String(uuid::Uuid::new_v4().to_string())),
             _ => Ok(Value::String(terrane_core::time::now_rfc3339())),
         }
     }
 
-    /// `templatestring(template, vars)`: a string value rendered as a template.
+    /// `templatestring(template, vars)`: a string value rendered as a template. As in
+    /// Terraform the template must be a reference, so a template written in place is
+    /// not evaluated twice.
     fn templatestring(&mut self, args: &[Expr]) -> Result<Value, Diagnostic> {
+        if !matches!(args[0].kind, ExprKind::Variable(_) | ExprKind::Traversal(..)) {
+            return Err(err(
+                "terrane::function_call",
+                "invalid template argument: templatestring's first argument must be a reference to a string, such as local.template",
+                &args[0].span,
+            ));
+        }
         let template = self.eval(&args[0])?;
         let vars = self.eval(&args[1])?;
         if !template.is_wholly_known() || !vars.is_wholly_known() {

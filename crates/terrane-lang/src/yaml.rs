@@ -19,7 +19,8 @@ pub fn encode(value: &Value) -> Result<String, String> {
         Value::List(items) | Value::Set(items) if !items.is_empty() => sequence(items, 0, &mut out)?,
         Value::Map(map) if !map.is_empty() => mapping(map.iter(), 0, &mut out)?,
         other => {
-            scalar(other, 0, 0, &mut out)?;
+            // A top-level block scalar's lines are indented, as the YAML Terraform writes.
+            scalar(other, 0, 2, &mut out)?;
             out.push('\n');
         }
     }

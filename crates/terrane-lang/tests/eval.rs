@@ -313,6 +313,10 @@ fn yaml_functions() {
 
 #[test]
 fn time_functions() {
+    // plantimestamp is known while planning and the same for the whole run.
+    let first = run("plantimestamp()").expect("plantimestamp evaluates");
+    assert_eq!(run("plantimestamp()"), Ok(first.clone()));
+    assert!(first.len() == 22 && first.ends_with("Z\""), "{first}");
     check(&[
         ("formatdate(\"DD MMM YYYY hh:mm ZZZ\", \"2018-01-02T23:12:01Z\")", "\"02 Jan 2018 23:12 UTC\""),
         ("formatdate(\"EEEE, DD-MMM-YY hh:mm:ss ZZZ\", \"2018-01-02T23:12:01Z\")", "\"Tuesday, 02-Jan-18 23:12:01 UTC\""),

@@ -76,6 +76,9 @@ pub fn compact(a: &[Value], _: &Context) -> Result<Value> {
 
 /// Lists and tuples end to end; the elements keep their own marks.
 pub fn concat(args: Vec<Value>) -> Result<Value> {
+    if args.is_empty() {
+        return Err(failed("at least one argument is required"));
+    }
     let mut marked = false;
     let mut out = Vec::new();
     for (i, v) in args.into_iter().enumerate() {
@@ -140,8 +143,15 @@ pub fn index(a: &[Value], _: &Context) -> Result<Value> {
     items.iter().position(|v| *v == a[1]).map(Value::number).ok_or_else(|| failed("item not found"))
 }
 
-pub fn keys(a: &[Value], _: &Context) -> Result<Value> {
-    Ok(string_list(map_at(a, 0)?.keys().cloned()))
+/// Keys are not secret when only the values are: the result is sensitive only
+/// when the whole map is.
+pub fn keys(args: Vec<Value>) -> Result<Value> {
+    let (v, marked) = args.into_iter().next().unwrap_or(Value::Null).into_unmarked();
+    match v {
+        Value::Unknown => Ok(Value::Unknown.mark_if(marked)),
+        Value::Map(m) => Ok(string_list(m.into_keys()).mark_if(marked)),
+        other => Err(arg_err(0, format!("a map or object is required, got {}", other.type_name()))),
+    }
 }
 
 pub fn values(a: &[Value], _: &Context) -> Result<Value> {
@@ -219,7 +229,7 @@ pub fn one(a: &[Value], _: &Context) -> Result<Value> {
 }
 
 pub fn reverse(a: &[Value], _: &Context) -> Result<Value> {
-    let mut items = sequence_at(a, 0, "can only reverse list or tuple values")?.to_vec();
+    let mut items = items_at(a, 0).map_err(|_| arg_err(0, "can only reverse list, set or tuple values"))?.to_vec();
     items.reverse();
     Ok(Value::List(items))
 }
@@ -233,7 +243,10 @@ pub fn nonsensitive(args: Vec<Value>) -> Result<Value> {
 }
 
 pub fn issensitive(args: Vec<Value>) -> Result<Value> {
-    Ok(Value::Bool(args.first().is_some_and(Value::is_sensitive)))
+    match args.first() {
+        Some(v) if v.is_unknown() => Ok(Value::Unknown),
+        v => Ok(Value::Bool(v.is_some_and(Value::is_sensitive))),
+    }
 }
 
 /// terrane has no ephemeral values, so every value passes through unchanged.

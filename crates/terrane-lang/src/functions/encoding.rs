@@ -28,12 +28,32 @@ pub fn base64decode(a: &[Value], _: &Context) -> Result<Value> {
     String::from_utf8(bytes).map(Value::String).map_err(|_| arg_err(0, "the result of decoding the provided string is not valid UTF-8"))
 }
 
+/// Gzip laid out as Terraform's writes it: the data in blocks ended by a sync
+/// flush, then an empty final block, so equal input gives equal bytes.
 pub fn base64gzip(a: &[Value], _: &Context) -> Result<Value> {
-    use std::io::Write as _;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(string_at(a, 0)?.as_bytes()).map_err(|e| failed(format!("failed to compress: {e}")))?;
-    let bytes = gz.finish().map_err(|e| failed(format!("failed to compress: {e}")))?;
-    text(B64.encode(bytes))
+    let data = string_at(a, 0)?.as_bytes();
+    let mut deflate = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut body = Vec::with_capacity(data.len() + 64);
+    let mut input = data;
+    loop {
+        body.reserve(1024);
+        let before = deflate.total_in();
+        deflate
+            .compress_vec(input, &mut body, flate2::FlushCompress::Sync)
+            .map_err(|e| failed(format!("failed to compress: {e}")))?;
+        input = &input[(deflate.total_in() - before) as usize..];
+        if input.is_empty() && body.len() < body.capacity() {
+            break;
+        }
+    }
+    let mut crc = flate2::Crc::new();
+    crc.update(data);
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    out.extend(body);
+    out.extend([1, 0, 0, 0xff, 0xff]);
+    out.extend(crc.sum().to_le_bytes());
+    out.extend((data.len() as u32).to_le_bytes());
+    text(B64.encode(out))
 }
 
 fn digest<D: sha2::Digest>(s: &str) -> Vec<u8> {
@@ -89,8 +109,9 @@ pub fn uuidv5(a: &[Value], _: &Context) -> Result<Value> {
     text(uuid::Uuid::new_v5(&namespace, string_at(a, 1)?.as_bytes()).to_string())
 }
 
-/// A salted hash in the `$2a$` form, cost 10 unless given.
-pub fn bcrypt(a: &[Value], _: &Context) -> Result<Value> {
+/// A salted hash in the `$2a$` form, cost 10 unless given. Each call gives a new
+/// salt, so like `uuid` it is known only while applying.
+pub fn bcrypt(a: &[Value]) -> Result<Value> {
     if a.len() > 2 {
         return Err(failed("bcrypt() takes no more than two arguments"));
     }

@@ -79,6 +79,7 @@ pub fn pathexpand(a: &[Value], _: &Context) -> Result<Value> {
             Some(home) => format!("{home}{rest}"),
             None => return Err(arg_err(0, "cannot expand ~: HOME is not set")),
         },
+        Some(_) => return Err(arg_err(0, "cannot expand user-specific home dir")),
         _ => path.to_string(),
     };
     text(expanded)

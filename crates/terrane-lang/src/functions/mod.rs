@@ -5,6 +5,8 @@
 
 mod collections;
 mod encoding;
+
+pub use encoding::bcrypt;
 mod filesystem;
 mod numeric;
 mod strings;
@@ -142,7 +144,7 @@ pub static FUNCTIONS: &[Function] = &[
     pure("base64sha256", &[p("str", STR)], None, encoding::base64sha256),
     pure("base64sha512", &[p("str", STR)], None, encoding::base64sha512),
     pure("basename", &[p("path", STR)], None, filesystem::basename),
-    pure("bcrypt", &[p("str", STR)], Some(p("cost", NUM)), encoding::bcrypt),
+    evaluator("bcrypt", &[p("str", STR)], Some(p("cost", NUM))),
     evaluator("can", &[p("expression", DYN)], None),
     pure("ceil", &[p("num", NUM)], None, numeric::ceil),
     pure("chomp", &[p("str", STR)], None, strings::chomp),
@@ -183,7 +185,7 @@ pub static FUNCTIONS: &[Function] = &[
     pure("join", &[p("separator", STR)], Some(p("lists", LIST_STR)), strings::join),
     pure("jsondecode", &[p("str", STR)], None, encoding::jsondecode),
     pure("jsonencode", &[nullable("val", DYN)], None, encoding::jsonencode),
-    pure("keys", &[p("inputMap", DYN)], None, collections::keys),
+    raw("keys", &[p("inputMap", DYN)], None, collections::keys),
     raw("length", &[p("value", DYN)], None, collections::length),
     pure("log", &[p("num", NUM), p("base", NUM)], None, numeric::log),
     pure("lookup", &[p("inputMap", DYN), p("key", STR)], Some(nullable("default", DYN)), collections::lookup),

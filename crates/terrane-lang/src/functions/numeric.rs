@@ -21,7 +21,9 @@ pub fn floor(a: &[Value], _: &Context) -> Result<Value> {
     Ok(Value::Number(number_at(a, 0)?.floor()))
 }
 
+/// Terraform's signum takes whole numbers only.
 pub fn signum(a: &[Value], _: &Context) -> Result<Value> {
+    integer_at(a, 0)?;
     Ok(Value::Number(number_at(a, 0)?.signum()))
 }
 
@@ -73,11 +75,16 @@ pub fn sum(a: &[Value], _: &Context) -> Result<Value> {
     Ok(Value::Number(total.unwrap_or(Number::ZERO)))
 }
 
-/// Terraform's `range`: a start that is already past the limit gives an empty list.
+/// Terraform's `range`: without a step it counts toward the limit, down if need be;
+/// a step that leads away from the limit is an error.
 pub fn range(a: &[Value], _: &Context) -> Result<Value> {
     let one = Number::from(1);
     let (start, end, step) = match a.len() {
-        1 => (Number::ZERO, number_at(a, 0)?.clone(), one),
+        1 => {
+            let end = number_at(a, 0)?.clone();
+            let step = if end.is_negative() { one.neg() } else { one };
+            (Number::ZERO, end, step)
+        }
         2 => {
             let (start, end) = (number_at(a, 0)?.clone(), number_at(a, 1)?.clone());
             let step = if end < start { one.neg() } else { one };
@@ -90,6 +97,12 @@ pub fn range(a: &[Value], _: &Context) -> Result<Value> {
         return Err(failed("step must not be zero"));
     }
     let down = step.is_negative();
+    if down && start < end {
+        return Err(arg_err(2, "step must be positive when start is less than end"));
+    }
+    if !down && start > end {
+        return Err(arg_err(2, "step must be negative when start is greater than end"));
+    }
     let mut out = Vec::new();
     let mut i = start;
     while (down && i > end) || (!down && i < end) {

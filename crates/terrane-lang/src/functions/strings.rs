@@ -61,7 +61,8 @@ pub fn upper(a: &[Value], _: &Context) -> Result<Value> {
 }
 
 pub fn lower(a: &[Value], _: &Context) -> Result<Value> {
-    text(simple_case(string_at(a, 0)?, |c| c.to_lowercase().collect()))
+    // The one character whose full lowercase is longer but whose simple one is not.
+    text(simple_case(string_at(a, 0)?, |c| if c == '\u{130}' { vec!['i'] } else { c.to_lowercase().collect() }))
 }
 
 /// Capitalises the first letter of each word; words are separated by spaces and,
