@@ -15,7 +15,7 @@ variable "environment" {
   default     = "dev"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]*$", var.environment)) || length(var.environment) > 0
+    condition     = can(regex("^[a-z][a-z0-9-]*$", var.environment))
     error_message = "environment must be lower-case letters, digits and dashes."
   }
 }

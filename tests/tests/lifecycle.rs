@@ -186,8 +186,8 @@ fn an_interrupted_create_is_adopted_not_repeated() {
     );
     w.run(&["apply", "-auto-approve"])
         .success()
-        .contains("Resolved 1 interrupted change(s) from an earlier run; adopted 1 object(s).")
-        .contains("Resources: 0 added, 0 changed, 0 destroyed.")
+        .contains("Resolved 1 interrupted change(s) from an earlier run; adopted 1 object(s): local_file.f.")
+        .contains("Apply complete! Resources: 1 recovered from an interrupted run, 0 added, 0 changed, 0 destroyed.")
         .lacks("local_file.f: Creating...");
     assert_eq!(w.run(&["state", "list"]).stdout, "local_file.f\n");
     w.run(&["plan", "-detailed-exitcode"]).code(0);

@@ -410,19 +410,24 @@ async fn apply_locked(
     actor: Actor,
 ) -> Outcome {
     let mut state = store.load(&ctx.workspace).await?;
+    let mut recovered = String::new();
     if !state.intents.is_empty() {
         // A previous run died mid-change: settle what it left before planning.
         let session = session(ctx, &state)?;
         session.configure_providers().await?;
         let adopted = session.recover(&state, &*store, &actor).await?;
-        outln!("Resolved {} interrupted change(s) from an earlier run; adopted {adopted} object(s).\n", state.intents.len());
+        let named = if adopted.is_empty() { String::new() } else { format!(": {}", adopted.join(", ")) };
+        outln!("Resolved {} interrupted change(s) from an earlier run; adopted {} object(s){named}.\n", state.intents.len(), adopted.len());
+        if !adopted.is_empty() {
+            recovered = format!(" {} recovered from an interrupted run,", adopted.len());
+        }
         state = store.load(&ctx.workspace).await?;
     }
     let (session, plan) = make_plan(ctx, args, destroy, state).await?;
     render::plan(ctx.style, &plan, &mut std::io::stdout().lock());
     crate::diag::print(&Diagnostics(plan.warnings.clone()));
     if !plan.has_changes() && plan.drift.is_empty() {
-        outln!("\n{} Resources: 0 added, 0 changed, 0 destroyed.", ctx.style.green(&ctx.style.bold("Apply complete!")));
+        outln!("\n{} Resources:{recovered} 0 added, 0 changed, 0 destroyed.", ctx.style.green(&ctx.style.bold("Apply complete!")));
         print_outputs_after_apply(ctx, &state_outputs(ctx, &store).await?);
         return Ok(0);
     }
@@ -458,7 +463,7 @@ async fn apply_locked(
     }
     let imported = if report.imported > 0 { format!(" {} imported,", report.imported) } else { String::new() };
     outln!(
-        "\n{} Resources:{imported} {} added, {} changed, {} destroyed.",
+        "\n{} Resources:{recovered}{imported} {} added, {} changed, {} destroyed.",
         ctx.style.green(&ctx.style.bold(verb)),
         report.added,
         report.changed,

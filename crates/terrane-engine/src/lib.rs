@@ -115,11 +115,11 @@ impl Session {
 
     /// Resolves the intents a crashed run left behind: an object whose create was
     /// under way is adopted when its provider finds it by its idempotency token;
-    /// every other intent is dropped, and refresh shows the truth. Returns how
-    /// many objects were adopted.
-    pub async fn recover(&self, state: &State, store: &dyn StateStore, actor: &Actor) -> Result<usize, Diagnostics> {
+    /// every other intent is dropped, and refresh shows the truth. Returns the
+    /// addresses of the adopted objects.
+    pub async fn recover(&self, state: &State, store: &dyn StateStore, actor: &Actor) -> Result<Vec<String>, Diagnostics> {
         let mut diags = Diagnostics::new();
-        let mut adopted = 0;
+        let mut adopted = Vec::new();
         for intent in &state.intents {
             let addr = intent.addr.to_string();
             let provider = ProviderKey::parse(&intent.provider).and_then(|k| self.registry.get(&k).cloned());
@@ -138,7 +138,7 @@ impl Session {
             };
             let result = match found {
                 Some(value) => {
-                    adopted += 1;
+                    adopted.push(addr.clone());
                     let (plain, sensitive_paths) = value.unmark_deep();
                     let record = terrane_state::ResourceRecord {
                         addr: intent.addr.clone(),

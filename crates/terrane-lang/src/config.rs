@@ -628,6 +628,7 @@ pub fn parse_module_in_pieces(dir: &Path, sources: Vec<Arc<SourceFile>>, diags: 
         // A syntax error anywhere in a file hides what decoding its other
         // pieces found, as when the file is parsed whole.
         let mut file_diags = Diagnostics::new();
+        let resources_before = module.resources.len();
         let mut pieces = top_level_pieces(&file.text, piece_bytes).into_iter();
         while let Some(piece) = pieces.next() {
             let parsed = match hcl_edit::parser::parse_body(&file.text[piece.clone()]) {
@@ -641,7 +642,11 @@ pub fn parse_module_in_pieces(dir: &Path, sources: Vec<Arc<SourceFile>>, diags: 
             };
             match parsed {
                 Ok(body) => Decoder { lower: Lowering { file: &file, base: piece.start }, diags: &mut file_diags }.top_level(&body, &mut module),
-                Err(err) => file_diags = syntax_error(&file, &err, piece.start).into(),
+                Err(err) => {
+                    file_diags = syntax_error(&file, &err, piece.start).into();
+                    // Nor are its earlier pieces' resources checked for duplicates.
+                    module.resources.truncate(resources_before);
+                }
             }
         }
         diags.extend(file_diags);

@@ -40,6 +40,9 @@ pub fn cidrsubnet(prefix: &str, newbits: f64, netnum: f64) -> Result<String, Str
     if newbits < 0.0 || newbits.fract() != 0.0 || netnum < 0.0 || netnum.fract() != 0.0 {
         return Err("newbits and netnum must be whole numbers of 0 or more".into());
     }
+    if newbits > f64::from(p.bits) {
+        return Err(format!("insufficient address space to extend prefix of {} by {newbits}", p.len));
+    }
     let newbits = newbits as u32;
     let len = p.len + newbits;
     if len > p.bits {
@@ -97,7 +100,7 @@ pub fn cidrsubnets(prefix: &str, newbits: &[f64]) -> Result<Vec<String>, String>
         if *nb < 1.0 || nb.fract() != 0.0 {
             return Err(format!("argument {}: newbits must be a whole number of at least 1", i + 2));
         }
-        let len = p.len + *nb as u32;
+        let len = p.len.saturating_add(nb.min(f64::from(u32::MAX)) as u32);
         if len > p.bits {
             return Err(format!("argument {}: not enough address space for a /{len} in {prefix}", i + 2));
         }

@@ -150,3 +150,51 @@ fn the_seed_evaluates_to_terraforms_results() {
     assert_eq!(got("el"), "4");
     assert_eq!(got("splat"), "[1, 2]");
 }
+
+/// Every built-in function, called with every pair (and many triples) of awkward
+/// arguments: nulls, unknowns, secrets, huge and negative numbers, empty and
+/// nested collections. Each call ends in a value or an error.
+#[test]
+fn every_function_takes_any_arguments_without_panicking() {
+    let number = |s: &str| Value::Number(terrane_core::Number::parse(s).unwrap_or(terrane_core::Number::ZERO));
+    let pool = vec![
+        Value::Null,
+        Value::Unknown,
+        Value::string("secret").sensitive(),
+        Value::string(""),
+        Value::string("a,b%s%d ${x}"),
+        Value::string("10.0.0.0/8"),
+        Value::string("2024-01-01T00:00:00Z"),
+        Value::string("e\u{301}\u{0}👍🏽"),
+        Value::Bool(true),
+        number("0"),
+        number("-1"),
+        number("1.5"),
+        number("1e400"),
+        number("9223372036854775808"),
+        Value::List(vec![]),
+        Value::List(vec![Value::string("a"), number("1"), Value::Null]),
+        Value::set(vec![Value::string("b"), Value::string("a")]),
+        Value::map([("k", Value::List(vec![Value::string("v")])), ("n", Value::Null)]),
+        Value::Map(Default::default()),
+    ];
+    let small = &pool[..8];
+    let dir = Path::new(".");
+    for f in terrane_lang::functions::FUNCTIONS {
+        let mut calls: Vec<Vec<Value>> = vec![vec![]];
+        calls.extend(pool.iter().map(|a| vec![a.clone()]));
+        for a in &pool {
+            calls.extend(pool.iter().map(|b| vec![a.clone(), b.clone()]));
+        }
+        for a in small {
+            for b in small {
+                calls.extend(small.iter().map(|c| vec![a.clone(), b.clone(), c.clone()]));
+            }
+        }
+        for args in calls {
+            let shown = format!("{}({})", f.name, args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "));
+            let result = std::panic::catch_unwind(|| terrane_lang::functions::call(f.name, args, dir));
+            assert!(result.is_ok(), "{shown} panicked");
+        }
+    }
+}

@@ -116,8 +116,12 @@ pub fn substr(a: &[Value], _: &Context) -> Result<Value> {
     text(rest[..taken].concat())
 }
 
+/// Widths beyond this are refused rather than allocated.
+const MAX_PADDING: usize = 1 << 20;
+
 pub fn indent(a: &[Value], _: &Context) -> Result<Value> {
-    let spaces = " ".repeat(integer_at(a, 0)?.max(0) as usize);
+    let spaces = usize::try_from(integer_at(a, 0)?.max(0)).ok().filter(|n| *n <= MAX_PADDING).ok_or_else(|| arg_err(0, "too many spaces"))?;
+    let spaces = " ".repeat(spaces);
     text(string_at(a, 1)?.replace('\n', &format!("\n{spaces}")))
 }
 
@@ -330,6 +334,9 @@ pub fn format_values(spec: &str, args: &[Value]) -> Result<String> {
         };
         used[next_arg] = true;
         let verb = Verb { flags, width: width.parse().ok(), precision, kind };
+        if verb.width.unwrap_or(0) > MAX_PADDING || verb.precision.unwrap_or(0) > MAX_PADDING {
+            return Err(failed(format!("the width or precision of %{kind} is too large")));
+        }
         let rendered = render(&verb, arg).map_err(|m| arg_err(next_arg + 1, m))?;
         pad(&verb, rendered, &mut out);
         next_arg += 1;

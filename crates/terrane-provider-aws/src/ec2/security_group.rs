@@ -592,15 +592,15 @@ mod tests {
             check_ports(r, &[PathStep::Attr("ingress".into()), PathStep::Index(0)], "from_port", "to_port", "protocol", &mut errors);
             errors
         };
-        assert!(check(&rule(80.0, 80.0, "tcp")).is_empty());
-        assert!(check(&rule(0.0, 0.0, "-1")).is_empty());
-        assert!(check(&rule(-1.0, -1.0, "icmp")).is_empty());
-        let empty = check(&rule(443.0, 80.0, "tcp"));
+        assert!(check(&rule(80, 80, "tcp")).is_empty());
+        assert!(check(&rule(0, 0, "-1")).is_empty());
+        assert!(check(&rule(-1, -1, "icmp")).is_empty());
+        let empty = check(&rule(443, 80, "tcp"));
         assert_eq!(empty.len(), 1);
         assert!(empty[0].message.contains("443-80 is empty"));
         assert_eq!(empty[0].path, vec![PathStep::Attr("ingress".into()), PathStep::Index(0), PathStep::Attr("from_port".into())]);
-        assert!(check(&rule(0.0, 70000.0, "udp"))[0].message.contains("70000 is not a port"));
-        assert!(check(&rule(1.0, 2.0, "carrier-pigeon"))[0].message.contains("is not a protocol"));
+        assert!(check(&rule(0, 70000, "udp"))[0].message.contains("70000 is not a port"));
+        assert!(check(&rule(1, 2, "carrier-pigeon"))[0].message.contains("is not a protocol"));
     }
 
     #[test]
