@@ -2,6 +2,7 @@
 """terrane benchmarks, side by side with Terraform on the same generated inputs.
 
 Usage: bench/run [--quick] [--runs N] [--no-terraform] [--terraform-max N] [--out DIR]
+       bench/bench.py --baseline OLD_TERRANE_BINARY [--runs N]   (plan regressions only)
 
 Writes DIR/results.md (the table), DIR/results.json (every sample) and
 DIR/scaling.svg (time and memory against resource count for both engines);
@@ -180,10 +181,9 @@ def quiet(cmd, cwd, env=None):
 
 
 class Terrane:
-    name = "terrane"
-
-    def __init__(self, binary):
+    def __init__(self, binary, name="terrane"):
         self.binary = binary
+        self.name = name
         self.version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
 
     def init(self, d, env=None):
@@ -705,6 +705,23 @@ def commit():
     return (result.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else "")
 
 
+def compare_plans(args):
+    """No-change plans of 10,000 and 50,000 resources by this build and an earlier
+    one, alternating in one run, with each build's medians side by side."""
+    terrane, _ = build()
+    baseline = Terrane(os.path.abspath(args.baseline), name="baseline")
+    results = Results()
+    sizes = [1000, 10000] if args.quick else [10000, 50000]
+    with tempfile.TemporaryDirectory(prefix="terrane-bench-") as scratch:
+        no_change_plans([terrane, baseline], sizes, args, scratch, results)
+    lines = [f"Commit `{commit()}` against `{args.baseline}`, {args.runs} runs each, alternating. {machine()}.", "",
+             "| resources | this build s | baseline s | change | this build MB | baseline MB |", "|---:|---:|---:|---:|---:|---:|"]
+    for size in sizes:
+        (ours, our_mb), (theirs, their_mb) = results.median("no-change plan", "terrane", size), results.median("no-change plan", "baseline", size)
+        lines.append(f"| {size:,} | {ours:.3f} | {theirs:.3f} | {100 * (ours / theirs - 1):+.1f}% | {our_mb:.0f} | {their_mb:.0f} |")
+    print("\n".join(lines))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: checks every scenario still works")
@@ -712,7 +729,10 @@ def main():
     parser.add_argument("--no-terraform", action="store_true", help="measure terrane only")
     parser.add_argument("--terraform-max", type=int, default=10000, help="largest size Terraform is run at (default 10000: 50,000 takes it many minutes)")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results"), help="where the table, samples and plot go")
+    parser.add_argument("--baseline", metavar="BINARY", help="an earlier terrane build: only the no-change plans run, this build and that one alternating, to check for regressions")
     args = parser.parse_args()
+    if args.baseline:
+        return compare_plans(args)
     if args.quick:
         args.runs = 2
     terrane, baseline = build()

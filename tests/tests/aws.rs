@@ -437,6 +437,47 @@ fn an_interrupted_create_is_found_by_its_token_not_made_twice() {
     assert!(aws.vpc_ids().is_empty());
 }
 
+/// A run died while its CreateVpc was still on its way to AWS: the next run does
+/// not find the VPC by its token at first, keeps looking while such a create may
+/// still land, and adopts the VPC when it appears instead of making a second one.
+#[test]
+fn a_create_that_lands_after_its_run_died_is_adopted_not_made_twice() {
+    const REGION: &str = "ap-southeast-2";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    w.write("main.tf", &format!("{PROVIDER}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.61.0.0/16\"\n}}\n"));
+    w.run_aws(REGION, &["init"]).success();
+    w.sql(
+        "INSERT INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) VALUES \
+         ('default', 'aws_vpc.v', 'dead-run', 'create', 'tok-late-1', 'provider[\"hashicorp/aws\"]', \
+          '{\"cidr_block\":\"10.61.0.0/16\"}', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+    );
+    // The dead run's request reaches AWS three seconds after the next run began.
+    let late = std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        let aws = AwsCheck::new(REGION);
+        let token = aws_sdk_ec2::types::Tag::builder().key("terrane:token").value("tok-late-1").build();
+        aws.block_on(
+            aws.ec2
+                .create_vpc()
+                .cidr_block("10.61.0.0/16")
+                .tag_specifications(aws_sdk_ec2::types::TagSpecification::builder().resource_type(aws_sdk_ec2::types::ResourceType::Vpc).tags(token).build())
+                .send(),
+        )
+        .expect("the late create lands");
+    });
+    w.run_aws(REGION, &["apply", "-auto-approve"])
+        .success()
+        .contains("adopted 1 object(s): aws_vpc.v.")
+        .contains("Apply complete! Resources: 1 recovered from an interrupted run, 0 added")
+        .lacks("aws_vpc.v: Creating...");
+    late.join().expect("the late create's thread");
+    assert_eq!(aws.vpc_ids().len(), 1, "the late VPC was adopted, not made twice");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
+    assert!(aws.vpc_ids().is_empty());
+}
+
 /// The id `terrane import` takes for an object, from its state values, in the
 /// forms Terraform documents.
 fn import_id(type_name: &str, values: &serde_json::Value) -> String {

@@ -34,6 +34,20 @@ pub fn now_rfc3339() -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// Seconds since 1970 of a UTC timestamp as the state stores write them
+/// (`2006-01-02T15:04:05.000Z`, fraction optional); `None` for anything else.
+pub fn parse_utc_seconds(text: &str) -> Option<f64> {
+    let text = text.strip_suffix('Z')?;
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.splitn(3, ':');
+    let (hour, minute) = (t.next()?.parse::<i64>().ok()?, t.next()?.parse::<i64>().ok()?);
+    let second = t.next()?.parse::<f64>().ok()?;
+    let days = days_from_civil(year, u32::try_from(month).ok()?, u32::try_from(day).ok()?);
+    Some((days * 86_400 + hour * 3600 + minute * 60) as f64 + second)
+}
+
 /// A duration like "1h30m", "-10.5s" or "300ms", in nanoseconds.
 pub fn parse_duration(text: &str) -> Result<i128, String> {
     let bad = || format!("{text:?} is not a duration: write a number and a unit (ns, us, ms, s, m, h), like \"1h30m\"");

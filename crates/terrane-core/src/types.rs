@@ -233,6 +233,11 @@ pub fn unify(types: &[Type]) -> Option<Type> {
         let elements: Vec<Type> = known.iter().flat_map(|t| element_types(t)).collect();
         return unify(&elements).map(Type::set);
     }
+    // Sets and lists together: a set converts to a list, not the other way.
+    if known.iter().all(|t| sequence(t) || matches!(t, Type::Set(_))) {
+        let elements: Vec<Type> = known.iter().flat_map(|t| element_types(t)).collect();
+        return unify(&elements).map(Type::list);
+    }
     if known.iter().all(|t| record(t)) {
         if let Some(Type::Object(first)) = known.first() {
             let same_shape = known.iter().all(|t| matches!(t, Type::Object(a) if a.keys().eq(first.keys())));
@@ -373,6 +378,60 @@ mod tests {
         ]));
         let input = Value::map([("a", Value::Bool(true)), ("b", Value::number(1)), ("c", Value::Null), ("e", Value::Null), ("f", Value::string("2"))]);
         check(ty, input, Ok("{b = \"1\", d = null, f = 2}"));
+    }
+
+    fn obj(attrs: &[(&str, Type)]) -> Type {
+        Type::Object(attrs.iter().map(|(k, t)| (k.to_string(), ObjectAttr::required(t.clone()))).collect())
+    }
+
+    /// Each pair of kinds, with the type Terraform 1.11 unifies it to (None where
+    /// it reports inconsistent types); checked against `terraform console`.
+    #[test]
+    fn unification_of_every_pair_of_kinds() {
+        use Type::{Any, Bool, Number, String as Str};
+        let tuple = Type::Tuple;
+        let cases: Vec<(Type, Type, Option<Type>)> = vec![
+            (Number, Str, Some(Str)),
+            (Bool, Str, Some(Str)),
+            (Number, Bool, None),
+            (Any, Number, Some(Number)),
+            (Any, Any, Some(Any)),
+            (Type::list(Number), Type::list(Str), Some(Type::list(Str))),
+            (tuple(vec![Number]), tuple(vec![Str]), Some(tuple(vec![Str]))),
+            (tuple(vec![Number, Str]), tuple(vec![Str, Str]), Some(tuple(vec![Str, Str]))),
+            // `tolist([[1], ["a", "b"]])` is a list of lists of strings.
+            (tuple(vec![Number]), tuple(vec![Str, Str]), Some(Type::list(Str))),
+            (tuple(vec![]), Type::list(Str), Some(Type::list(Str))),
+            (Type::set(Number), Type::set(Str), Some(Type::set(Str))),
+            (Type::map(Number), Type::map(Bool), None),
+            (Type::map(Number), obj(&[("a", Str)]), Some(Type::map(Str))),
+            (obj(&[("a", Number)]), obj(&[("a", Str)]), Some(obj(&[("a", Str)]))),
+            // `true ? {a = 1} : {b = 2}` is a map of numbers.
+            (obj(&[("a", Number)]), obj(&[("b", Number)]), Some(Type::map(Number))),
+            (obj(&[("a", Number)]), obj(&[("b", Bool)]), None),
+            // `true ? tolist(["a"]) : toset(["b"])` is a list.
+            (Type::list(Str), Type::set(Str), Some(Type::list(Str))),
+            (tuple(vec![Str]), obj(&[("a", Str)]), None),
+            (Str, Type::list(Str), None),
+            (tuple(vec![tuple(vec![Number])]), tuple(vec![tuple(vec![Str])]), Some(tuple(vec![tuple(vec![Str])]))),
+            (tuple(vec![obj(&[("a", Number)])]), tuple(vec![obj(&[("a", Bool)])]), None),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(unify(&[a.clone(), b.clone()]), want, "unify({a}, {b})");
+            assert_eq!(unify(&[b.clone(), a.clone()]), want, "unify({b}, {a})");
+        }
+    }
+
+    #[test]
+    fn conversion_to_collections_of_any_unifies_the_elements() {
+        let n = |i: i64| Value::number(i);
+        check(Type::list(Type::Any), Value::List(vec![n(1), Value::string("a")]), Ok(r#"["1", "a"]"#));
+        check(Type::list(Type::Any), Value::List(vec![n(1), Value::Bool(true)]), Err("all list elements must have the same type"));
+        check(Type::set(Type::Any), Value::List(vec![n(1), Value::string("1")]), Ok(r#"["1"]"#));
+        check(Type::map(Type::Any), Value::map([("a", n(1)), ("b", Value::string("x"))]), Ok(r#"{a = "1", b = "x"}"#));
+        check(Type::list(Type::Any), Value::List(vec![Value::List(vec![n(1)]), Value::List(vec![Value::string("a"), Value::string("b")])]), Ok(r#"[["1"], ["a", "b"]]"#));
+        check(Type::list(Type::Any), Value::List(vec![Value::Null, Value::string("a")]), Ok(r#"[null, "a"]"#));
+        check(Type::map(Type::Any), Value::map([("a", Value::List(vec![n(1)])), ("b", Value::map([("x", n(1))]))]), Err("all map elements must have the same type"));
     }
 
     #[test]

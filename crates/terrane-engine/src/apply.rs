@@ -804,6 +804,7 @@ async fn run_change(
         token: token.clone(),
         provider: change.provider.to_string(),
         planned: plain_planned.to_json(),
+        created_at: terrane_core::time::now_rfc3339(),
     };
     if let Err(e) = store.record_intent(workspace, &intent).await {
         return fail(format!("cannot record the intent in state: {e}"));
@@ -873,6 +874,7 @@ async fn run_destroy(
         token: uuid::Uuid::new_v4().to_string(),
         provider: change.provider.to_string(),
         planned: prior.to_json(),
+        created_at: terrane_core::time::now_rfc3339(),
     };
     let result = async {
         store.record_intent(workspace, &intent).await.map_err(|e| format!("cannot record the intent in state: {e}"))?;

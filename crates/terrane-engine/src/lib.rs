@@ -115,51 +115,78 @@ impl Session {
 
     /// Resolves the intents a crashed run left behind: an object whose create was
     /// under way is adopted when its provider finds it by its idempotency token;
-    /// every other intent is dropped, and refresh shows the truth. Returns the
+    /// every other intent is dropped, and refresh shows the truth. Not finding a
+    /// create right after the run died proves nothing (the request may still be
+    /// on its way, and AWS lists new objects only after a while), so a create
+    /// intent younger than the recovery window is looked for again, with backoff,
+    /// until its object appears or the window has passed since the intent was
+    /// recorded; only then may the address be created again. Returns the
     /// addresses of the adopted objects.
     pub async fn recover(&self, state: &State, store: &dyn StateStore, actor: &Actor) -> Result<Vec<String>, Diagnostics> {
         let mut diags = Diagnostics::new();
         let mut adopted = Vec::new();
-        for intent in &state.intents {
-            let addr = intent.addr.to_string();
-            let provider = ProviderKey::parse(&intent.provider).and_then(|k| self.registry.get(&k).cloned());
-            let found = match (intent.action.as_str(), provider) {
-                ("create", Some(provider)) => {
-                    let planned = Value::from_json(&intent.planned);
-                    match provider.find_by_token(&intent.addr.resource.type_name, planned, &intent.token).await {
-                        Ok(found) => found,
-                        Err(e) => {
-                            diags.push(Diagnostic::error("terrane::recover", format!("cannot look for {addr}, whose create was interrupted")).detail(e.to_string()));
-                            continue;
-                        }
+        let mut pending: Vec<&terrane_state::Intent> = state.intents.iter().collect();
+        let mut pause = std::time::Duration::from_millis(250);
+        loop {
+            let mut waiting = Vec::new();
+            for intent in pending {
+                let addr = intent.addr.to_string();
+                let found = match self.look_for(intent).await {
+                    Ok((found, window)) => (found, window),
+                    Err(e) => {
+                        diags.push(Diagnostic::error("terrane::recover", format!("cannot look for {addr}, whose create was interrupted")).detail(e));
+                        continue;
                     }
+                };
+                let (found, window) = found;
+                let result = match found {
+                    Some(value) => {
+                        adopted.push(addr.clone());
+                        let (plain, sensitive_paths) = value.unmark_deep();
+                        let record = terrane_state::ResourceRecord {
+                            addr: intent.addr.clone(),
+                            provider: intent.provider.clone(),
+                            schema_version: 0,
+                            attributes: plain.to_json(),
+                            sensitive_paths,
+                            dependencies: Vec::new(),
+                            status: terrane_state::Status::Ready,
+                            create_token: Some(intent.token.clone()),
+                        };
+                        let change = terrane_state::Change { addr: intent.addr.clone(), action: "adopt".into(), after: Some(record), actor: actor.clone() };
+                        store.commit(&self.workspace, change).await.map(|_| ())
+                    }
+                    None if intent.action == "create" && intent_age(intent) < window.as_secs_f64() => {
+                        waiting.push(intent);
+                        continue;
+                    }
+                    None => store.clear_intent(&self.workspace, &addr).await,
+                };
+                if let Err(e) = result {
+                    diags.push(Diagnostic::error("terrane::state_write", format!("cannot resolve the interrupted change to {addr}")).detail(e.to_string()));
                 }
-                _ => None,
-            };
-            let result = match found {
-                Some(value) => {
-                    adopted.push(addr.clone());
-                    let (plain, sensitive_paths) = value.unmark_deep();
-                    let record = terrane_state::ResourceRecord {
-                        addr: intent.addr.clone(),
-                        provider: intent.provider.clone(),
-                        schema_version: 0,
-                        attributes: plain.to_json(),
-                        sensitive_paths,
-                        dependencies: Vec::new(),
-                        status: terrane_state::Status::Ready,
-                        create_token: Some(intent.token.clone()),
-                    };
-                    let change = terrane_state::Change { addr: intent.addr.clone(), action: "adopt".into(), after: Some(record), actor: actor.clone() };
-                    store.commit(&self.workspace, change).await.map(|_| ())
-                }
-                None => store.clear_intent(&self.workspace, &addr).await,
-            };
-            if let Err(e) = result {
-                diags.push(Diagnostic::error("terrane::state_write", format!("cannot resolve the interrupted change to {addr}")).detail(e.to_string()));
             }
+            if waiting.is_empty() {
+                break;
+            }
+            tracing::info!(count = waiting.len(), "looking again for objects whose create was interrupted");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(4));
+            pending = waiting;
         }
         diags.into_result(adopted)
+    }
+
+    /// The object an interrupted create made, if its provider can find it yet, and
+    /// how long after the create the provider may still miss it.
+    async fn look_for(&self, intent: &terrane_state::Intent) -> Result<(Option<Value>, std::time::Duration), String> {
+        let provider = ProviderKey::parse(&intent.provider).and_then(|k| self.registry.get(&k).cloned());
+        let Some(provider) = provider.filter(|_| intent.action == "create") else {
+            return Ok((None, std::time::Duration::ZERO));
+        };
+        let planned = Value::from_json(&intent.planned);
+        let found = provider.find_by_token(&intent.addr.resource.type_name, planned, &intent.token).await.map_err(|e| e.to_string())?;
+        Ok((found, provider.creation_settles_within()))
     }
 
     /// Plans against refreshed state (taken by value: `moved` blocks rename
@@ -496,4 +523,10 @@ impl Session {
 fn not_configured(addr: &terrane_core::ResourceAddr) -> Diagnostic {
     Diagnostic::error("terrane::import", format!("{addr} is not in the configuration"))
         .help("add a resource block for it first, then import the existing object into it")
+}
+
+/// Seconds since the intent was recorded; unreadable times count as long ago.
+fn intent_age(intent: &terrane_state::Intent) -> f64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    terrane_core::time::parse_utc_seconds(&intent.created_at).map_or(f64::INFINITY, |at| now - at)
 }

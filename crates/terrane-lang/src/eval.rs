@@ -209,15 +209,15 @@ impl Evaluator<'_> {
         let (result, expr) = if chosen { (yes?, then) } else { (no?, otherwise) };
         let result = match unified {
             Some(ty) => ty.convert(result).map_err(|e| err("terrane::type_mismatch", e.to_string(), &expr.span))?,
-            // A primitive's type is certain; a collection's may be a list or map type.
-            None if types.iter().any(Type::is_primitive) => {
+            // unify already treats tuples and objects as the lists and maps they may
+            // have been declared as, so what it cannot unify Terraform cannot either.
+            None => {
                 return Err(err(
                     "terrane::inconsistent_conditional",
                     "inconsistent conditional result types: the true and false results must have types that convert to one type",
                     &expr.span,
                 ))
             }
-            None => result,
         };
         Ok(result.mark_if(marked))
     }

@@ -210,6 +210,14 @@ impl Provider for AwsProvider {
         kind.read(self.aws()?, &config).await
     }
 
+    /// A create may still be on its way to AWS when the client dies, and
+    /// Describe calls list new objects only after a while: 60 s, or
+    /// `TERRANE_RECOVERY_WINDOW` seconds.
+    fn creation_settles_within(&self) -> std::time::Duration {
+        let seconds = std::env::var("TERRANE_RECOVERY_WINDOW").ok().and_then(|s| s.parse::<f64>().ok()).filter(|s| s.is_finite() && *s >= 0.0);
+        std::time::Duration::from_secs_f64(seconds.unwrap_or(60.0))
+    }
+
     async fn find_by_token(&self, type_name: &str, planned: Value, token: &str) -> Result<Option<Value>, ProviderError> {
         self.kind(type_name)?.find_by_token(self.aws()?, &planned, token).await
     }

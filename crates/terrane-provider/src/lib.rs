@@ -81,6 +81,13 @@ pub trait Provider: Send + Sync {
 
     /// Finds an object whose create was interrupted, by its idempotency token.
     async fn find_by_token(&self, type_name: &str, planned: Value, token: &str) -> Result<Option<Value>, ProviderError>;
+
+    /// How long after an interrupted create `find_by_token` may still miss its
+    /// object: a remote API may not have finished the create, or list it yet.
+    /// Local objects appear at once.
+    fn creation_settles_within(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// Terraform's "proposed new state": configuration values, with computed

@@ -89,6 +89,8 @@ pub struct Intent {
     pub token: String,
     pub provider: String,
     pub planned: serde_json::Value,
+    /// When the intent was recorded (RFC 3339, UTC), as the store's clock says.
+    pub created_at: String,
 }
 
 impl Intent {
@@ -100,6 +102,7 @@ impl Intent {
         token: String,
         provider: String,
         planned: &str,
+        created_at: String,
     ) -> Result<Intent, crate::StateError> {
         Ok(Intent {
             addr: address.parse().map_err(|e: terrane_core::AddressError| crate::StateError::Data(e.to_string()))?,
@@ -108,6 +111,7 @@ impl Intent {
             token,
             provider,
             planned: serde_json::from_str(planned)?,
+            created_at,
         })
     }
 }

@@ -234,14 +234,14 @@ impl StateStore for PostgresStore {
             let value = serde_json::from_str(&reveal(self.cipher.as_ref(), row.get::<&str, _>(1))?)?;
             state.outputs.insert(name.clone(), OutputRecord { name, value, sensitive: row.get(2) });
         }
-        let rows = sqlx::query("SELECT address, run_id, action, token, provider, planned FROM intents WHERE workspace = $1")
+        let rows = sqlx::query("SELECT address, run_id, action, token, provider, planned, created_at FROM intents WHERE workspace = $1")
             .bind(workspace)
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
         for row in rows {
             let planned = reveal(self.cipher.as_ref(), row.get::<&str, _>(5))?;
-            state.intents.push(Intent::from_columns(row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), &planned)?);
+            state.intents.push(Intent::from_columns(row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), &planned, row.get(6))?);
         }
         Ok(state)
     }
@@ -325,11 +325,11 @@ impl StateStore for PostgresStore {
     }
 
     async fn record_intent(&self, workspace: &str, intent: &Intent) -> Result<(), StateError> {
-        sqlx::query(&format!(
+        sqlx::query(
             "INSERT INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, {NOW}) ON CONFLICT (workspace, address) DO UPDATE SET \
-             run_id = $3, action = $4, token = $5, provider = $6, planned = $7, created_at = EXCLUDED.created_at"
-        ))
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (workspace, address) DO UPDATE SET \
+             run_id = $3, action = $4, token = $5, provider = $6, planned = $7, created_at = EXCLUDED.created_at",
+        )
         .bind(workspace)
         .bind(intent.addr.to_string())
         .bind(&intent.run_id)
@@ -337,6 +337,7 @@ impl StateStore for PostgresStore {
         .bind(&intent.token)
         .bind(&intent.provider)
         .bind(conceal(self.cipher.as_ref(), &intent.planned.to_string()))
+        .bind(&intent.created_at)
         .execute(&self.pool)
         .await
         .map_err(db)?;

@@ -372,7 +372,7 @@ async fn write_batch(pool: &SqlitePool, cipher: Option<&Cipher>, batch: &[WriteJ
                 .push_bind(intent.token.clone())
                 .push_bind(intent.provider.clone())
                 .push_bind(conceal(cipher, &intent.planned.to_string()))
-                .push(NOW);
+                .push_bind(intent.created_at.clone());
         });
         q.push(";\n");
     }
@@ -532,10 +532,10 @@ async fn write_batch_in_order(pool: &SqlitePool, cipher: Option<&Cipher>, batch:
 }
 
 async fn write_intent(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, cipher: Option<&Cipher>, workspace: &str, intent: &Intent) -> Result<(), StateError> {
-    sqlx::query(&format!(
+    sqlx::query(
         "INSERT OR REPLACE INTO intents (workspace, address, run_id, action, token, provider, planned, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, {NOW})"
-    ))
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
     .bind(workspace)
     .bind(intent.addr.to_string())
     .bind(&intent.run_id)
@@ -543,6 +543,7 @@ async fn write_intent(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, cipher: Opti
     .bind(&intent.token)
     .bind(&intent.provider)
     .bind(conceal(cipher, &intent.planned.to_string()))
+    .bind(&intent.created_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -645,13 +646,13 @@ impl StateStore for SqliteStore {
             let value = serde_json::from_str(&reveal(self.cipher.as_deref(), row.get::<&str, _>(1))?)?;
             state.outputs.insert(name.clone(), OutputRecord { name, value, sensitive: row.get::<i64, _>(2) != 0 });
         }
-        let rows = sqlx::query("SELECT address, run_id, action, token, provider, planned FROM intents WHERE workspace = ?")
+        let rows = sqlx::query("SELECT address, run_id, action, token, provider, planned, created_at FROM intents WHERE workspace = ?")
             .bind(workspace)
             .fetch_all(&self.pool)
             .await?;
         for row in rows {
             let planned = reveal(self.cipher.as_deref(), row.get::<&str, _>(5))?;
-            state.intents.push(Intent::from_columns(row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), &planned)?);
+            state.intents.push(Intent::from_columns(row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), &planned, row.get(6))?);
         }
         Ok(state)
     }

@@ -92,6 +92,7 @@ async fn intents_survive_until_their_result_is_committed() {
         token: "token-1".into(),
         provider: "provider[\"hashicorp/local\"]".into(),
         planned: serde_json::json!({ "filename": "x" }),
+        created_at: "2026-12-03T08:00:00Z".into(),
     };
     store.record_intent("default", &intent).await.unwrap();
     assert_eq!(store.load("default").await.unwrap().intents, vec![intent]);
@@ -208,6 +209,7 @@ async fn concurrent_writes_in_two_workspaces_keep_their_serials_and_results() {
                     token: format!("token-{i}"),
                     provider: "provider[\"hashicorp/null\"]".into(),
                     planned: serde_json::json!({ "triggers": null }),
+                    created_at: "2026-12-03T08:00:00Z".into(),
                 };
                 store.record_intent(workspace, &intent).await.unwrap();
                 let mut serials = vec![store
