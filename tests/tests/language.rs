@@ -82,3 +82,59 @@ fn fmt_rewrites_checks_and_diffs() {
     w.run(&["fmt"]).code(1).contains("broken.tf:1:1").contains("invalid HCL syntax");
     assert_eq!(w.read("broken.tf").as_deref(), Some("x = {\n"));
 }
+
+/// Numbers keep Terraform's precision through arithmetic, `tostring`,
+/// `jsonencode`, outputs and state: every value below is what Terraform 1.11
+/// gave for the same configuration, and the second plan finds nothing changed,
+/// so what state holds reads back exactly.
+#[test]
+fn numbers_keep_every_digit_through_outputs_and_state() {
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        r#"
+locals {
+  big   = 12345678901234567890
+  forty = 1234567890123456789012345678901234567890
+}
+
+resource "terraform_data" "n" {
+  input = [local.big, 0.1 + 0.2, tonumber("1e400"), local.forty * 3, 1 / 3]
+}
+
+output "big" { value = local.big }
+output "sum" { value = 0.1 + 0.2 }
+output "huge" { value = tonumber("1e400") }
+output "negzero" { value = -0 }
+output "product" { value = local.forty * 3 }
+output "third" { value = 1 / 3 }
+output "text" { value = tostring(local.forty * 3) }
+output "json" { value = jsonencode([local.big, -0, 0.1 + 0.2]) }
+output "stored" { value = terraform_data.n.output }
+"#,
+    );
+    w.run(&["init"]).success();
+    w.run(&["apply", "-auto-approve"]).success();
+    let huge = format!("1{}", "0".repeat(400));
+    let third = format!("0.{}5", "3".repeat(154));
+    let product = "3703703670370370367037037036703703703670";
+    let expected = [
+        ("big", "12345678901234567890".to_string()),
+        ("sum", "0.3".to_string()),
+        ("huge", huge.clone()),
+        ("negzero", "0".to_string()),
+        ("product", product.to_string()),
+        ("third", third.clone()),
+        ("text", format!("\"{product}\"")),
+        ("json", "\"[12345678901234567890,-0,0.3]\"".to_string()),
+        ("stored", format!("[12345678901234567890,0.3,{huge},{product},{third}]")),
+    ];
+    let outputs: serde_json::Value = serde_json::from_str(&w.run(&["output", "-json"]).success().stdout).expect("output -json is JSON");
+    for (name, value) in expected {
+        assert_eq!(outputs[name]["value"].to_string(), value, "output {name}");
+    }
+    let state: serde_json::Value = serde_json::from_str(&w.run(&["state", "pull"]).success().stdout).expect("state pull is JSON");
+    let stored = &state["resources"][0]["instances"][0]["attributes"]["output"];
+    assert_eq!(stored.to_string(), format!("[12345678901234567890,0.3,{huge},{product},{third}]"));
+    w.run(&["plan", "-detailed-exitcode"]).code(0);
+}
