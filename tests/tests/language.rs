@@ -99,12 +99,13 @@ locals {
 }
 
 resource "terraform_data" "n" {
-  input = [local.big, 0.1 + 0.2, tonumber("1e400"), local.forty * 3, 1 / 3]
+  input = [local.big, 0.1 + 0.2, 1e400, local.forty * 3, 1 / 3]
 }
 
 output "big" { value = local.big }
 output "sum" { value = 0.1 + 0.2 }
-output "huge" { value = tonumber("1e400") }
+output "huge" { value = 1e400 }
+output "huger" { value = tostring(1e400 * 10) }
 output "negzero" { value = -0 }
 output "product" { value = local.forty * 3 }
 output "third" { value = 1 / 3 }
@@ -122,6 +123,7 @@ output "stored" { value = terraform_data.n.output }
         ("big", "12345678901234567890".to_string()),
         ("sum", "0.3".to_string()),
         ("huge", huge.clone()),
+        ("huger", format!("\"1{}\"", "0".repeat(401))),
         ("negzero", "0".to_string()),
         ("product", product.to_string()),
         ("third", third.clone()),

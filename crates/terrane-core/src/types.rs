@@ -95,11 +95,11 @@ impl Type {
             (Type::Bool, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
             (Type::List(elem), Value::List(items) | Value::Set(items)) => {
                 let elem = element_type(elem, items.iter(), "list")?;
-                Value::List(convert_items(&elem, items)?)
+                Value::List(common_element_type(convert_items(&elem, items)?, &elem)?)
             }
             (Type::Set(elem), Value::List(items) | Value::Set(items)) => {
                 let elem = element_type(elem, items.iter(), "set")?;
-                Value::set(convert_items(&elem, items)?)
+                Value::set(common_element_type(convert_items(&elem, items)?, &elem)?)
             }
             (Type::Map(elem), Value::Map(mut map)) => {
                 let elem = element_type(elem, map.values(), "map")?;
@@ -107,7 +107,13 @@ impl Type {
                     let item = std::mem::replace(v, Value::Null);
                     *v = elem.convert_in_place(item).map_err(|e| e.within(PathStep::Attr(k.clone())))?;
                 }
-                Value::Map(map)
+                if elem.has_any() {
+                    let keys: Vec<String> = map.keys().cloned().collect();
+                    let values = common_element_type(map.into_values().collect(), &elem)?;
+                    Value::Map(keys.into_iter().zip(values).collect())
+                } else {
+                    Value::Map(map)
+                }
             }
             (Type::Tuple(types), Value::List(mut items)) => {
                 if types.len() != items.len() {
@@ -190,6 +196,17 @@ impl Type {
         }
     }
 
+    /// Whether `any` appears anywhere in the type.
+    pub fn has_any(&self) -> bool {
+        match self {
+            Type::Any => true,
+            Type::String | Type::Number | Type::Bool => false,
+            Type::List(t) | Type::Set(t) | Type::Map(t) => t.has_any(),
+            Type::Tuple(ts) => ts.iter().any(Type::has_any),
+            Type::Object(attrs) => attrs.values().any(|a| a.ty.has_any()),
+        }
+    }
+
     pub fn is_primitive(&self) -> bool {
         matches!(self, Type::String | Type::Number | Type::Bool)
     }
@@ -233,10 +250,12 @@ pub fn unify(types: &[Type]) -> Option<Type> {
         let elements: Vec<Type> = known.iter().flat_map(|t| element_types(t)).collect();
         return unify(&elements).map(Type::set);
     }
-    // Sets and lists together: a set converts to a list, not the other way.
+    // Sets with lists make a list (a set converts to a list, not the other
+    // way); sets with only tuples stay a set.
     if known.iter().all(|t| sequence(t) || matches!(t, Type::Set(_))) {
         let elements: Vec<Type> = known.iter().flat_map(|t| element_types(t)).collect();
-        return unify(&elements).map(Type::list);
+        let collection = if known.iter().any(|t| matches!(t, Type::List(_))) { Type::list } else { Type::set };
+        return unify(&elements).map(collection);
     }
     if known.iter().all(|t| record(t)) {
         if let Some(Type::Object(first)) = known.first() {
@@ -275,6 +294,18 @@ fn describe(value: &Value) -> String {
         Value::Map(_) => "an object".into(),
         other => other.type_name().into(),
     }
+}
+
+/// A collection's elements all have one type: where the element type leaves
+/// some of it open (`list(map(any))`), the elements, each converted on its
+/// own, are converted again to the type they unify to.
+fn common_element_type(items: Vec<Value>, elem: &Type) -> Result<Vec<Value>, ConversionError> {
+    if !elem.has_any() || items.len() < 2 {
+        return Ok(items);
+    }
+    let types: Vec<Type> = items.iter().map(Type::of).collect();
+    let common = unify(&types).ok_or_else(|| fail("cannot find a common base type for all elements".to_string()))?;
+    convert_items(&common, items)
 }
 
 fn convert_items(elem: &Type, mut items: Vec<Value>) -> Result<Vec<Value>, ConversionError> {
@@ -415,11 +446,39 @@ mod tests {
             (Str, Type::list(Str), None),
             (tuple(vec![tuple(vec![Number])]), tuple(vec![tuple(vec![Str])]), Some(tuple(vec![tuple(vec![Str])]))),
             (tuple(vec![obj(&[("a", Number)])]), tuple(vec![obj(&[("a", Bool)])]), None),
+            // The collection kinds that never meet.
+            (Type::list(Str), Type::map(Str), None),
+            (Type::list(Str), obj(&[("a", Str)]), None),
+            (Type::set(Str), Type::map(Str), None),
+            (Type::set(Str), obj(&[("a", Str)]), None),
+            (Type::map(Str), tuple(vec![Number]), None),
+            (tuple(vec![]), obj(&[]), None),
+            // A tuple meets a set or list element by element.
+            (Type::set(Str), tuple(vec![Number]), Some(Type::set(Str))),
+            (Type::set(Str), tuple(vec![Number, Bool]), Some(Type::set(Str))),
+            (Type::list(Number), tuple(vec![Number, Str]), Some(Type::list(Str))),
+            // `{a = [1]}` and `{a = ["x", "y"]}`: the same keys, tuples of two lengths.
+            (obj(&[("a", tuple(vec![Number]))]), obj(&[("a", tuple(vec![Str, Str]))]), Some(obj(&[("a", Type::list(Str))]))),
+            // `tomap({a = [1]})` and `{b = ["x"]}`.
+            (Type::map(tuple(vec![Number])), obj(&[("b", tuple(vec![Str]))]), Some(Type::map(tuple(vec![Str])))),
+            (Type::list(Type::list(Number)), tuple(vec![Type::list(Number)]), Some(Type::list(Type::list(Number)))),
         ];
         for (a, b, want) in cases {
             assert_eq!(unify(&[a.clone(), b.clone()]), want, "unify({a}, {b})");
             assert_eq!(unify(&[b.clone(), a.clone()]), want, "unify({b}, {a})");
         }
+    }
+
+    /// Three or more types meet at one: `[{a = 1}]` and `[{a = "x"}, {a = true}]`
+    /// give a list of `object({a = string})`, though number and bool alone do not meet.
+    #[test]
+    fn unification_of_many_types_finds_one_they_all_convert_to() {
+        use Type::{Bool, Number, String as Str};
+        let obj_a = |t: Type| obj(&[("a", t)]);
+        let got = unify(&[Type::Tuple(vec![obj_a(Number)]), Type::Tuple(vec![obj_a(Str), obj_a(Bool)])]);
+        assert_eq!(got, Some(Type::list(obj_a(Str))));
+        assert_eq!(unify(&[Number, Bool, Str]), Some(Str));
+        assert_eq!(unify(&[Number, Bool]), None);
     }
 
     #[test]
@@ -432,6 +491,37 @@ mod tests {
         check(Type::list(Type::Any), Value::List(vec![Value::List(vec![n(1)]), Value::List(vec![Value::string("a"), Value::string("b")])]), Ok(r#"[["1"], ["a", "b"]]"#));
         check(Type::list(Type::Any), Value::List(vec![Value::Null, Value::string("a")]), Ok(r#"[null, "a"]"#));
         check(Type::map(Type::Any), Value::map([("a", Value::List(vec![n(1)])), ("b", Value::map([("x", n(1))]))]), Err("all map elements must have the same type"));
+    }
+
+    /// A value of each collection kind converted to each other kind, as
+    /// `tolist`, `toset`, `tomap` and type constraints convert in Terraform 1.11.
+    #[test]
+    fn conversion_between_every_pair_of_collection_kinds() {
+        let s = Value::string;
+        let list = || Value::List(vec![s("b"), s("a"), s("b")]);
+        let set = || Value::set(vec![s("b"), s("a")]);
+        let record = || Value::map([("a", Value::number(1)), ("b", s("2"))]);
+        let strings = Type::String;
+        // list or tuple to set: sorted, duplicates gone; set to list: the set's order.
+        check(Type::set(strings.clone()), list(), Ok(r#"["a", "b"]"#));
+        check(Type::list(strings.clone()), set(), Ok(r#"["a", "b"]"#));
+        // A set has no order to give a tuple's positions ("tuple required").
+        check(Type::Tuple(vec![strings.clone(), strings.clone()]), set(), Err("a tuple([string, string]) required, got a set"));
+        // object to map and map to object.
+        check(Type::map(Type::Number), record(), Ok("{a = 1, b = 2}"));
+        let object = Type::Object(BTreeMap::from([("a".to_string(), ObjectAttr::required(strings.clone()))]));
+        check(object, Value::map([("a", Value::number(1))]), Ok(r#"{a = "1"}"#));
+        // Sequences and records never convert into each other.
+        check(Type::map(strings.clone()), list(), Err("a map(string) required, got a list"));
+        check(Type::list(strings.clone()), record(), Err("a list(string) required, got an object"));
+        check(Type::set(strings.clone()), record(), Err("a set(string) required, got an object"));
+        check(Type::map(strings.clone()), set(), Err("a map(string) required, got a set"));
+        // Nested: a tuple of objects to a list of maps, unifying on the way.
+        let nested = Value::List(vec![Value::map([("x", Value::number(1))]), Value::map([("y", Value::Bool(true))])]);
+        check(Type::list(Type::map(Type::Any)), nested.clone(), Err("cannot find a common base type for all elements"));
+        let mixed = Value::List(vec![Value::map([("x", Value::number(1))]), Value::map([("y", s("a"))])]);
+        check(Type::list(Type::map(Type::Any)), mixed, Ok(r#"[{x = "1"}, {y = "a"}]"#));
+        check(Type::list(Type::map(strings.clone())), nested, Ok(r#"[{x = "1"}, {y = "true"}]"#));
     }
 
     #[test]

@@ -568,7 +568,7 @@ pub fn load_state_settings(dir: &Path) -> Result<StateSettings, Diagnostics> {
             continue;
         }
         let file = SourceFile::new(display_name(dir, &name), text);
-        let body = match hcl_edit::parser::parse_body(&file.text) {
+        let body = match crate::parse::parse_body(&file.text) {
             Ok(body) => body,
             Err(err) => {
                 diags.push(syntax_error(&file, &err, 0));
@@ -631,13 +631,13 @@ pub fn parse_module_in_pieces(dir: &Path, sources: Vec<Arc<SourceFile>>, diags: 
         let resources_before = module.resources.len();
         let mut pieces = top_level_pieces(&file.text, piece_bytes).into_iter();
         while let Some(piece) = pieces.next() {
-            let parsed = match hcl_edit::parser::parse_body(&file.text[piece.clone()]) {
+            let parsed = match crate::parse::parse_body(&file.text[piece.clone()]) {
                 Ok(body) => Ok(body),
                 // Should the scan ever cut where it must not, the rest of the
                 // file is parsed in one go, as it would be without pieces.
                 Err(_) => {
                     pieces = Vec::new().into_iter();
-                    hcl_edit::parser::parse_body(&file.text[piece.start..])
+                    crate::parse::parse_body(&file.text[piece.start..])
                 }
             };
             match parsed {

@@ -417,7 +417,7 @@ impl Evaluator<'_> {
         let Value::Map(vars) = vars else {
             return Err(err("terrane::function_call", "a template's variables must be a map or object", &vars_expr.span));
         };
-        let template = hcl_edit::parser::parse_template(&file.text).map_err(|e| crate::config::syntax_error(file, &e, 0))?;
+        let template = crate::parse::parse_template(&file.text).map_err(|e| crate::config::syntax_error(file, &e, 0))?;
         let lowering = crate::ast::Lowering { file, base: 0 };
         let expr = Expr {
             kind: ExprKind::Template(lowering.template_parts(&template)),

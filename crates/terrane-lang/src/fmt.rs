@@ -14,9 +14,9 @@ use terrane_core::{Diagnostic, SourceFile};
 /// a case the scanner misread; the file then gets the layout without token
 /// spacing, or stays as it is.
 pub fn format_file(file: &Arc<SourceFile>) -> Result<String, Diagnostic> {
-    hcl_edit::parser::parse_body(&file.text).map_err(|e| crate::config::syntax_error(file, &e, 0))?;
+    crate::parse::parse_body(&file.text).map_err(|e| crate::config::syntax_error(file, &e, 0))?;
     let sound = |text: &String, respacing: bool| {
-        hcl_edit::parser::parse_body(text).is_ok() && layout(text, respacing) == *text
+        crate::parse::parse_body(text).is_ok() && layout(text, respacing) == *text
     };
     for respacing in [true, false] {
         let formatted = layout(&file.text, respacing);

@@ -158,7 +158,7 @@ fn parse_text(var: &Variable, text: &str) -> Option<Value> {
         return Some(Value::string(text));
     }
     let file = SourceFile::new(format!("<value for var.{}>", var.name), text);
-    match hcl_edit::parser::parse_expr(text) {
+    match crate::parse::parse_expr(text) {
         Ok(e) => eval_constant(&Lowering { file: &file, base: 0 }.expr(&e)).ok().or_else(|| Some(Value::string(text))),
         Err(_) => Some(Value::string(text)),
     }
@@ -187,7 +187,7 @@ fn read_tfvars(module: &Module, path: &Path, raw: &mut BTreeMap<String, Raw>, di
         }
     };
     let file: Arc<SourceFile> = SourceFile::new(path.display().to_string(), text);
-    let body = match hcl_edit::parser::parse_body(&file.text) {
+    let body = match crate::parse::parse_body(&file.text) {
         Ok(b) => b,
         Err(err) => {
             diags.push(crate::config::syntax_error(&file, &err, 0));

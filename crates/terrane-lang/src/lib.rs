@@ -9,6 +9,7 @@ pub mod fmt;
 pub mod functions;
 pub mod fuzz;
 pub mod inputs;
+pub mod parse;
 mod netfuncs;
 mod timefuncs;
 pub mod typeexpr;

@@ -32,7 +32,7 @@ impl Scope for Locals {
 
 fn evaluate(src: &str) -> Result<Value, String> {
     let file = SourceFile::new("case.tf", src);
-    let expr = hcl_edit::parser::parse_expr(src).map_err(|e| format!("parse: {}", e.message()))?;
+    let expr = terrane_lang::parse::parse_expr(src).map_err(|e| format!("parse: {}", e.message()))?;
     let expr = Lowering { file: &file, base: 0 }.expr(&expr);
     eval(&expr, &Locals).map_err(|d| match d.detail {
         Some(detail) => format!("{}: {detail}", d.summary),
@@ -121,13 +121,30 @@ fn compare(row: &serde_json::Value) -> Option<String> {
     None
 }
 
+/// Cases terrane answers differently, on purpose, with why (README, "Known
+/// differences"). Each must still differ: one that starts to agree leaves the list.
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
+    "true ? tolist([\"a\"]) : toset([\"b\"])",
+    "terrane's values do not tell a list from a tuple, and a set with a tuple unifies to a set, \
+     which `cond ? toset(names) : []` (for_each's idiom) needs",
+)];
+
 #[test]
 fn every_case_gives_what_terraform_gives() {
     let rows = rows();
-    let failures: Vec<String> = rows
-        .iter()
-        .filter_map(|row| compare(row).map(|why| format!("{}\n      {why}", row["expr"].as_str().unwrap_or_default())))
-        .collect();
+    let mut failures = Vec::new();
+    for row in &rows {
+        let expr = row["expr"].as_str().unwrap_or_default();
+        let known = KNOWN_DIFFERENCES.iter().any(|(case, _)| *case == expr);
+        match (compare(row), known) {
+            (Some(why), false) => failures.push(format!("{expr}\n      {why}")),
+            (None, true) => failures.push(format!("{expr}\n      now agrees with Terraform: take it off KNOWN_DIFFERENCES")),
+            _ => {}
+        }
+    }
+    for (case, _) in KNOWN_DIFFERENCES {
+        assert!(rows.iter().any(|row| row["expr"] == *case), "known difference {case:?} has a row in the table");
+    }
     assert!(failures.is_empty(), "{} of {} cases differ from Terraform:\n{}", failures.len(), rows.len(), failures.join("\n"));
 }
 

@@ -42,7 +42,7 @@ impl Scope for Vars {
 /// Evaluates `src`: `Ok(value as text)` or `Err(summary: detail)`.
 fn run(src: &str) -> Result<String, String> {
     let file = SourceFile::new("test.tf", src);
-    let expr = hcl_edit::parser::parse_expr(src).map_err(|e| format!("parse: {}", e.message()))?;
+    let expr = terrane_lang::parse::parse_expr(src).map_err(|e| format!("parse: {}", e.message()))?;
     let expr = Lowering { file: &file, base: 0 }.expr(&expr);
     eval(&expr, &Vars).map(|v| v.to_string()).map_err(|d| match d.detail {
         Some(detail) => format!("{}: {detail}", d.summary),

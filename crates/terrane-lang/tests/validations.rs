@@ -38,7 +38,7 @@ fn repo() -> PathBuf {
 
 fn literal(text: &str) -> Value {
     let file = SourceFile::new("value.tf", text);
-    let expr = hcl_edit::parser::parse_expr(text).expect("the table's values parse");
+    let expr = terrane_lang::parse::parse_expr(text).expect("the table's values parse");
     let expr = terrane_lang::ast::Lowering { file: &file, base: 0 }.expr(&expr);
     eval(&expr, &OneVariable("", Value::Null)).expect("the table's values are literals")
 }
