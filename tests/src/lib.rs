@@ -190,6 +190,13 @@ impl Workdir {
         cmd
     }
 
+    /// Starts a command with its output piped, for a test that reads it as it comes.
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+        let mut cmd = self.command(args, env);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+        cmd.spawn().expect("start terrane")
+    }
+
     /// Starts a command in the background and returns once it has printed `ready`.
     pub fn start_until(&self, args: &[&str], env: &[(&str, &str)], ready: &str) -> Background {
         let mut cmd = self.command(args, env);
@@ -319,8 +326,13 @@ pub fn aws_keys_endpoint() -> String {
 /// What a user sets to point terrane at the test endpoint, in one region. Tests
 /// use a region each so that what one creates never shows in another's listing.
 pub fn aws_env(region: &str) -> Vec<(&'static str, String)> {
+    aws_env_at(&aws_endpoint(), region)
+}
+
+/// `aws_env` for another endpoint (a second moto version).
+pub fn aws_env_at(endpoint: &str, region: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("AWS_ENDPOINT_URL", aws_endpoint()),
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
         ("AWS_REGION", region.into()),
@@ -385,6 +397,13 @@ impl AwsCheck {
         let filter = aws_sdk_ec2::types::Filter::builder().name("resource-id").values(id).build();
         let out = self.block_on(self.ec2.describe_tags().filters(filter).send()).expect("describe tags");
         out.tags().iter().find(|t| t.key() == Some("Name")).and_then(|t| t.value()).map(str::to_string)
+    }
+
+    /// Ids of the EC2 objects that still carry terrane's create token.
+    pub fn token_tagged(&self) -> Vec<String> {
+        let filter = aws_sdk_ec2::types::Filter::builder().name("key").values("terrane:token").build();
+        let out = self.block_on(self.ec2.describe_tags().filters(filter).send()).expect("describe tags");
+        out.tags().iter().filter_map(|t| t.resource_id()).map(str::to_string).collect()
     }
 
     /// Ids of the VPCs that are not the region's default one.

@@ -88,6 +88,7 @@ fn network_applies_updates_replaces_and_destroys() {
     let w = Workdir::new();
     w.write("main.tf", &network("10.10.1.0/24", 80, "one", false));
     w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("Apply complete! Resources: 9 added, 0 changed, 0 destroyed.");
+    assert_eq!(aws.token_tagged(), Vec::<String>::new(), "no object keeps terrane's create token once it is in state");
     let vpcs = aws.vpc_ids();
     assert_eq!(vpcs.len(), 1, "one VPC exists: {vpcs:?}");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
@@ -372,6 +373,17 @@ fn bad_input_is_caught_at_plan_time_with_its_location_and_creates_nothing() {
             "the port range 443-80 is empty",
         ),
         ("resource \"aws_eip\" \"e\" {\n  domain = \"standard\"\n}\n", "main.tf:8:12", "ended with EC2-Classic"),
+        // Arguments Terraform's schema has and terrane does not act on yet are refused, not ignored.
+        (
+            "resource \"aws_instance\" \"i\" {\n  ami           = \"ami-12345678\"\n  instance_type = \"t3.micro\"\n  metadata_options {\n    http_tokens = \"required\"\n  }\n}\n",
+            "main.tf:10:3",
+            "`metadata_options` is not supported by terrane yet",
+        ),
+        (
+            "resource \"aws_vpc\" \"v\" {\n  cidr_block          = \"10.0.0.0/16\"\n  ipv4_netmask_length = 16\n}\n",
+            "main.tf:9:25",
+            "`ipv4_netmask_length` is not supported by terrane yet",
+        ),
         (
             "resource \"aws_s3_bucket_lifecycle_configuration\" \"l\" {\n  bucket = \"terrane-bad-lifecycle\"\n  rule {\n    id     = \"archive\"\n    \
              status = \"Enabled\"\n    transition {\n      days          = 30\n      storage_class = \"COLD\"\n    }\n  }\n}\n",
@@ -389,6 +401,62 @@ fn bad_input_is_caught_at_plan_time_with_its_location_and_creates_nothing() {
     }
     assert!(aws.vpc_ids().is_empty(), "nothing was created");
     assert!(aws.live_instances().is_empty());
+}
+
+/// Configurations written for Terraform's provider run as written: a group in
+/// the default VPC with no rules, rules given as a list instead of blocks, a
+/// deprecated argument (with a warning).
+#[test]
+fn terraform_spellings_apply_and_plan_clean() {
+    const REGION: &str = "us-west-1";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        &format!(
+            r#"{PROVIDER}
+resource "aws_security_group" "bare" {{
+  name = "bare"
+}}
+
+resource "aws_security_group" "listed" {{
+  name = "listed"
+  ingress = [{{
+    from_port        = 443
+    to_port          = 443
+    protocol         = "tcp"
+    cidr_blocks      = ["10.0.0.0/8"]
+    description      = "https"
+    ipv6_cidr_blocks = []
+    prefix_list_ids  = []
+    security_groups  = []
+    self             = false
+  }}]
+}}
+
+resource "aws_eip" "old" {{
+  vpc = true
+}}
+"#
+        ),
+    );
+    w.run_aws(REGION, &["apply", "-auto-approve"])
+        .success()
+        .contains("argument \"vpc\" of resource \"aws_eip\" is deprecated")
+        .contains("Apply complete! Resources: 3 added");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    assert_eq!(aws.token_tagged(), Vec::<String>::new(), "no object keeps terrane's create token");
+    let groups = aws
+        .block_on(aws.ec2.describe_security_groups().filters(aws_sdk_ec2::types::Filter::builder().name("group-name").values("bare").build()).send())
+        .expect("describe the group");
+    let bare = &groups.security_groups()[0];
+    assert_eq!(bare.description(), Some("Managed by Terraform"), "Terraform's default description");
+    assert!(bare.ip_permissions_egress().is_empty(), "the default egress rule is removed, as Terraform does: {bare:?}");
+    let state: serde_json::Value = serde_json::from_str(&w.run(&["state", "pull"]).success().stdout).expect("state pull is JSON");
+    let listed = state["resources"].as_array().expect("resources").iter().find(|r| r["name"] == "listed").expect("the listed group");
+    assert_eq!(listed["instances"][0]["attributes"]["ingress"][0]["description"], "https");
+    assert_state_has_terraforms_shapes(&w);
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
 }
 
 #[test]
@@ -473,6 +541,7 @@ fn a_create_that_lands_after_its_run_died_is_adopted_not_made_twice() {
         .lacks("aws_vpc.v: Creating...");
     late.join().expect("the late create's thread");
     assert_eq!(aws.vpc_ids().len(), 1, "the late VPC was adopted, not made twice");
+    assert_eq!(aws.token_tagged(), Vec::<String>::new(), "the adopted VPC's token is taken off");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
     w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
     assert!(aws.vpc_ids().is_empty());
@@ -498,6 +567,92 @@ fn import_id(type_name: &str, values: &serde_json::Value) -> String {
         }
         _ => text("id"),
     }
+}
+
+/// hashicorp/aws's schemas as recorded for the provider.
+fn recorded_schemas() -> serde_json::Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/terrane-provider-aws/schema/hashicorp-aws.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("the recorded schema is in the repo")).expect("it is JSON")
+}
+
+/// Where a stored object is not in the shape Terraform stores for `block`:
+/// every attribute and block type there and nothing else, block types as
+/// lists (single ones as an object or null), values of each attribute's type.
+fn shape_problems(block: &serde_json::Value, object: &serde_json::Value, at: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(fields) = object.as_object() else { return vec![format!("{at}: not an object: {object}")] };
+    let attributes = block["attributes"].as_object().cloned().unwrap_or_default();
+    let block_types = block["block_types"].as_object().cloned().unwrap_or_default();
+    for name in fields.keys().filter(|k| !attributes.contains_key(*k) && !block_types.contains_key(*k)) {
+        out.push(format!("{at}{name}: not in the schema"));
+    }
+    for (name, attr) in &attributes {
+        match fields.get(name) {
+            None => out.push(format!("{at}{name}: missing")),
+            Some(value) if !fits(&attr["type"], value) => out.push(format!("{at}{name}: {value} is not a {}", attr["type"])),
+            Some(_) => {}
+        }
+    }
+    for (name, nested) in &block_types {
+        let inner = &nested["block"];
+        match (nested["nesting_mode"].as_str(), fields.get(name)) {
+            (Some("single"), Some(serde_json::Value::Null)) => {}
+            (Some("single"), Some(value)) => out.extend(shape_problems(inner, value, &format!("{at}{name}."))),
+            (_, Some(serde_json::Value::Array(items))) => {
+                for (i, item) in items.iter().enumerate() {
+                    out.extend(shape_problems(inner, item, &format!("{at}{name}[{i}].")));
+                }
+            }
+            (mode, value) => out.push(format!("{at}{name}: a {mode:?} block stored as {value:?}")),
+        }
+    }
+    out
+}
+
+/// Whether a JSON value is of a cty type in its JSON form.
+fn fits(ty: &serde_json::Value, value: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    if value.is_null() {
+        return true;
+    }
+    match (ty, value) {
+        (J::String(t), _) => match t.as_str() {
+            "string" => value.is_string(),
+            "number" => value.is_number(),
+            "bool" => value.is_boolean(),
+            _ => true,
+        },
+        (J::Array(parts), _) => match (parts[0].as_str(), value) {
+            (Some("list" | "set"), J::Array(items)) => items.iter().all(|i| fits(&parts[1], i)),
+            (Some("map"), J::Object(m)) => m.values().all(|v| fits(&parts[1], v)),
+            (Some("object"), J::Object(m)) => {
+                let attrs = parts[1].as_object().cloned().unwrap_or_default();
+                m.len() == attrs.len() && attrs.iter().all(|(k, t)| m.get(k).is_some_and(|v| fits(t, v)))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Every record `state pull` gives is in Terraform's shape for its type and
+/// carries Terraform's schema version.
+fn assert_state_has_terraforms_shapes(w: &Workdir) {
+    let schemas = recorded_schemas();
+    let state: serde_json::Value = serde_json::from_str(&w.run(&["state", "pull"]).success().stdout).expect("state pull is JSON");
+    let mut problems = Vec::new();
+    for resource in state["resources"].as_array().expect("resources") {
+        let section = if resource["mode"] == "data" { "data_source_schemas" } else { "resource_schemas" };
+        let schema = &schemas[section][resource["type"].as_str().unwrap_or_default()];
+        for instance in resource["instances"].as_array().into_iter().flatten() {
+            let at = format!("{}.{}: ", resource["type"].as_str().unwrap_or_default(), resource["name"].as_str().unwrap_or_default());
+            problems.extend(shape_problems(&schema["block"], &instance["attributes"], &at));
+            if instance["schema_version"] != schema["version"] {
+                problems.push(format!("{at}schema_version {} where Terraform's is {}", instance["schema_version"], schema["version"]));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "state differs from Terraform's shapes:\n{}", problems.join("\n"));
 }
 
 #[test]
@@ -539,6 +694,7 @@ resource "aws_vpc_security_group_ingress_rule" "dns" {
     let resources = show["values"]["root_module"]["resources"].as_array().expect("resources").clone();
     let types: std::collections::BTreeSet<&str> = resources.iter().filter_map(|r| r["type"].as_str()).collect();
     assert_eq!(types.len(), 22, "every managed type but aws_key_pair is here: {types:?}");
+    assert_state_has_terraforms_shapes(&w);
 
     for r in &resources {
         let address = r["address"].as_str().expect("an address");
@@ -547,6 +703,7 @@ resource "aws_vpc_security_group_ingress_rule" "dns" {
         w.run_aws(REGION, &["import", address, &id]).success().contains("Import successful!");
     }
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    assert_state_has_terraforms_shapes(&w);
     w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
     assert!(aws.vpc_ids().is_empty());
     assert!(aws.live_instances().is_empty());
@@ -1159,4 +1316,86 @@ fn the_platform_modules_build_one_network_per_environment() {
     assert_eq!(aws.vpc_ids(), [staging.clone()]);
     w.run_aws(REGION, &[chdir, "destroy", "-auto-approve"]).success().contains("12 destroyed");
     assert!(aws.vpc_ids().is_empty(), "destroy left VPCs behind: {:?}", aws.vpc_ids());
+}
+
+/// VPCs and subnets for the crash test, one pair per index.
+fn vpcs_and_subnets(count: usize) -> String {
+    format!(
+        "{PROVIDER}\nresource \"aws_vpc\" \"v\" {{\n  count      = {count}\n  cidr_block = \"10.${{count.index}}.0.0/16\"\n}}\n\n\
+         resource \"aws_subnet\" \"s\" {{\n  count      = {count}\n  vpc_id     = aws_vpc.v[count.index].id\n  cidr_block = \"10.${{count.index}}.1.0/24\"\n}}\n"
+    )
+}
+
+/// Starts an apply (or destroy) and kills it (SIGKILL) once it has started
+/// `changes` provider calls plus `extra_millis`, so kills land inside calls.
+fn killed_after(w: &Workdir, env: &[(&str, &str)], command: &str, changes: usize, extra_millis: u64) {
+    use std::io::BufRead as _;
+    let mut child = w.spawn(&[command, "-auto-approve", "-parallelism=8"], env);
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut started = 0;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        if line.ends_with("Creating...") || line.ends_with("Destroying...") {
+            started += 1;
+            if started >= changes {
+                std::thread::sleep(std::time::Duration::from_millis(extra_millis));
+                break;
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Applies and a destroy of VPCs and subnets, each killed at a random moment
+/// and followed by a run that converges; nothing is ever made twice or left
+/// behind. Run against both moto versions the suite starts (5.1.10 and 5.2).
+fn crash_rounds(endpoint: &str, seed: u64) {
+    const REGION: &str = "ap-east-1";
+    const MOST: usize = 16;
+    let aws = AwsCheck::at(endpoint, REGION);
+    let w = Workdir::new();
+    let mut env = terrane_tests::aws_env_at(endpoint, REGION);
+    // Shorter than the 60 s default, to keep rounds fast, but well past the
+    // ~2.5 s moto 5.2 takes over a region's first call: a create killed while
+    // moto still serves it lands after the kill, and a window shorter than
+    // that makes the next run create the VPC again.
+    env.push(("TERRANE_RECOVERY_WINDOW", "20".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    w.write("main.tf", &vpcs_and_subnets(MOST));
+    w.run_with_env(&["init"], &env).success();
+    let mut state = seed;
+    let mut next = |bound: u64| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) % bound
+    };
+    let mut cut_mid_change = 0;
+    for round in 0..8u64 {
+        // Alternate sizes so kills land in creates and in deletes.
+        let count = if round % 2 == 0 { MOST } else { MOST / 2 };
+        w.write("main.tf", &vpcs_and_subnets(count));
+        killed_after(&w, &env, "apply", 1 + next(12) as usize, next(30));
+        if w.run_with_env(&["apply", "-auto-approve", "-parallelism=8"], &env).success().stdout.contains("interrupted change(s) from an earlier run") {
+            cut_mid_change += 1;
+        }
+        let vpcs = aws.vpc_ids();
+        assert_eq!(vpcs.len(), count, "{endpoint}, seed {seed}, round {round}: {count} VPCs, each once: {vpcs:?}");
+        let listed = w.run_with_env(&["state", "list"], &env).success().stdout.lines().count();
+        assert_eq!(listed, 2 * count, "{endpoint}, seed {seed}, round {round}: each object in state once");
+        assert_eq!(aws.token_tagged(), Vec::<String>::new(), "{endpoint}, round {round}: no token left on a converged object");
+        w.run_with_env(&["plan", "-detailed-exitcode"], &env).code(0);
+    }
+    // The kills must land inside provider calls, or this test proves nothing.
+    assert!(cut_mid_change >= 3, "{endpoint}, seed {seed}: only {cut_mid_change} of 8 kills interrupted a change");
+    killed_after(&w, &env, "destroy", 1 + next(12) as usize, next(30));
+    w.run_with_env(&["destroy", "-auto-approve"], &env).success();
+    assert!(aws.vpc_ids().is_empty(), "{endpoint}: the destroy leaves nothing");
+}
+
+#[test]
+fn sigkill_during_aws_applies_never_duplicates_or_leaks_on_either_moto() {
+    let seed = std::env::var("TERRANE_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261203u64);
+    let older = std::thread::spawn(move || crash_rounds(&terrane_tests::aws_endpoint(), seed));
+    crash_rounds(&terrane_tests::aws_keys_endpoint(), seed);
+    older.join().expect("the run against moto 5.1.10");
 }

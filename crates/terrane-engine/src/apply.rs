@@ -147,6 +147,16 @@ fn conforms(planned: &Value, actual: &Value) -> bool {
     }
 }
 
+/// The attributes (top level) where the provider's result broke the plan.
+fn broken_promises(planned: &Value, actual: &Value) -> Vec<String> {
+    match (planned.unmarked(), actual.unmarked()) {
+        (Value::Map(p), Value::Map(a)) => {
+            p.iter().filter(|(k, pv)| !a.get(*k).is_some_and(|av| conforms(pv, av))).map(|(k, _)| k.clone()).collect()
+        }
+        _ => vec!["the object".into()],
+    }
+}
+
 fn record_for(change: &ResourceChange, value: &Value, token: Option<String>) -> ResourceRecord {
     let (plain, sensitive_paths) = value.clone().unmark_deep();
     ResourceRecord {
@@ -513,10 +523,12 @@ impl Walker<'_, '_> {
         };
         let scope = self.scope(m, path, Repetition::from_key(&change.addr.key, each_value.as_ref()));
         let config = decode_body(&r.body, &schema.schema, &scope, &format_args!("resource {:?}", r.type_name), &mut diags);
-        if r.mode == Mode::Managed {
-            for e in provider.validate(&r.type_name, &config) {
-                diags.push(attr_diagnostic(r, &e.path, &e.message));
-            }
+        let problems = match r.mode {
+            Mode::Managed => provider.validate(&r.type_name, &config),
+            Mode::Data => provider.validate_data(&r.type_name, &config),
+        };
+        for e in problems {
+            diags.push(attr_diagnostic(r, &e.path, &e.message));
         }
         if diags.has_errors() {
             return Err(diags);
@@ -838,13 +850,23 @@ async fn run_change(
             return fail(e.to_string());
         }
     };
-    if !conforms(&planned, &value) {
-        return fail(format!("the provider returned a result that differs from the plan: planned {planned}, got {value}"));
-    }
     let record = record_for(change, &value, (action == "create").then_some(token));
     let commit = Change { addr: change.addr.clone(), action: change.action.name().into(), after: Some(record), actor: actor.clone() };
     if let Err(e) = store.commit(workspace, commit).await {
         return fail(format!("the object was {action}d but state could not be saved: {e}"));
+    }
+    if action == "create" {
+        // The token has done its work once the object is in state; an object
+        // that keeps it is still found by it, and its tags never show it.
+        if let Err(e) = provider.release_token(type_name, &value.clone().unmark_deep().0).await {
+            tracing::warn!(address = %change.addr, error = %e, "the idempotency token stays on the object");
+        }
+    }
+    // As Terraform does, an object whose result broke the plan is recorded
+    // as it is, and the apply fails naming what differs.
+    if !conforms(&planned, &value) {
+        let attributes = broken_promises(&planned, &value).join(", ");
+        return fail(format!("the provider returned a result that differs from the plan in {attributes}; the object is recorded as it is: planned {planned}, got {value}"));
     }
     observer.event(ApplyEvent::Finished { addr: change.addr.clone(), action: change.action, phase, elapsed: started.elapsed(), id: id_of(&value) });
     let counted = match change.action {

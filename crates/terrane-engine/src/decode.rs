@@ -1,13 +1,14 @@
 //! Decodes a block body against a schema: evaluates each attribute, converts it
 //! to the schema's type, and reports unknown, missing and mistyped attributes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use terrane_core::{Diagnostic, Diagnostics, Value, ValueMap};
+use terrane_core::{Diagnostic, Diagnostics, Type, Value, ValueMap};
 use terrane_lang::config::{suggest, Block, Body};
 use terrane_lang::eval::eval_with;
 use terrane_lang::Scope;
-use terrane_provider::{Nesting, Schema};
+use terrane_provider::{AttributeSchema, BlockSchema, Nesting, Schema};
 
 pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, what: &dyn std::fmt::Display, diags: &mut Diagnostics) -> Value {
     decode_with(body, schema, scope, what, &[], diags)
@@ -44,6 +45,13 @@ fn decode_with(
                     .at(&attr.name_span),
             );
             continue;
+        }
+        if attr_schema.deprecated {
+            diags.push(
+                Diagnostic::warning("terrane::deprecated_argument", format!("argument {name:?} of {what} is deprecated"))
+                    .at(&attr.name_span)
+                    .help("it still works; the provider's documentation names what replaces it"),
+            );
         }
         let value = match eval_with(&attr.expr, scope, bindings.to_vec()) {
             Ok(v) => v,
@@ -107,7 +115,43 @@ fn decode_with(
         };
         out.insert(name.clone(), value);
     }
+    // What is left was written as blocks for an attribute that holds objects.
+    for (name, items) in blocks {
+        let Some(attr_schema) = schema.attributes.get(name) else { continue };
+        if let Some(attr) = body.attrs.get(name) {
+            diags.push(
+                Diagnostic::error("terrane::duplicate_argument", format!("{name:?} in {what} is given both as an argument and as blocks"))
+                    .at(&attr.name_span)
+                    .help("write it one way: either name = [...] or name { ... } blocks"),
+            );
+            continue;
+        }
+        let collection = if matches!(attr_schema.ty, Type::Set(_)) { Value::set(items) } else { Value::List(items) };
+        let value = attr_schema.ty.convert(collection).unwrap_or(Value::Unknown);
+        out.insert(name.to_string(), value.mark_if(attr_schema.sensitive));
+    }
     Value::Map(out)
+}
+
+/// A block's schema: a nested block type, or an attribute holding a list or
+/// set of objects, which Terraform lets a configuration write as blocks
+/// (`ingress { ... }`), each block one object whose attributes may be left out.
+fn block_schema<'b>(schema: &'b Schema, name: &str) -> Option<(&'b str, Cow<'b, BlockSchema>)> {
+    if let Some((name, block)) = schema.blocks.get_key_value(name) {
+        return Some((name.as_str(), Cow::Borrowed(block)));
+    }
+    let (name, attr) = schema.attributes.get_key_value(name)?;
+    if !(attr.optional || attr.required) {
+        return None;
+    }
+    let (nesting, element) = match &attr.ty {
+        Type::List(element) => (Nesting::List, element),
+        Type::Set(element) => (Nesting::Set, element),
+        _ => return None,
+    };
+    let Type::Object(fields) = &**element else { return None };
+    let body = fields.iter().fold(Schema::new(), |body, (field, f)| body.attr(field, AttributeSchema::optional(f.ty.clone())));
+    Some((name.as_str(), Cow::Owned(BlockSchema { nesting, min_items: 0, max_items: None, force_new: false, body })))
 }
 
 /// One written block, or the blocks a `dynamic` block generates.
@@ -120,18 +164,18 @@ fn expand_block<'b>(
     diags: &mut Diagnostics,
 ) -> Vec<(&'b str, Value)> {
     if block.type_name != "dynamic" {
-        let Some(block_schema) = schema.blocks.get(&block.type_name) else {
+        let Some((type_name, block_schema)) = block_schema(schema, &block.type_name) else {
             unknown_block(&block.type_name, block, schema, what, diags);
             return Vec::new();
         };
         let inner_what = format!("{what} {}", block.type_name);
-        return vec![(block.type_name.as_str(), decode_with(&block.body, &block_schema.body, scope, &inner_what, bindings, diags))];
+        return vec![(type_name, decode_with(&block.body, &block_schema.body, scope, &inner_what, bindings, diags))];
     }
     let Some(label) = block.labels.first() else {
         diags.push(Diagnostic::error("terrane::block_labels", "a dynamic block needs the block type as its label").at(&block.type_span));
         return Vec::new();
     };
-    let Some((type_name, block_schema)) = schema.blocks.get_key_value(label) else {
+    let Some((type_name, block_schema)) = block_schema(schema, label) else {
         unknown_block(label, block, schema, what, diags);
         return Vec::new();
     };
@@ -187,7 +231,7 @@ fn expand_block<'b>(
         .map(|(key, value)| {
             let mut b = bindings.to_vec();
             b.push((iterator.clone(), Value::map([("key", key), ("value", value)])));
-            (type_name.as_str(), decode_with(&content.body, &block_schema.body, scope, &inner_what, &b, diags))
+            (type_name, decode_with(&content.body, &block_schema.body, scope, &inner_what, &b, diags))
         })
         .collect()
 }

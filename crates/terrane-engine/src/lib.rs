@@ -143,10 +143,13 @@ impl Session {
                     Some(value) => {
                         adopted.push(addr.clone());
                         let (plain, sensitive_paths) = value.unmark_deep();
+                        let provider = ProviderKey::parse(&intent.provider).and_then(|k| self.registry.get(&k).cloned());
+                        let type_name = &intent.addr.resource.type_name;
+                        let schema_version = provider.as_ref().and_then(|p| p.schema().resources.get(type_name).map(|r| r.version));
                         let record = terrane_state::ResourceRecord {
                             addr: intent.addr.clone(),
                             provider: intent.provider.clone(),
-                            schema_version: 0,
+                            schema_version: schema_version.unwrap_or(0),
                             attributes: plain.to_json(),
                             sensitive_paths,
                             dependencies: Vec::new(),
@@ -154,7 +157,13 @@ impl Session {
                             create_token: Some(intent.token.clone()),
                         };
                         let change = terrane_state::Change { addr: intent.addr.clone(), action: "adopt".into(), after: Some(record), actor: actor.clone() };
-                        store.commit(&self.workspace, change).await.map(|_| ())
+                        let committed = store.commit(&self.workspace, change).await.map(|_| ());
+                        if let (Ok(()), Some(provider)) = (&committed, &provider) {
+                            if let Err(e) = provider.release_token(type_name, &plain).await {
+                                tracing::warn!(address = %addr, error = %e, "the idempotency token stays on the adopted object");
+                            }
+                        }
+                        committed
                     }
                     None if intent.action == "create" && intent_age(intent) < window.as_secs_f64() => {
                         waiting.push(intent);
@@ -497,10 +506,12 @@ impl Session {
                         };
                         let scope = evaluator.scope(&values, *m, &path, repetition.clone());
                         let config = decode_body(&r.body, &schema.schema, &scope, &what, &mut diags);
-                        if r.mode == Mode::Managed {
-                            for e in provider.validate(&r.type_name, &config) {
-                                diags.push(planner::attr_diagnostic(r, &e.path, &e.message));
-                            }
+                        let problems = match r.mode {
+                            Mode::Managed => provider.validate(&r.type_name, &config),
+                            Mode::Data => provider.validate_data(&r.type_name, &config),
+                        };
+                        for e in problems {
+                            diags.push(planner::attr_diagnostic(r, &e.path, &e.message));
                         }
                     }
                     _ => diags.push(

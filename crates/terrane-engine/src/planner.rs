@@ -170,7 +170,13 @@ impl<'a> Planner<'a> {
         if walk.diags.has_errors() {
             return PlanOutcome { plan: Err(walk.diags), pending_reads: walk.pending };
         }
-        let warnings = if self.destroy { Vec::new() } else { self.checks(&walk.values) };
+        let mut warnings = if self.destroy { Vec::new() } else { self.checks(&walk.values) };
+        // The same warning from each instance of a resource is said once.
+        for warning in std::mem::take(&mut walk.diags.0) {
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+        }
         walk.changes.sort_unstable_by(|a, b| a.addr.cmp(&b.addr));
         PlanOutcome {
             plan: Ok(Plan {
@@ -427,6 +433,9 @@ impl<'a> Planner<'a> {
             let mut diags = Diagnostics::new();
             crate::conditions::check("precondition", &addr, &r.lifecycle().preconditions, &scope, &mut diags);
             let config = decode_body(&r.body, &schema.schema, &scope, &format_args!("data source {:?}", r.type_name), &mut diags);
+            for e in self.registry.get(&key).map(|p| p.validate_data(&r.type_name, &config)).unwrap_or_default() {
+                diags.push(attr_diagnostic(r, &e.path, &e.message));
+            }
             let errors = diags.has_errors();
             walk.diags.extend(diags);
             if errors {

@@ -92,6 +92,14 @@ impl Obj {
     }
 }
 
+/// Terraform's schema leaves `name` optional for a way of configuring the
+/// type that terrane does not support yet (`why`); terrane needs it.
+pub fn require(config: &Value, name: &str, why: &str, errors: &mut Vec<AttrError>) {
+    if config.get(name).is_none_or(Value::is_null) {
+        errors.push(attr_err(name, format!("`{name}` is required: {why}")));
+    }
+}
+
 pub fn attr_err(name: &str, message: impl Into<String>) -> AttrError {
     AttrError { path: vec![PathStep::Attr(name.to_string())], message: message.into() }
 }

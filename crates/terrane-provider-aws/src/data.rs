@@ -42,8 +42,8 @@ pub struct CallerIdentity;
 
 #[async_trait]
 impl DataKind for CallerIdentity {
-    fn schema(&self) -> Schema {
-        ["account_id", "arn", "user_id", "id"].iter().fold(Schema::new(), |s, n| s.attr(n, A::computed(Type::String)))
+    fn supported(&self) -> Schema {
+        ["account_id", "arn", "user_id"].iter().fold(Schema::new(), |s, n| s.attr(n, A::computed(Type::String)))
     }
 
     async fn read(&self, aws: &Aws, _config: &Value) -> Result<Value, ProviderError> {
@@ -56,17 +56,14 @@ pub struct Region;
 
 #[async_trait]
 impl DataKind for Region {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         Schema::new()
             .attr("name", A::optional_computed(Type::String))
-            .attr("region", A::optional_computed(Type::String))
-            .attr("id", A::computed(Type::String))
-            .attr("endpoint", A::computed(Type::String))
             .attr("description", A::computed(Type::String))
     }
 
     async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
-        let name = string(config, "name").or_else(|| string(config, "region")).unwrap_or_else(|| aws.region.clone());
+        let name = string(config, "name").unwrap_or_else(|| aws.region.clone());
         Ok(Obj::new()
             .s("id", Some(&name))
             .s("name", Some(&name))
@@ -81,12 +78,11 @@ pub struct AvailabilityZones;
 
 #[async_trait]
 impl DataKind for AvailabilityZones {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         Schema::new()
             .attr("state", A::optional(Type::String))
             .attr("names", A::computed(Type::list(Type::String)))
             .attr("zone_ids", A::computed(Type::list(Type::String)))
-            .attr("id", A::computed(Type::String))
             .block("filter", filter_block())
     }
 
@@ -111,8 +107,8 @@ pub struct Ami;
 
 #[async_trait]
 impl DataKind for Ami {
-    fn schema(&self) -> Schema {
-        ["id", "image_id", "name", "architecture", "creation_date", "owner_id", "description", "root_device_name", "virtualization_type"]
+    fn supported(&self) -> Schema {
+        ["image_id", "name", "architecture", "creation_date", "owner_id", "description", "root_device_name", "virtualization_type"]
             .iter()
             .fold(Schema::new(), |s, n| s.attr(n, A::computed(Type::String)))
             .attr("owners", A::optional(Type::list(Type::String)))
@@ -167,7 +163,7 @@ pub struct VpcLookup;
 
 #[async_trait]
 impl DataKind for VpcLookup {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         Schema::new()
             .attr("id", A::optional_computed(Type::String))
             .attr("default", A::optional_computed(Type::Bool))
@@ -213,11 +209,10 @@ pub struct Subnets;
 
 #[async_trait]
 impl DataKind for Subnets {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         Schema::new()
-            .attr("tags", A::optional(Type::map(Type::String)))
+            .attr("tags", A::optional_computed(Type::map(Type::String)))
             .attr("ids", A::computed(Type::list(Type::String)))
-            .attr("id", A::computed(Type::String))
             .block("filter", filter_block())
     }
 
@@ -236,7 +231,7 @@ pub struct SecurityGroupLookup;
 
 #[async_trait]
 impl DataKind for SecurityGroupLookup {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         Schema::new()
             .attr("id", A::optional_computed(Type::String))
             .attr("name", A::optional_computed(Type::String))
@@ -276,13 +271,14 @@ pub struct PolicyDocument;
 
 #[async_trait]
 impl DataKind for PolicyDocument {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         let principals = Schema::new().attr("type", A::required(Type::String)).attr("identifiers", A::required(Type::set(Type::String)));
         let condition = Schema::new()
             .attr("test", A::required(Type::String))
             .attr("variable", A::required(Type::String))
             .attr("values", A::required(Type::list(Type::String)));
         let list = |body: Schema| BlockSchema { nesting: Nesting::List, min_items: 0, max_items: None, force_new: false, body };
+        let set = |body: Schema| BlockSchema { nesting: Nesting::Set, ..list(body) };
         let statement = Schema::new()
             .attr("sid", A::optional(Type::String))
             .attr("effect", A::optional(Type::String))
@@ -290,15 +286,14 @@ impl DataKind for PolicyDocument {
             .attr("not_actions", A::optional(Type::set(Type::String)))
             .attr("resources", A::optional(Type::set(Type::String)))
             .attr("not_resources", A::optional(Type::set(Type::String)))
-            .block("principals", list(principals.clone()))
-            .block("not_principals", list(principals))
-            .block("condition", list(condition));
+            .block("principals", set(principals.clone()))
+            .block("not_principals", set(principals))
+            .block("condition", set(condition));
         Schema::new()
             .attr("version", A::optional(Type::String))
             .attr("policy_id", A::optional(Type::String))
             .attr("json", A::computed(Type::String))
             .attr("minified_json", A::computed(Type::String))
-            .attr("id", A::computed(Type::String))
             .block("statement", list(statement))
     }
 

@@ -8,7 +8,7 @@ use crate::client::Aws;
 
 #[async_trait]
 pub trait ResourceKind: Send + Sync {
-    fn schema(&self) -> Schema;
+    fn supported(&self) -> Schema;
 
     /// Checks AWS would make anyway, made at plan time so they point at the source.
     fn validate(&self, _config: &Value) -> Vec<AttrError> {
@@ -40,6 +40,12 @@ pub trait ResourceKind: Send + Sync {
 
     async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError>;
 
+    /// Whether the create token is a tag on the object (`terrane:token`),
+    /// taken off once the object is in state.
+    fn token_is_a_tag(&self) -> bool {
+        false
+    }
+
     /// The object an interrupted create left behind, found by its token.
     async fn find_by_token(&self, _aws: &Aws, _planned: &Value, _token: &str) -> Result<Option<Value>, ProviderError> {
         Ok(None)
@@ -53,6 +59,6 @@ pub trait ResourceKind: Send + Sync {
 
 #[async_trait]
 pub trait DataKind: Send + Sync {
-    fn schema(&self) -> Schema;
+    fn supported(&self) -> Schema;
     async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError>;
 }

@@ -8,6 +8,7 @@ mod data;
 mod ec2;
 mod kind;
 mod s3;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -29,10 +30,19 @@ pub use crate::s3::check_bucket_name;
 pub const SOURCES: &[&str] = &["hashicorp/aws"];
 
 pub struct AwsProvider {
+    /// Terraform's schemas, served whole.
     schema: ProviderSchema,
+    /// The parts of them the adapters act on.
+    supported: Supported,
     resources: BTreeMap<&'static str, Box<dyn ResourceKind>>,
     data_sources: BTreeMap<&'static str, Box<dyn DataKind>>,
     aws: OnceLock<Aws>,
+}
+
+struct Supported {
+    provider: Schema,
+    resources: BTreeMap<String, Schema>,
+    data_sources: BTreeMap<String, Schema>,
 }
 
 impl Default for AwsProvider {
@@ -42,22 +52,22 @@ impl Default for AwsProvider {
 }
 
 fn provider_schema() -> Schema {
-    let single = |body: Schema| BlockSchema { nesting: Nesting::List, min_items: 0, max_items: Some(1), force_new: false, body };
+    let block = |nesting, body: Schema| BlockSchema { nesting, min_items: 0, max_items: None, force_new: false, body };
     let endpoints = ["ec2", "s3", "sts"].iter().fold(Schema::new(), |s, svc| s.attr(svc, A::optional(Type::String)));
     Schema::new()
         .attr("region", A::optional(Type::String))
         .attr("profile", A::optional(Type::String))
         .attr("access_key", A::optional(Type::String))
-        .attr("secret_key", A::optional(Type::String).sensitive())
-        .attr("token", A::optional(Type::String).sensitive())
+        .attr("secret_key", A::optional(Type::String))
+        .attr("token", A::optional(Type::String))
         .attr("max_retries", A::optional(Type::Number))
         .attr("skip_credentials_validation", A::optional(Type::Bool))
         .attr("skip_requesting_account_id", A::optional(Type::Bool))
         .attr("skip_region_validation", A::optional(Type::Bool))
-        .attr("skip_metadata_api_check", A::optional(Type::Bool))
+        .attr("skip_metadata_api_check", A::optional(Type::String))
         .attr("s3_use_path_style", A::optional(Type::Bool))
-        .block("endpoints", single(endpoints))
-        .block("default_tags", single(Schema::new().attr("tags", A::optional(Type::map(Type::String)))))
+        .block("endpoints", block(Nesting::Set, endpoints))
+        .block("default_tags", block(Nesting::List, Schema::new().attr("tags", A::optional(Type::map(Type::String)))))
 }
 
 impl AwsProvider {
@@ -98,18 +108,38 @@ impl AwsProvider {
             ("aws_security_group", Box::new(data::SecurityGroupLookup)),
             ("aws_iam_policy_document", Box::new(data::PolicyDocument)),
         ]);
-        let schema = ProviderSchema {
-            provider: provider_schema(),
-            resources: resources
-                .iter()
-                .map(|(name, k)| (name.to_string(), ResourceSchema { version: 0, description: "", schema: k.schema() }))
-                .collect(),
-            data_sources: data_sources
-                .iter()
-                .map(|(name, k)| (name.to_string(), ResourceSchema { version: 0, description: "", schema: k.schema() }))
-                .collect(),
+        let recorded = schema::recorded();
+        let serve = |name: &str, kind_schema: Schema, recorded: &BTreeMap<String, ResourceSchema>| -> (String, ResourceSchema, Schema) {
+            let theirs = recorded.get(name).unwrap_or_else(|| panic!("{name} is in schema/hashicorp-aws.json (scripts/oracle-aws-schema)"));
+            let served = ResourceSchema { version: theirs.version, description: "", schema: schema::served(&theirs.schema, &kind_schema) };
+            (name.to_string(), served, kind_schema)
         };
-        AwsProvider { schema, resources, data_sources, aws: OnceLock::new() }
+        let resource_schemas: Vec<_> = resources.iter().map(|(name, k)| serve(name, k.supported(), &recorded.resources)).collect();
+        let data_schemas: Vec<_> = data_sources.iter().map(|(name, k)| serve(name, k.supported(), &recorded.data_sources)).collect();
+        let schema = ProviderSchema {
+            provider: schema::served(&recorded.provider, &provider_schema()),
+            resources: resource_schemas.iter().map(|(name, served, _)| (name.clone(), served.clone())).collect(),
+            data_sources: data_schemas.iter().map(|(name, served, _)| (name.clone(), served.clone())).collect(),
+        };
+        let supported = Supported {
+            provider: provider_schema(),
+            resources: resource_schemas.into_iter().map(|(name, _, declared)| (name, declared)).collect(),
+            data_sources: data_schemas.into_iter().map(|(name, _, declared)| (name, declared)).collect(),
+        };
+        AwsProvider { schema, supported, resources, data_sources, aws: OnceLock::new() }
+    }
+
+    /// What each resource type's adapter acts on (the tests compare it with Terraform's schema).
+    pub fn supported_resources(&self) -> &BTreeMap<String, Schema> {
+        &self.supported.resources
+    }
+
+    pub fn supported_data_sources(&self) -> &BTreeMap<String, Schema> {
+        &self.supported.data_sources
+    }
+
+    pub fn supported_provider(&self) -> &Schema {
+        &self.supported.provider
     }
 
     fn kind(&self, type_name: &str) -> Result<&dyn ResourceKind, ProviderError> {
@@ -117,6 +147,14 @@ impl AwsProvider {
             .get(type_name)
             .map(|k| k.as_ref())
             .ok_or_else(|| ProviderError::UnknownType { kind: "resource", name: type_name.into() })
+    }
+
+    /// An adapter's object in the served schema's shape (`schema::conform`).
+    fn conform(&self, type_name: &str, object: Value, prior: Option<&Value>) -> Value {
+        match (self.schema.resources.get(type_name), self.supported.resources.get(type_name)) {
+            (Some(served), Some(supported)) => schema::conform(&served.schema, supported, object, prior),
+            _ => object,
+        }
     }
 
     fn aws(&self) -> Result<&Aws, ProviderError> {
@@ -134,23 +172,59 @@ impl Provider for AwsProvider {
         if self.aws.get().is_some() {
             return Ok(());
         }
+        if let Some(refused) = schema::unsupported(&self.schema.provider, &self.supported.provider, &config).first() {
+            return Err(ProviderError::Invalid(format!("provider \"aws\": {}", refused.message)));
+        }
         let aws = Aws::connect(&config).await?;
         let _ = self.aws.set(aws);
         Ok(())
     }
 
     fn validate(&self, type_name: &str, config: &Value) -> Vec<AttrError> {
-        self.kind(type_name).map(|k| k.validate(config)).unwrap_or_default()
+        let (Ok(kind), Some(served), Some(supported)) =
+            (self.kind(type_name), self.schema.resources.get(type_name), self.supported.resources.get(type_name))
+        else {
+            return Vec::new();
+        };
+        let mut errors = schema::unsupported(&served.schema, supported, config);
+        errors.extend(kind.validate(config));
+        errors
+    }
+
+    fn validate_data(&self, type_name: &str, config: &Value) -> Vec<AttrError> {
+        match (self.schema.data_sources.get(type_name), self.supported.data_sources.get(type_name)) {
+            (Some(served), Some(supported)) => schema::unsupported(&served.schema, supported, config),
+            _ => Vec::new(),
+        }
     }
 
     fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
         let kind = self.kind(req.type_name)?;
         let schema = &self.schema.resources[req.type_name].schema;
+        let supported = &self.supported.resources[req.type_name];
         let mut req = req;
         if let Value::Map(proposed) = &mut req.proposed {
             for (name, default) in kind.defaults() {
                 if proposed.get(name).is_none_or(Value::is_null) {
                     proposed.insert(name.to_string(), default);
+                }
+            }
+            // What the adapter does not act on cannot be configured: it stays as stored.
+            for (name, block) in &schema.blocks {
+                if !supported.blocks.contains_key(name) {
+                    let kept = req.prior.and_then(|p| p.get(name)).cloned().unwrap_or_else(|| schema::no_blocks(block.nesting));
+                    proposed.insert(name.clone(), kept);
+                }
+            }
+            if let Some(prior) = req.prior {
+                for (name, attr) in &schema.attributes {
+                    let left_out = req.config.get(name).is_none_or(Value::is_null);
+                    let stored = prior.get(name).unwrap_or(&Value::Null);
+                    // Terraform's provider stores "" or false for an argument left out.
+                    let zero_for_left_out = attr.optional && !attr.computed && schema::is_zero(stored);
+                    if left_out && (!supported.attributes.contains_key(name) || zero_for_left_out) {
+                        proposed.insert(name.clone(), stored.clone());
+                    }
                 }
             }
         }
@@ -178,15 +252,18 @@ impl Provider for AwsProvider {
     }
 
     async fn create(&self, type_name: &str, planned: Value, token: &str) -> Result<Value, ProviderError> {
-        self.kind(type_name)?.create(self.aws()?, &planned, token).await
+        let created = self.kind(type_name)?.create(self.aws()?, &planned, token).await?;
+        Ok(self.conform(type_name, created, None))
     }
 
     async fn read(&self, type_name: &str, objects: Vec<Value>) -> Result<Vec<Option<Value>>, ProviderError> {
-        self.kind(type_name)?.read(self.aws()?, &objects).await
+        let found = self.kind(type_name)?.read(self.aws()?, &objects).await?;
+        Ok(found.into_iter().zip(&objects).map(|(found, prior)| found.map(|f| self.conform(type_name, f, Some(prior)))).collect())
     }
 
     async fn update(&self, type_name: &str, prior: Value, planned: Value) -> Result<Value, ProviderError> {
-        self.kind(type_name)?.update(self.aws()?, &prior, &planned).await
+        let updated = self.kind(type_name)?.update(self.aws()?, &prior, &planned).await?;
+        Ok(self.conform(type_name, updated, Some(&prior)))
     }
 
     async fn delete(&self, type_name: &str, prior: Value) -> Result<(), ProviderError> {
@@ -197,7 +274,7 @@ impl Provider for AwsProvider {
         let kind = self.kind(type_name)?;
         let stub = kind.import_stub(id)?;
         match kind.read(self.aws()?, std::slice::from_ref(&stub)).await?.pop().flatten() {
-            Some(found) => Ok(found),
+            Some(found) => Ok(self.conform(type_name, found, None)),
             None => Err(ProviderError::Invalid(format!("cannot import {type_name} {id:?}: no such object exists"))),
         }
     }
@@ -207,7 +284,11 @@ impl Provider for AwsProvider {
             .data_sources
             .get(type_name)
             .ok_or_else(|| ProviderError::UnknownType { kind: "data source", name: type_name.into() })?;
-        kind.read(self.aws()?, &config).await
+        let read = kind.read(self.aws()?, &config).await?;
+        Ok(match (self.schema.data_sources.get(type_name), self.supported.data_sources.get(type_name)) {
+            (Some(served), Some(supported)) => schema::conform(&served.schema, supported, read, Some(&config)),
+            _ => read,
+        })
     }
 
     /// A create may still be on its way to AWS when the client dies, and
@@ -218,7 +299,15 @@ impl Provider for AwsProvider {
         std::time::Duration::from_secs_f64(seconds.unwrap_or(60.0))
     }
 
+    async fn release_token(&self, type_name: &str, object: &Value) -> Result<(), ProviderError> {
+        match (self.kind(type_name)?.token_is_a_tag(), object.get("id").and_then(Value::as_str)) {
+            (true, Some(id)) => ec2::untag_token(self.aws()?, id).await,
+            _ => Ok(()),
+        }
+    }
+
     async fn find_by_token(&self, type_name: &str, planned: Value, token: &str) -> Result<Option<Value>, ProviderError> {
-        self.kind(type_name)?.find_by_token(self.aws()?, &planned, token).await
+        let found = self.kind(type_name)?.find_by_token(self.aws()?, &planned, token).await?;
+        Ok(found.map(|f| self.conform(type_name, f, None)))
     }
 }

@@ -61,6 +61,11 @@ pub trait Provider: Send + Sync {
     /// types and required attributes, are done by the engine before this).
     fn validate(&self, type_name: &str, config: &Value) -> Vec<AttrError>;
 
+    /// `validate` for a data source's configuration.
+    fn validate_data(&self, _type_name: &str, _config: &Value) -> Vec<AttrError> {
+        Vec::new()
+    }
+
     fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError>;
 
     /// Creates the object. `token` is unique to this create and stable across
@@ -78,6 +83,12 @@ pub trait Provider: Send + Sync {
     async fn import(&self, type_name: &str, id: &str) -> Result<Value, ProviderError>;
 
     async fn read_data(&self, type_name: &str, config: Value) -> Result<Value, ProviderError>;
+
+    /// Takes the idempotency token off an object whose create is recorded in
+    /// state, where the API keeps it on the object (a tag).
+    async fn release_token(&self, _type_name: &str, _object: &Value) -> Result<(), ProviderError> {
+        Ok(())
+    }
 
     /// Finds an object whose create was interrupted, by its idempotency token.
     async fn find_by_token(&self, type_name: &str, planned: Value, token: &str) -> Result<Option<Value>, ProviderError>;

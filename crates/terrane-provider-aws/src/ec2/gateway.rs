@@ -17,11 +17,14 @@ pub struct InternetGateway;
 
 #[async_trait]
 impl ResourceKind for InternetGateway {
-    fn schema(&self) -> Schema {
+    fn token_is_a_tag(&self) -> bool {
+        true
+    }
+
+    fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
-                .attr("vpc_id", A::optional(Type::String))
-                .attr("id", A::computed(Type::String))
+                .attr("vpc_id", A::optional_computed(Type::String))
                 .attr("arn", A::computed(Type::String))
                 .attr("owner_id", A::computed(Type::String)),
         )

@@ -26,19 +26,22 @@ pub struct Instance;
 
 #[async_trait]
 impl ResourceKind for Instance {
-    fn schema(&self) -> Schema {
+    fn token_is_a_tag(&self) -> bool {
+        true
+    }
+
+    fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
-                .attr("ami", A::required(Type::String).force_new())
-                .attr("instance_type", A::required(Type::String))
+                .attr("ami", A::optional_computed(Type::String).force_new())
+                .attr("instance_type", A::optional_computed(Type::String))
                 .attr("subnet_id", A::optional_computed(Type::String).force_new())
                 .attr("vpc_security_group_ids", A::optional_computed(Type::set(Type::String)))
                 .attr("key_name", A::optional_computed(Type::String).force_new())
                 .attr("associate_public_ip_address", A::optional_computed(Type::Bool).force_new())
                 .attr("private_ip", A::optional_computed(Type::String).force_new())
                 .attr("availability_zone", A::optional_computed(Type::String).force_new())
-                .attr("user_data", A::optional(Type::String).force_new())
-                .attr("id", A::computed(Type::String))
+                .attr("user_data", A::optional_computed(Type::String).force_new())
                 .attr("arn", A::computed(Type::String))
                 .attr("public_ip", A::computed(Type::String))
                 .attr("public_dns", A::computed(Type::String))
@@ -50,6 +53,9 @@ impl ResourceKind for Instance {
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
         let mut errors = Vec::new();
+        for name in ["ami", "instance_type"] {
+            crate::attrs::require(config, name, "terrane does not support launch_template yet", &mut errors);
+        }
         if let Some(t) = string(config, "instance_type") {
             if !InstanceType::values().contains(&t.as_str()) {
                 errors.push(attr_err("instance_type", format!("{t:?} is not an EC2 instance type (such as t3.micro or m5.large)")));
@@ -255,12 +261,17 @@ pub struct Eip;
 
 #[async_trait]
 impl ResourceKind for Eip {
-    fn schema(&self) -> Schema {
+    fn token_is_a_tag(&self) -> bool {
+        true
+    }
+
+    fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
                 .attr("domain", A::optional_computed(Type::String).force_new())
+                // The older spelling of domain = "vpc".
+                .attr("vpc", A::optional_computed(Type::Bool).deprecated().force_new())
                 .attr("instance", A::optional_computed(Type::String))
-                .attr("id", A::computed(Type::String))
                 .attr("allocation_id", A::computed(Type::String))
                 .attr("association_id", A::computed(Type::String))
                 .attr("public_ip", A::computed(Type::String))
@@ -270,10 +281,11 @@ impl ResourceKind for Eip {
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
-        match string(config, "domain") {
-            Some(d) if d != "vpc" => {
+        match (string(config, "domain"), boolean(config, "vpc")) {
+            (Some(d), _) if d != "vpc" => {
                 vec![attr_err("domain", format!("domain must be \"vpc\", got {d:?}: addresses outside a VPC (\"standard\") ended with EC2-Classic"))]
             }
+            (_, Some(false)) => vec![attr_err("vpc", "vpc = false asks for an EC2-Classic address, which no longer exist: leave it out")],
             _ => Vec::new(),
         }
     }
@@ -370,6 +382,7 @@ async fn describe_eips(aws: &Aws, filters: Vec<Filter>, priors: &[Value]) -> Res
             .s("allocation_id", Some(id))
             .s("arn", Some(&aws.arn("ec2", &format!("elastic-ip/{id}"))))
             .s("domain", address.domain().map(|d| d.as_str()))
+            .b("vpc", address.domain().map(|d| d.as_str() == "vpc"))
             .s("instance", address.instance_id())
             .s("association_id", address.association_id())
             .s("public_ip", address.public_ip())
@@ -400,12 +413,11 @@ fn public_key(reported: Option<&str>, prior: &Value) -> Value {
 
 #[async_trait]
 impl ResourceKind for KeyPair {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
                 .attr("key_name", A::optional_computed(Type::String).force_new())
                 .attr("public_key", A::required(Type::String).force_new())
-                .attr("id", A::computed(Type::String))
                 .attr("key_pair_id", A::computed(Type::String))
                 .attr("fingerprint", A::computed(Type::String))
                 .attr("key_type", A::computed(Type::String))

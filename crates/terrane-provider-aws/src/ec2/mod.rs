@@ -105,6 +105,12 @@ pub async fn update_tags(aws: &Aws, id: &str, prior: &Value, planned: &Value) ->
     Ok(())
 }
 
+/// Takes the create token's tag off an object that is in state.
+pub async fn untag_token(aws: &Aws, id: &str) -> Result<(), ProviderError> {
+    let tag = Tag::builder().key(TOKEN_TAG).build();
+    aws.ec2.delete_tags().resources(id).tags(tag).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+}
+
 /// The `id` of each prior object, in order.
 pub fn ids(objects: &[Value]) -> Vec<String> {
     objects.iter().filter_map(|o| o.get("id").and_then(Value::as_str)).map(str::to_string).collect()

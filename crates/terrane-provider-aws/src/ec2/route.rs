@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType, Route, RouteTable as AwsRouteTable};
+use terrane_core::types::ObjectAttr;
 use terrane_core::{Type, Value};
-use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, PlanRequest, ProviderError, Schema};
+use terrane_provider::{AttrError, AttributeSchema as A, PlanRequest, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
 use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
@@ -17,8 +18,37 @@ use crate::kind::ResourceKind;
 /// Where a route sends traffic: the target attributes of a route, inline or not.
 const TARGETS: &[&str] = &["gateway_id", "nat_gateway_id", "network_interface_id", "vpc_peering_connection_id"];
 
-fn route_block() -> Schema {
-    TARGETS.iter().fold(Schema::new().attr("cidr_block", A::required(Type::String)), |s, t| s.attr(t, A::optional(Type::String)))
+/// The fields of an inline route, as Terraform's schema has them; terrane
+/// acts on `cidr_block` and `TARGETS`.
+const ROUTE_FIELDS: &[&str] = &[
+    "carrier_gateway_id",
+    "cidr_block",
+    "core_network_arn",
+    "destination_prefix_list_id",
+    "egress_only_gateway_id",
+    "gateway_id",
+    "ipv6_cidr_block",
+    "local_gateway_id",
+    "nat_gateway_id",
+    "network_interface_id",
+    "transit_gateway_id",
+    "vpc_endpoint_id",
+    "vpc_peering_connection_id",
+];
+
+/// `route`: a set of route objects, which a configuration may also write as blocks.
+fn routes_type() -> Type {
+    Type::set(Type::Object(ROUTE_FIELDS.iter().map(|f| (f.to_string(), ObjectAttr::required(Type::String))).collect()))
+}
+
+/// A field of a route; Terraform stores an unset one as "".
+fn field(route: &Value, name: &str) -> Option<String> {
+    string(route, name).filter(|v| !v.is_empty())
+}
+
+/// A route in Terraform's stored form: every field, "" where unset.
+fn normalize_route(fields: impl Fn(&str) -> Option<String>) -> Value {
+    ROUTE_FIELDS.iter().fold(Obj::new(), |o, f| o.s(f, Some(fields(f).unwrap_or_default().as_str()))).build()
 }
 
 pub(super) async fn describe_tables(aws: &Aws, filter_sets: Vec<Vec<Filter>>) -> Result<Vec<AwsRouteTable>, ProviderError> {
@@ -41,10 +71,7 @@ fn route_target(route: &Route, target: &str) -> Option<String> {
 }
 
 fn route_value(route: &Route) -> Value {
-    TARGETS
-        .iter()
-        .fold(Obj::new().s("cidr_block", route.destination_cidr_block()), |o, t| o.s(t, route_target(route, t).as_deref()))
-        .build()
+    normalize_route(|f| if f == "cidr_block" { route.destination_cidr_block().map(str::to_string) } else { route_target(route, f) })
 }
 
 /// Routes a user made: not the VPC's own `local` route.
@@ -56,10 +83,10 @@ macro_rules! with_target {
     ($call:expr, $spec:expr) => {{
         let spec = $spec;
         $call
-            .set_gateway_id(string(spec, "gateway_id"))
-            .set_nat_gateway_id(string(spec, "nat_gateway_id"))
-            .set_network_interface_id(string(spec, "network_interface_id"))
-            .set_vpc_peering_connection_id(string(spec, "vpc_peering_connection_id"))
+            .set_gateway_id(field(spec, "gateway_id"))
+            .set_nat_gateway_id(field(spec, "nat_gateway_id"))
+            .set_network_interface_id(field(spec, "network_interface_id"))
+            .set_vpc_peering_connection_id(field(spec, "vpc_peering_connection_id"))
     }};
 }
 
@@ -86,11 +113,11 @@ async fn delete_route(aws: &Aws, table: &str, cidr: &str) -> Result<(), Provider
 }
 
 fn routes_by_cidr(v: &Value) -> terrane_core::ValueMap<Value> {
-    blocks(v, "route").into_iter().filter_map(|r| Some((string(r, "cidr_block")?, r.clone()))).collect()
+    blocks(v, "route").into_iter().filter_map(|r| Some((field(r, "cidr_block")?, normalize_route(|f| field(r, f))))).collect()
 }
 
 fn validate_target(config: &Value, errors: &mut Vec<AttrError>, name: &str) {
-    let set = TARGETS.iter().filter(|t| config.get(t).is_some_and(|v| !v.is_null())).count();
+    let set = TARGETS.iter().filter(|t| config.get(t).is_some_and(|v| !v.is_null() && v.as_str() != Some(""))).count();
     if set != 1 {
         errors.push(attr_err(name, format!("a route needs exactly one target, one of {}", TARGETS.join(", "))));
     }
@@ -100,32 +127,45 @@ pub struct RouteTable;
 
 #[async_trait]
 impl ResourceKind for RouteTable {
-    fn schema(&self) -> Schema {
+    fn token_is_a_tag(&self) -> bool {
+        true
+    }
+
+    fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
                 .attr("vpc_id", A::required(Type::String).force_new())
-                .attr("id", A::computed(Type::String))
                 .attr("arn", A::computed(Type::String))
-                .attr("owner_id", A::computed(Type::String)),
+                .attr("owner_id", A::computed(Type::String))
+                .attr("route", A::optional_computed(routes_type())),
         )
-        .block("route", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: None, force_new: false, body: route_block() })
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
         let mut errors = Vec::new();
         for route in blocks(config, "route") {
+            for name in ROUTE_FIELDS.iter().filter(|f| **f != "cidr_block" && !TARGETS.contains(f)) {
+                if field(route, name).is_some() {
+                    errors.push(attr_err("route", format!("`{name}` in a route is not supported by terrane yet")));
+                }
+            }
+            crate::attrs::require(route, "cidr_block", "terrane does not support IPv6 or prefix-list routes yet", &mut errors);
             validate_target(route, &mut errors, "route");
             check_cidr(route, "cidr_block", 0, 32, &mut errors);
         }
         errors
     }
 
-    /// With no `route` blocks the routes are not managed here (aws_route may
-    /// manage them), as in Terraform.
+    /// Given (even empty), the routes are these; left out, they are not
+    /// managed here (aws_route may manage them) and the generic plan keeps
+    /// the prior value, as in Terraform.
     fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
-        if blocks(req.config, "route").is_empty() {
-            let kept = req.prior.and_then(|p| p.get("route")).cloned().unwrap_or(Value::Set(Vec::new()));
-            planned.insert("route".into(), kept);
+        if req.config.get("route").is_some_and(|v| !v.is_null()) {
+            // A field not known yet (a gateway made in the same run) stays unknown.
+            let stored_form = |route: &Value| {
+                ROUTE_FIELDS.iter().fold(Obj::new(), |o, f| o.set(f, route.get(f).filter(|v| !v.is_null()).cloned().unwrap_or_else(|| Value::string("")))).build()
+            };
+            planned.insert("route".into(), Value::set(blocks(req.config, "route").into_iter().map(stored_form).collect()));
         }
     }
 
@@ -214,20 +254,21 @@ fn route_id(table: &str, cidr: &str) -> String {
 
 #[async_trait]
 impl ResourceKind for RouteEntry {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         TARGETS.iter().fold(
             Schema::new()
                 .attr("route_table_id", A::required(Type::String).force_new())
-                .attr("destination_cidr_block", A::required(Type::String).force_new())
-                .attr("id", A::computed(Type::String))
+                .attr("destination_cidr_block", A::optional(Type::String).force_new())
                 .attr("origin", A::computed(Type::String))
                 .attr("state", A::computed(Type::String)),
-            |s, t| s.attr(t, A::optional(Type::String)),
+            // AWS names the interface of an instance route itself.
+            |s, t| s.attr(t, if *t == "network_interface_id" { A::optional_computed(Type::String) } else { A::optional(Type::String) }),
         )
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
         let mut errors = Vec::new();
+        crate::attrs::require(config, "destination_cidr_block", "terrane does not support IPv6 or prefix-list routes yet", &mut errors);
         check_cidr(config, "destination_cidr_block", 0, 32, &mut errors);
         validate_target(config, &mut errors, "destination_cidr_block");
         errors
@@ -297,12 +338,11 @@ pub struct RouteTableAssociation;
 
 #[async_trait]
 impl ResourceKind for RouteTableAssociation {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         Schema::new()
             .attr("route_table_id", A::required(Type::String))
             .attr("subnet_id", A::optional(Type::String).force_new())
             .attr("gateway_id", A::optional(Type::String).force_new())
-            .attr("id", A::computed(Type::String))
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {

@@ -8,8 +8,9 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup as AwsGroup,
     SecurityGroupRuleRequest, SecurityGroupRuleUpdate, UserIdGroupPair,
 };
+use terrane_core::types::ObjectAttr;
 use terrane_core::{PathStep, Type, Value};
-use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, PlanRequest, ProviderError, Schema};
+use terrane_provider::{AttrError, AttributeSchema as A, PlanRequest, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
 use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
@@ -17,7 +18,9 @@ use crate::attrs::{attr_err, blocks, boolean, int, string, string_list, string_s
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
 
-pub const DEFAULT_DESCRIPTION: &str = "Managed by terrane";
+/// The description AWS requires, when the configuration gives none: the one
+/// Terraform gives, so groups either tool made plan the same.
+pub const DEFAULT_DESCRIPTION: &str = "Managed by Terraform";
 
 fn rule_schema() -> Schema {
     Schema::new()
@@ -85,12 +88,13 @@ fn normalize_rule(rule: &Value) -> Value {
         .set("prefix_list_ids", string_list(strings(rule, "prefix_list_ids")))
         .set("security_groups", string_set(strings(rule, "security_groups")))
         .b("self", Some(boolean(rule, "self").unwrap_or(false)))
-        .s("description", string(rule, "description").as_deref())
+        .s("description", Some(string(rule, "description").unwrap_or_default().as_str()))
         .build()
 }
 
 fn permission(rule: &Value, own_group: &str) -> IpPermission {
-    let description = string(rule, "description");
+    // Terraform stores a rule without a description as "".
+    let description = string(rule, "description").filter(|d| !d.is_empty());
     let mut groups: Vec<UserIdGroupPair> =
         strings(rule, "security_groups").into_iter().map(|g| UserIdGroupPair::builder().group_id(g).set_description(description.clone()).build()).collect();
     if boolean(rule, "self") == Some(true) {
@@ -125,7 +129,7 @@ fn rule_value(p: &IpPermission, own_group: &str) -> Value {
         .set("prefix_list_ids", string_list(p.prefix_list_ids().iter().filter_map(|r| r.prefix_list_id())))
         .set("security_groups", string_set(groups.iter().filter(|g| **g != own_group)))
         .b("self", Some(groups.contains(&own_group)))
-        .s("description", description)
+        .s("description", Some(description.unwrap_or_default()))
         .build()
 }
 
@@ -139,25 +143,30 @@ pub(super) async fn describe_groups(aws: &Aws, filter_sets: Vec<Vec<Filter>>) ->
 
 pub struct SecurityGroup;
 
-fn rules_block() -> BlockSchema {
-    BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: None, force_new: false, body: rule_schema() }
+/// `ingress` and `egress`: sets of rule objects, which a configuration may
+/// also write as blocks.
+fn rules_type() -> Type {
+    Type::set(Type::Object(rule_schema().attributes.into_iter().map(|(name, a)| (name, ObjectAttr::required(a.ty))).collect()))
 }
 
 #[async_trait]
 impl ResourceKind for SecurityGroup {
-    fn schema(&self) -> Schema {
+    fn token_is_a_tag(&self) -> bool {
+        true
+    }
+
+    fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
                 .attr("name", A::optional_computed(Type::String).force_new())
-                .attr("description", A::optional_computed(Type::String).force_new())
+                .attr("description", A::optional(Type::String).force_new())
                 .attr("vpc_id", A::optional_computed(Type::String).force_new())
                 .attr("revoke_rules_on_delete", A::optional(Type::Bool))
-                .attr("id", A::computed(Type::String))
                 .attr("arn", A::computed(Type::String))
                 .attr("owner_id", A::computed(Type::String)),
         )
-        .block("ingress", rules_block())
-        .block("egress", rules_block())
+        .attr("ingress", A::optional_computed(rules_type()))
+        .attr("egress", A::optional_computed(rules_type()))
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
@@ -181,15 +190,13 @@ impl ResourceKind for SecurityGroup {
     }
 
     fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
+        // Left out, the rules are whatever the group has (aws_security_group_rule
+        // and friends may manage them): the generic plan keeps the prior value,
+        // or leaves it unknown on create.
         for direction in ["ingress", "egress"] {
-            let configured = blocks(req.config, direction);
-            let value = if configured.is_empty() {
-                // No blocks: rules are left to aws_security_group_rule and friends.
-                req.prior.and_then(|p| p.get(direction)).cloned().unwrap_or(Value::Set(Vec::new()))
-            } else {
-                Value::set(configured.into_iter().map(normalize_rule).collect())
-            };
-            planned.insert(direction.to_string(), value);
+            if req.config.get(direction).is_some_and(|v| !v.is_null()) {
+                planned.insert(direction.to_string(), Value::set(blocks(req.config, direction).into_iter().map(normalize_rule).collect()));
+            }
         }
     }
 
@@ -206,14 +213,15 @@ impl ResourceKind for SecurityGroup {
             .await
             .map_err(|e| aws.error("ec2", e))?;
         let id = out.group_id().unwrap_or_default().to_string();
-        // AWS opens all egress on a new VPC group; as in Terraform, only the configured rules stay.
-        if string(planned, "vpc_id").is_some() {
-            let all = Obj::new().n("from_port", Some(0.0)).n("to_port", Some(0.0)).s("protocol", Some("-1")).set("cidr_blocks", string_list(["0.0.0.0/0"])).build();
-            retry_new(|| async {
-                aws.ec2.revoke_security_group_egress().group_id(&id).ip_permissions(permission(&all, &id)).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
-            })
-            .await?;
-        }
+        // AWS opens all egress on a new group (every group is in a VPC, the
+        // default one when vpc_id is left out); as in Terraform, only the
+        // configured rules stay.
+        let all = normalize_rule(&Obj::new().n("from_port", Some(0.0)).n("to_port", Some(0.0)).s("protocol", Some("-1")).set("cidr_blocks", string_list(["0.0.0.0/0"])).build());
+        retry_new(|| async {
+            aws.ec2.revoke_security_group_egress().group_id(&id).ip_permissions(permission(&all, &id)).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+        })
+        .await
+        .or_else(ignore_not_found)?;
         let stub = Obj::from(planned).s("id", Some(&id)).set("ingress", Value::Set(Vec::new())).set("egress", Value::Set(Vec::new())).build();
         sync_rules(aws, &id, &stub, planned).await?;
         retry_new(|| read_group(aws, &stub)).await
@@ -331,12 +339,11 @@ impl SecurityGroupRule {
 
 #[async_trait]
 impl ResourceKind for SecurityGroupRule {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         let mut schema = Schema::new()
             .attr("type", A::required(Type::String).force_new())
             .attr("security_group_id", A::required(Type::String).force_new())
-            .attr("source_security_group_id", A::optional(Type::String).force_new())
-            .attr("id", A::computed(Type::String));
+            .attr("source_security_group_id", A::optional_computed(Type::String).force_new());
         for (name, attr) in rule_schema().attributes {
             if name != "security_groups" {
                 let attr = if name == "description" { attr } else { attr.force_new() };
@@ -456,7 +463,11 @@ pub struct VpcSecurityGroupRule {
 
 #[async_trait]
 impl ResourceKind for VpcSecurityGroupRule {
-    fn schema(&self) -> Schema {
+    fn token_is_a_tag(&self) -> bool {
+        true
+    }
+
+    fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
                 .attr("security_group_id", A::required(Type::String).force_new())
@@ -468,10 +479,11 @@ impl ResourceKind for VpcSecurityGroupRule {
                 .attr("prefix_list_id", A::optional(Type::String))
                 .attr("referenced_security_group_id", A::optional(Type::String))
                 .attr("description", A::optional(Type::String))
-                .attr("id", A::computed(Type::String))
                 .attr("arn", A::computed(Type::String))
                 .attr("security_group_rule_id", A::computed(Type::String)),
         )
+        // A newer resource: its tags_all is computed only.
+        .attr("tags_all", A::computed(Type::map(Type::String)))
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {

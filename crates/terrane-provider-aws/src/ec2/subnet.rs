@@ -17,15 +17,17 @@ pub struct Subnet;
 
 #[async_trait]
 impl ResourceKind for Subnet {
-    fn schema(&self) -> Schema {
+    fn token_is_a_tag(&self) -> bool {
+        true
+    }
+
+    fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
                 .attr("vpc_id", A::required(Type::String).force_new())
-                .attr("cidr_block", A::required(Type::String).force_new())
+                .attr("cidr_block", A::optional(Type::String).force_new())
                 .attr("availability_zone", A::optional_computed(Type::String).force_new())
-                .attr("availability_zone_id", A::computed(Type::String))
-                .attr("map_public_ip_on_launch", A::optional_computed(Type::Bool))
-                .attr("id", A::computed(Type::String))
+                .attr("map_public_ip_on_launch", A::optional(Type::Bool))
                 .attr("arn", A::computed(Type::String))
                 .attr("owner_id", A::computed(Type::String)),
         )
@@ -33,6 +35,7 @@ impl ResourceKind for Subnet {
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
         let mut errors = Vec::new();
+        crate::attrs::require(config, "cidr_block", "terrane does not support IPv6-only subnets yet", &mut errors);
         check_cidr(config, "cidr_block", 16, 28, &mut errors);
         errors
     }

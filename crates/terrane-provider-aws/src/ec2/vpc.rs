@@ -19,19 +19,22 @@ const ATTRIBUTE_READS_AT_ONCE: usize = 16;
 pub struct Vpc;
 
 pub fn tags_schema(schema: Schema) -> Schema {
-    schema.attr("tags", A::optional(Type::map(Type::String))).attr("tags_all", A::computed(Type::map(Type::String)))
+    schema.attr("tags", A::optional(Type::map(Type::String))).attr("tags_all", A::optional_computed(Type::map(Type::String)))
 }
 
 #[async_trait]
 impl ResourceKind for Vpc {
-    fn schema(&self) -> Schema {
+    fn token_is_a_tag(&self) -> bool {
+        true
+    }
+
+    fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
-                .attr("cidr_block", A::required(Type::String).force_new())
-                .attr("instance_tenancy", A::optional_computed(Type::String).force_new())
-                .attr("enable_dns_support", A::optional_computed(Type::Bool))
+                .attr("cidr_block", A::optional_computed(Type::String).force_new())
+                .attr("instance_tenancy", A::optional(Type::String).force_new())
+                .attr("enable_dns_support", A::optional(Type::Bool))
                 .attr("enable_dns_hostnames", A::optional_computed(Type::Bool))
-                .attr("id", A::computed(Type::String))
                 .attr("arn", A::computed(Type::String))
                 .attr("owner_id", A::computed(Type::String))
                 .attr("dhcp_options_id", A::computed(Type::String))
@@ -43,6 +46,7 @@ impl ResourceKind for Vpc {
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
         let mut errors = Vec::new();
+        crate::attrs::require(config, "cidr_block", "terrane does not support IPAM pools (ipv4_ipam_pool_id) yet", &mut errors);
         check_cidr(config, "cidr_block", 16, 28, &mut errors);
         if let Some(t) = string(config, "instance_tenancy") {
             if !matches!(t.as_str(), "default" | "dedicated") {

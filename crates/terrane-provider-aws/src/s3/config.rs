@@ -23,6 +23,10 @@ pub trait BucketSetting: Send + Sync {
     fn validate(&self, _config: &Value) -> Vec<AttrError> {
         Vec::new()
     }
+    /// Values S3 gives arguments the configuration leaves out.
+    fn defaults(&self) -> Vec<(&'static str, Value)> {
+        Vec::new()
+    }
     async fn put(&self, aws: &Aws, bucket: &str, planned: &Value) -> Result<(), ProviderError>;
     /// The setting as the bucket has it, or `None` when it has none.
     async fn get(&self, aws: &Aws, bucket: &str, prior: &Value) -> Result<Option<Obj>, ProviderError>;
@@ -31,8 +35,8 @@ pub trait BucketSetting: Send + Sync {
 
 pub struct Setting<T>(pub T);
 
-pub(super) fn block(nesting: Nesting, min_items: usize, body: Schema) -> BlockSchema {
-    BlockSchema { nesting, min_items, max_items: if nesting == Nesting::Single { Some(1) } else { None }, force_new: false, body }
+pub(super) fn block(nesting: Nesting, min_items: usize, max_items: Option<usize>, body: Schema) -> BlockSchema {
+    BlockSchema { nesting, min_items, max_items, force_new: false, body }
 }
 
 /// `None` for the error S3 answers when a bucket has no such setting.
@@ -50,10 +54,14 @@ pub(super) fn invalid(e: impl std::fmt::Display) -> ProviderError {
 
 #[async_trait]
 impl<T: BucketSetting> ResourceKind for Setting<T> {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         let mut schema = self.0.body();
-        schema = schema.attr("bucket", A::required(Type::String).force_new()).attr("id", A::computed(Type::String));
+        schema = schema.attr("bucket", A::required(Type::String).force_new());
         schema
+    }
+
+    fn defaults(&self) -> Vec<(&'static str, Value)> {
+        self.0.defaults()
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
@@ -115,9 +123,10 @@ impl BucketSetting for Versioning {
         Schema::new().block(
             "versioning_configuration",
             block(
-                Nesting::Single,
+                Nesting::List,
                 1,
-                Schema::new().attr("status", A::required(Type::String)).attr("mfa_delete", A::optional(Type::String)),
+                Some(1),
+                Schema::new().attr("status", A::required(Type::String)).attr("mfa_delete", A::optional_computed(Type::String)),
             ),
         )
     }
@@ -181,7 +190,11 @@ const ACCESS_FLAGS: [&str; 4] = ["block_public_acls", "block_public_policy", "ig
 #[async_trait]
 impl BucketSetting for PublicAccessBlock {
     fn body(&self) -> Schema {
-        ACCESS_FLAGS.iter().fold(Schema::new(), |s, f| s.attr(f, A::optional_computed(Type::Bool)))
+        ACCESS_FLAGS.iter().fold(Schema::new(), |s, f| s.attr(f, A::optional(Type::Bool)))
+    }
+
+    fn defaults(&self) -> Vec<(&'static str, Value)> {
+        ACCESS_FLAGS.iter().map(|f| (*f, Value::Bool(false))).collect()
     }
 
     async fn put(&self, aws: &Aws, bucket: &str, planned: &Value) -> Result<(), ProviderError> {
@@ -222,9 +235,9 @@ impl BucketSetting for Encryption {
     fn body(&self) -> Schema {
         let default = Schema::new().attr("sse_algorithm", A::required(Type::String)).attr("kms_master_key_id", A::optional(Type::String));
         let rule = Schema::new()
-            .attr("bucket_key_enabled", A::optional_computed(Type::Bool))
-            .block("apply_server_side_encryption_by_default", block(Nesting::List, 0, default));
-        Schema::new().block("rule", block(Nesting::Set, 1, rule))
+            .attr("bucket_key_enabled", A::optional(Type::Bool))
+            .block("apply_server_side_encryption_by_default", block(Nesting::List, 0, Some(1), default));
+        Schema::new().block("rule", block(Nesting::Set, 1, None, rule))
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
@@ -275,7 +288,8 @@ impl BucketSetting for Encryption {
                     .into_iter()
                     .collect();
                 Obj::new()
-                    .b("bucket_key_enabled", Some(r.bucket_key_enabled().unwrap_or(false)))
+                    // Left out, it is off; S3 answers false.
+                    .b("bucket_key_enabled", r.bucket_key_enabled().filter(|on| *on))
                     .set("apply_server_side_encryption_by_default", Value::List(defaults))
                     .build()
             })
@@ -293,7 +307,7 @@ pub struct Ownership;
 #[async_trait]
 impl BucketSetting for Ownership {
     fn body(&self) -> Schema {
-        Schema::new().block("rule", block(Nesting::Single, 1, Schema::new().attr("object_ownership", A::required(Type::String))))
+        Schema::new().block("rule", block(Nesting::List, 1, Some(1), Schema::new().attr("object_ownership", A::required(Type::String))))
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
@@ -370,10 +384,15 @@ pub struct Acl;
 #[async_trait]
 impl BucketSetting for Acl {
     fn body(&self) -> Schema {
-        Schema::new().attr("acl", A::required(Type::String))
+        Schema::new().attr("acl", A::optional(Type::String))
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
+        let mut missing = Vec::new();
+        crate::attrs::require(config, "acl", "terrane does not support access_control_policy yet", &mut missing);
+        if !missing.is_empty() {
+            return missing;
+        }
         match string(config, "acl") {
             Some(a) if !BucketCannedAcl::values().contains(&a.as_str()) => {
                 vec![attr_err("acl", format!("acl must be a canned ACL ({}), got {a:?}", BucketCannedAcl::values().join(", ")))]
@@ -429,8 +448,8 @@ pub struct Website;
 impl BucketSetting for Website {
     fn body(&self) -> Schema {
         Schema::new()
-            .block("index_document", block(Nesting::Single, 0, Schema::new().attr("suffix", A::required(Type::String))))
-            .block("error_document", block(Nesting::Single, 0, Schema::new().attr("key", A::required(Type::String))))
+            .block("index_document", block(Nesting::List, 0, Some(1), Schema::new().attr("suffix", A::required(Type::String))))
+            .block("error_document", block(Nesting::List, 0, Some(1), Schema::new().attr("key", A::required(Type::String))))
             .attr("website_endpoint", A::computed(Type::String))
             .attr("website_domain", A::computed(Type::String))
     }

@@ -20,7 +20,7 @@ use crate::client::Aws;
 pub struct Lifecycle;
 
 fn opt_number() -> A {
-    A::optional(Type::Number)
+    A::optional_computed(Type::Number)
 }
 
 fn storage_class_schema(schema: Schema) -> Schema {
@@ -28,36 +28,37 @@ fn storage_class_schema(schema: Schema) -> Schema {
 }
 
 fn rule_schema() -> Schema {
-    let tag = Schema::new().attr("key", A::required(Type::String)).attr("value", A::optional(Type::String));
+    let tag = Schema::new().attr("key", A::required(Type::String)).attr("value", A::required(Type::String));
     let and = Schema::new()
-        .attr("prefix", A::optional(Type::String))
+        .attr("prefix", A::optional_computed(Type::String))
         .attr("tags", A::optional(Type::map(Type::String)))
         .attr("object_size_greater_than", opt_number())
         .attr("object_size_less_than", opt_number());
     let filter = Schema::new()
-        .attr("prefix", A::optional(Type::String))
+        .attr("prefix", A::optional_computed(Type::String))
         .attr("object_size_greater_than", opt_number())
         .attr("object_size_less_than", opt_number())
-        .block("tag", block(Nesting::Single, 0, tag))
-        .block("and", block(Nesting::Single, 0, and));
+        .block("tag", block(Nesting::List, 0, None, tag))
+        .block("and", block(Nesting::List, 0, None, and));
     let expiration = Schema::new()
         .attr("date", A::optional(Type::String))
         .attr("days", opt_number())
-        .attr("expired_object_delete_marker", A::optional(Type::Bool));
-    let noncurrent_expiration = Schema::new().attr("noncurrent_days", opt_number()).attr("newer_noncurrent_versions", opt_number());
+        .attr("expired_object_delete_marker", A::optional_computed(Type::Bool));
+    let noncurrent_days = || A::required(Type::Number);
+    let noncurrent_expiration = Schema::new().attr("noncurrent_days", noncurrent_days()).attr("newer_noncurrent_versions", opt_number());
     let noncurrent_transition =
-        storage_class_schema(Schema::new().attr("noncurrent_days", opt_number()).attr("newer_noncurrent_versions", opt_number()));
+        storage_class_schema(Schema::new().attr("noncurrent_days", noncurrent_days()).attr("newer_noncurrent_versions", opt_number()));
     let transition = storage_class_schema(Schema::new().attr("date", A::optional(Type::String)).attr("days", opt_number()));
     Schema::new()
         .attr("id", A::required(Type::String))
         .attr("status", A::required(Type::String))
-        .attr("prefix", A::optional(Type::String))
-        .block("filter", block(Nesting::Single, 0, filter))
-        .block("expiration", block(Nesting::Single, 0, expiration))
-        .block("noncurrent_version_expiration", block(Nesting::Single, 0, noncurrent_expiration))
-        .block("noncurrent_version_transition", block(Nesting::Set, 0, noncurrent_transition))
-        .block("transition", block(Nesting::Set, 0, transition))
-        .block("abort_incomplete_multipart_upload", block(Nesting::Single, 0, Schema::new().attr("days_after_initiation", opt_number())))
+        .attr("prefix", A::optional_computed(Type::String).deprecated())
+        .block("filter", block(Nesting::List, 0, None, filter))
+        .block("expiration", block(Nesting::List, 0, None, expiration))
+        .block("noncurrent_version_expiration", block(Nesting::List, 0, None, noncurrent_expiration))
+        .block("noncurrent_version_transition", block(Nesting::Set, 0, None, noncurrent_transition))
+        .block("transition", block(Nesting::Set, 0, None, transition))
+        .block("abort_incomplete_multipart_upload", block(Nesting::List, 0, None, Schema::new().attr("days_after_initiation", A::optional(Type::Number))))
 }
 
 /// A lifecycle date: RFC 3339, and midnight UTC as S3 requires.
@@ -252,11 +253,15 @@ fn from_rule(rule: &LifecycleRule, prior: Option<&Value>) -> Value {
 #[async_trait]
 impl BucketSetting for Lifecycle {
     fn body(&self) -> Schema {
-        Schema::new().block("rule", block(Nesting::List, 1, rule_schema()))
+        Schema::new().block("rule", block(Nesting::List, 0, None, rule_schema()))
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
         let mut errors = Vec::new();
+        // Terraform's schema takes any number of rule blocks; S3 needs one.
+        if config.get("rule").is_some_and(|r| matches!(r, Value::List(rules) if rules.is_empty())) {
+            errors.push(AttrError { path: vec![PathStep::Attr("rule".into())], message: "a lifecycle configuration needs at least one rule block".into() });
+        }
         for (i, rule) in blocks(config, "rule").into_iter().enumerate() {
             let mut err = |within: &[&str], message: String| {
                 let mut path = vec![PathStep::Attr("rule".into()), PathStep::Index(i)];

@@ -105,12 +105,11 @@ fn generated_name(token: &str) -> String {
 
 #[async_trait]
 impl ResourceKind for Bucket {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
                 .attr("bucket", A::optional_computed(Type::String).force_new())
                 .attr("force_destroy", A::optional(Type::Bool))
-                .attr("id", A::computed(Type::String))
                 .attr("arn", A::computed(Type::String))
                 .attr("region", A::computed(Type::String))
                 .attr("bucket_domain_name", A::computed(Type::String))

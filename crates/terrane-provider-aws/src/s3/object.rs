@@ -51,7 +51,7 @@ fn url_form<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> String
 
 #[async_trait]
 impl ResourceKind for Object {
-    fn schema(&self) -> Schema {
+    fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
                 .attr("bucket", A::required(Type::String).force_new())
@@ -60,8 +60,8 @@ impl ResourceKind for Object {
                 .attr("content_base64", A::optional(Type::String))
                 .attr("source", A::optional(Type::String))
                 .attr("content_type", A::optional_computed(Type::String))
-                .attr("id", A::computed(Type::String))
-                .attr("etag", A::computed(Type::String))
+                // Given (`filemd5(...)`), a new value uploads the object again.
+                .attr("etag", A::optional_computed(Type::String))
                 .attr("version_id", A::computed(Type::String)),
         )
     }
@@ -78,8 +78,11 @@ impl ResourceKind for Object {
     fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
         let Some(prior) = req.prior else { return };
         let changed = ["content", "content_base64", "source", "content_type"].iter().any(|n| prior.get(n) != planned.get(*n));
-        if changed {
-            planned.insert("etag".into(), Value::Unknown);
+        let etag_given = req.config.get("etag").is_some_and(|e| !e.is_null());
+        if changed || (etag_given && prior.get("etag") != planned.get("etag")) {
+            if !etag_given {
+                planned.insert("etag".into(), Value::Unknown);
+            }
             planned.insert("version_id".into(), Value::Unknown);
         }
     }
