@@ -1220,6 +1220,19 @@ fn rejected_credentials_are_not_retried_and_say_where_they_came_from() {
     ];
     w.run_with_env(&["apply", "-auto-approve"], &env).code(1).contains("credentials rejected (profile \"ci\" in the shared AWS config)").lacks(secret);
     assert_eq!(w.run(&["state", "list"]).stdout, "", "nothing was recorded");
+
+    // The provider block names the file, as Terraform's shared_credentials_files.
+    let provider_with_files = |files: &str| {
+        format!(
+            "{PROVIDER}provider \"aws\" {{\n  profile                  = \"ci\"\n  region                   = \"us-east-1\"\n  \
+             shared_credentials_files = [\"{files}\"]\n}}\nresource \"aws_vpc\" \"v\" {{\n  cidr_block = \"10.90.0.0/16\"\n}}\n"
+        )
+    };
+    let env = [("AWS_ENDPOINT_URL", endpoint.as_str()), ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"), ("AWS_CONFIG_FILE", "/nonexistent")];
+    w.write("main.tf", &provider_with_files("credentials"));
+    w.run_with_env(&["apply", "-auto-approve"], &env).code(1).contains("credentials rejected (profile \"ci\" in credentials)").lacks(secret);
+    w.write("main.tf", &provider_with_files("missing-credentials"));
+    w.run_with_env(&["plan"], &env).code(1).contains("shared AWS file missing-credentials does not exist");
 }
 
 #[test]

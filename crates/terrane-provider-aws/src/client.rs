@@ -9,6 +9,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
+use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -16,7 +17,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use terrane_core::Value;
 use terrane_provider::ProviderError;
 
-use crate::attrs::{blocks, boolean, int, string, string_map};
+use crate::attrs::{blocks, boolean, int, string, string_map, strings};
 
 /// The tag that carries a create's idempotency token where the API has no ClientToken.
 pub const TOKEN_TAG: &str = "terrane:token";
@@ -53,6 +54,9 @@ impl Aws {
         if let Some(profile) = string(config, "profile") {
             loader = loader.profile_name(profile);
         }
+        if let Some(files) = shared_files(config)? {
+            loader = loader.profile_files(files);
+        }
         let access_key = string(config, "access_key");
         let secret_key = string(config, "secret_key");
         let credential_source = match (access_key, secret_key) {
@@ -67,9 +71,15 @@ impl Aws {
             (None, None) => describe_credential_chain(config),
         };
         let attempts = int(config, "max_retries").map_or(8, |n| n.max(0) as u32 + 1);
+        let retry = match string(config, "retry_mode").as_deref() {
+            None | Some("standard") => RetryConfig::standard(),
+            // Adaptive retries also slow the client down when AWS throttles it.
+            Some("adaptive") => RetryConfig::adaptive(),
+            Some(other) => return Err(ProviderError::Invalid(format!("retry_mode must be \"standard\" or \"adaptive\", got {other:?}"))),
+        };
         loader = loader
             .retry_config(
-                RetryConfig::standard()
+                retry
                     .with_max_attempts(attempts)
                     .with_initial_backoff(Duration::from_millis(200))
                     .with_max_backoff(Duration::from_secs(20)),
@@ -173,7 +183,42 @@ fn xml_element(body: &str, name: &str) -> Option<String> {
     Some(text.to_string()).filter(|t| !t.is_empty())
 }
 
+/// The shared config and credentials files the provider block names, as
+/// Terraform reads them: `~` is the home directory, and a kind of file not
+/// named is read from its default place.
+fn shared_files(config: &Value) -> Result<Option<EnvConfigFiles>, ProviderError> {
+    let credentials = strings(config, "shared_credentials_files");
+    let configs = strings(config, "shared_config_files");
+    if credentials.is_empty() && configs.is_empty() {
+        return Ok(None);
+    }
+    let mut files = EnvConfigFiles::builder()
+        .include_default_credentials_file(credentials.is_empty())
+        .include_default_config_file(configs.is_empty());
+    for (kind, paths) in [(EnvConfigFileKind::Credentials, credentials), (EnvConfigFileKind::Config, configs)] {
+        for path in paths {
+            let path = expand_home(&path);
+            if !path.is_file() {
+                return Err(ProviderError::Invalid(format!("shared AWS file {} does not exist", path.display())));
+            }
+            files = files.with_file(kind.clone(), path);
+        }
+    }
+    Ok(Some(files.build()))
+}
+
+fn expand_home(path: &str) -> std::path::PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::Path::new(&home).join(rest),
+        _ => std::path::PathBuf::from(path),
+    }
+}
+
 fn describe_credential_chain(config: &Value) -> String {
+    let files = strings(config, "shared_credentials_files");
+    if let (Some(profile), false) = (string(config, "profile"), files.is_empty()) {
+        return format!("profile {profile:?} in {}", files.join(", "));
+    }
     if let Some(profile) = string(config, "profile") {
         return format!("profile {profile:?} in the shared AWS config");
     }
