@@ -757,6 +757,36 @@ fn the_provider_block_alone_can_point_at_an_endpoint_with_aliases_for_regions() 
     assert!(AwsCheck::new("eu-south-1").vpc_ids().is_empty() && AwsCheck::new("eu-south-2").vpc_ids().is_empty());
 }
 
+/// A module may configure its own provider (Terraform's legacy rule): one
+/// module called twice lays a VPC out in two regions. Called with count, it
+/// may not.
+#[test]
+fn a_module_configures_its_own_provider_unless_it_is_repeated() {
+    let w = Workdir::new();
+    w.write(
+        "regional/main.tf",
+        "variable \"region\" {\n  type = string\n}\n\nprovider \"aws\" {\n  region = var.region\n}\n\n\
+         resource \"aws_vpc\" \"v\" {\n  cidr_block = \"10.72.0.0/16\"\n}\n\noutput \"arn\" {\n  value = aws_vpc.v.arn\n}\n",
+    );
+    let calls = "module \"central\" {\n  source = \"./regional\"\n  region = \"eu-central-2\"\n}\n\n\
+                 module \"southeast\" {\n  source = \"./regional\"\n  region = \"ap-southeast-3\"\n}\n\n\
+                 output \"arns\" {\n  value = [module.central.arn, module.southeast.arn]\n}\n";
+    w.write("main.tf", &format!("{PROVIDER}{calls}"));
+    w.run_aws("us-east-1", &["init"]).success();
+    w.run_aws("us-east-1", &["apply", "-auto-approve"]).success().contains("2 added").contains(":eu-central-2:").contains(":ap-southeast-3:");
+    assert_eq!(AwsCheck::new("eu-central-2").vpc_ids().len(), 1, "one VPC in the first module's region");
+    assert_eq!(AwsCheck::new("ap-southeast-3").vpc_ids().len(), 1, "one in the second's");
+    let state: serde_json::Value = serde_json::from_str(&w.run(&["state", "pull"]).success().stdout).expect("state pull is JSON");
+    let providers: Vec<&str> = state["resources"].as_array().expect("resources").iter().filter_map(|r| r["provider"].as_str()).collect();
+    assert!(providers.iter().any(|p| p.starts_with("module.central.provider[")), "each object names its module's provider: {providers:?}");
+    w.run_aws("us-east-1", &["plan", "-detailed-exitcode"]).code(0);
+    w.run_aws("us-east-1", &["destroy", "-auto-approve"]).success();
+    assert!(AwsCheck::new("eu-central-2").vpc_ids().is_empty() && AwsCheck::new("ap-southeast-3").vpc_ids().is_empty());
+
+    w.write("main.tf", &format!("{PROVIDER}module \"many\" {{\n  source = \"./regional\"\n  count  = 2\n  region = \"eu-central-2\"\n}}\n"));
+    w.run_aws("us-east-1", &["plan"]).code(1).contains("regional/main.tf:5:1").contains("module.many configures a provider").contains("count, for_each or depends_on");
+}
+
 #[test]
 fn a_missing_region_is_a_clear_error() {
     let w = Workdir::new();

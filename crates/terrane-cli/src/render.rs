@@ -251,7 +251,7 @@ fn plan_text(style: Style, plan: &Plan, out: &mut String, flush: &mut dyn FnMut(
         for d in &drift {
             let fake = ResourceChange {
                 addr: d.addr.clone(),
-                provider: terrane_engine::ProviderKey { source: String::new(), alias: None },
+                provider: terrane_engine::ProviderKey { source: String::new(), alias: None, module: None },
                 action: if d.after.is_some() { Action::Update } else { Action::Delete },
                 before: Some(d.before.clone()),
                 after: d.after.clone(),

@@ -85,22 +85,44 @@ impl Session {
                 }
             }
         }
+        // A provider block in a module reads the module's variables: those
+        // its call sets from the caller's variables and constants, and defaults.
+        // Modules are listed callers first.
+        for (m, entry) in self.config.modules.iter().enumerate().skip(1) {
+            let Some((parent, call_name)) = &entry.parent else { continue };
+            if entry.module.providers.is_empty() {
+                continue;
+            }
+            let (path, parent_path) = (self.config.module_path(m), self.config.module_path(*parent));
+            let call = &self.config.modules[*parent].module.calls[call_name];
+            let mut variables = BTreeMap::new();
+            for (name, variable) in &entry.module.variables {
+                let given = call.inputs.get(name).and_then(|input| {
+                    let scope = EvalScope::new(&values, &self.config, *parent, &parent_path, &self.workspace, Repetition::None, &self.root_dir);
+                    eval(&input.expr, &scope).ok()
+                });
+                if let Some(value) = given.or_else(|| variable.default.clone()) {
+                    variables.insert(name.clone(), variable.ty.convert(value.clone()).unwrap_or(value));
+                }
+            }
+            values.module_mut(&path).variables = variables;
+        }
         values
     }
 
     /// Evaluates each provider block and configures its provider.
     pub async fn configure_providers(&self) -> Result<(), Diagnostics> {
         let values = self.static_values();
-        let root = ModulePath::root();
         let mut diags = Diagnostics::new();
         let mut configs = BTreeMap::new();
-        for block in &self.config.root().providers {
-            let key = ProviderKey { source: self.config.root().provider_source(&block.name), alias: block.alias.clone() };
+        for (m, block, key) in registry::provider_blocks(&self.config) {
             let Some(provider) = self.registry.get(&key) else { continue };
             let mut body = block.body.clone();
             body.attrs.shift_remove("alias");
             body.attrs.shift_remove("version");
-            let config = decode_body(&body, &provider.schema().provider, &self.root_scope(&values, &root), &format!("provider {:?}", block.name), &mut diags);
+            let path = self.config.module_path(m);
+            let scope = EvalScope::new(&values, &self.config, m, &path, &self.workspace, Repetition::None, &self.root_dir);
+            let config = decode_body(&body, &provider.schema().provider, &scope, &format!("provider {:?}", block.name), &mut diags);
             configs.insert(key, config);
         }
         if diags.has_errors() {

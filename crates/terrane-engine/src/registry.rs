@@ -6,18 +6,24 @@ use std::fmt;
 use std::sync::Arc;
 
 use terrane_core::{Diagnostic, Diagnostics, Mode, Value};
-use terrane_lang::config::{Config, Resource};
+use terrane_lang::config::{Config, ProviderBlock, Resource};
 use terrane_provider::{Provider, ResourceSchema};
 
-/// A configured provider instance: `provider["hashicorp/aws"].west`.
+/// A configured provider instance: `provider["hashicorp/aws"].west`, or
+/// `module.west.provider["hashicorp/aws"]` for a provider block in a module.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ProviderKey {
     pub source: String,
     pub alias: Option<String>,
+    /// The module whose provider block configures it; `None` for the root's.
+    pub module: Option<String>,
 }
 
 impl fmt::Display for ProviderKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(module) = &self.module {
+            write!(f, "{module}.")?;
+        }
         write!(f, "provider[{:?}]", self.source)?;
         if let Some(alias) = &self.alias {
             write!(f, ".{alias}")?;
@@ -28,10 +34,14 @@ impl fmt::Display for ProviderKey {
 
 impl ProviderKey {
     pub fn parse(text: &str) -> Option<ProviderKey> {
-        let rest = text.strip_prefix("provider[\"")?;
+        let (module, rest) = text.split_once("provider[\"")?;
+        let module = match module {
+            "" => None,
+            prefix => Some(prefix.strip_suffix('.').filter(|m| m.starts_with("module."))?.to_string()),
+        };
         let (source, rest) = rest.split_once("\"]")?;
         let alias = rest.strip_prefix('.').map(str::to_string);
-        Some(ProviderKey { source: source.to_string(), alias })
+        Some(ProviderKey { source: source.to_string(), alias, module })
     }
 }
 
@@ -50,8 +60,13 @@ pub fn provider_for(config: &Config, module: usize, local: &str, alias: Option<&
     let here = &config.modules[module];
     let source = here.module.provider_source(local);
     let Some((parent, call_name)) = &here.parent else {
-        return Ok(ProviderKey { source, alias: alias.map(str::to_string) });
+        return Ok(ProviderKey { source, alias: alias.map(str::to_string), module: None });
     };
+    // A module's own provider block serves it (Terraform's legacy rule; the
+    // loader refuses one in a module called with count or for_each).
+    if here.module.providers.iter().any(|b| b.name == local && b.alias.as_deref() == alias) {
+        return Ok(ProviderKey { source, alias: alias.map(str::to_string), module: Some(config.module_path(module).to_string()) });
+    }
     let call = &config.modules[*parent].module.calls[call_name];
     let passed = call.providers.iter().find(|p| p.child.0 == local && p.child.1.as_deref() == alias);
     if let Some(pass) = passed {
@@ -69,6 +84,19 @@ pub fn provider_for(config: &Config, module: usize, local: &str, alias: Option<&
         .map(|rp| rp.local_name.clone())
         .unwrap_or_else(|| local.to_string());
     provider_for(config, *parent, &caller_name, None)
+}
+
+/// Every provider block of the configuration, root first, with the key of
+/// the provider instance it configures, and the module it is written in.
+pub fn provider_blocks(config: &Config) -> Vec<(usize, &ProviderBlock, ProviderKey)> {
+    let mut out = Vec::new();
+    for (m, entry) in config.modules.iter().enumerate() {
+        for block in &entry.module.providers {
+            let module = (m != 0).then(|| config.module_path(m).to_string());
+            out.push((m, block, ProviderKey { source: entry.module.provider_source(&block.name), alias: block.alias.clone(), module }));
+        }
+    }
+    out
 }
 
 impl ProviderRegistry {
@@ -91,7 +119,6 @@ impl ProviderRegistry {
     ) -> (ProviderRegistry, Diagnostics) {
         let mut diags = Diagnostics::new();
         let mut registry = ProviderRegistry { instances: BTreeMap::new() };
-        let root = config.root();
         for (m, entry) in config.modules.iter().enumerate() {
             for resource in &entry.module.resources {
                 let key = match provider_for(config, m, resource.provider_name(), resource.provider.as_ref().and_then(|p| p.1.as_deref())) {
@@ -121,9 +148,8 @@ impl ProviderRegistry {
                 }
             }
         }
-        for block in &root.providers {
-            let source = root.provider_source(&block.name);
-            let key = ProviderKey { source: source.clone(), alias: block.alias.clone() };
+        for (_, block, key) in provider_blocks(config) {
+            let source = key.source.clone();
             if !registry.instances.contains_key(&key) {
                 match factory(&source) {
                     Some(p) => {
@@ -154,6 +180,7 @@ impl ProviderRegistry {
         provider_for(config, module, resource.provider_name(), alias).unwrap_or_else(|_| ProviderKey {
             source: config.modules[module].module.provider_source(resource.provider_name()),
             alias: alias.map(str::to_string),
+            module: None,
         })
     }
 

@@ -437,6 +437,19 @@ pub fn load_config(dir: &Path) -> Result<Config, Diagnostics> {
     diags.into_result(config)
 }
 
+/// The name of the call, on the way from the root to module `at`, that has
+/// count, for_each or depends_on, if any does.
+fn expanded_call(config: &Config, mut at: usize) -> Option<String> {
+    while let Some((parent, name)) = &config.modules[at].parent {
+        let call = &config.modules[*parent].module.calls[name];
+        if call.count.is_some() || call.for_each.is_some() || !call.depends_on.is_empty() {
+            return Some(name.clone());
+        }
+        at = *parent;
+    }
+    None
+}
+
 /// The configuration as far as it decodes, with every problem found, so a
 /// validator can check the rest of it too. An error only when the root module
 /// has nothing to decode.
@@ -447,12 +460,14 @@ pub fn load_config_with_problems(dir: &Path) -> Result<(Config, Diagnostics), Di
     while let Some(at) = queue.pop() {
         let calls: Vec<ModuleCall> = config.modules[at].module.calls.values().cloned().collect();
         let dir = config.modules[at].module.dir.clone();
-        if !config.modules[at].module.providers.is_empty() && at != 0 {
+        // Terraform's legacy rule: a module may configure a provider unless it,
+        // or a module calling it, is called with count, for_each or depends_on.
+        if let (Some(expanded), false) = (expanded_call(&config, at), config.modules[at].module.providers.is_empty()) {
             for block in &config.modules[at].module.providers {
                 diags.push(
                     Diagnostic::error("terrane::provider_in_module", format!("{} configures a provider", config.module_path(at)))
                         .at(&block.span)
-                        .detail("provider configurations belong in the root module, so every instance of a module uses the same ones")
+                        .detail(format!("module {expanded:?} is called with count, for_each or depends_on, so its instances could not share one provider configuration"))
                         .help("configure it in the root module and pass it with providers = { ... } on the module call"),
                 );
             }
