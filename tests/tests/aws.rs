@@ -534,6 +534,8 @@ fn a_create_that_lands_after_its_run_died_is_adopted_not_made_twice() {
         )
         .expect("the late create lands");
     });
+    // The plan says the address is held.
+    w.run_aws(REGION, &["plan"]).success().contains("Note: an earlier run was interrupted while changing aws_vpc.v (create).");
     w.run_aws(REGION, &["apply", "-auto-approve"])
         .success()
         .contains("adopted 1 object(s): aws_vpc.v.")

@@ -295,6 +295,14 @@ async fn make_plan(ctx: &Ctx, args: &PlanArgs, destroy: bool, state: State) -> R
 async fn plan(ctx: &Ctx, args: &PlanArgs, detailed: bool, destroy: bool) -> Outcome {
     let state = load_state(ctx).await?;
     tracing::debug!(resources = state.resources.len(), "state loaded");
+    if !state.intents.is_empty() {
+        // Such an address is held: apply adopts what the change made before creating anything.
+        let held: Vec<String> = state.intents.iter().map(|i| format!("{} ({})", i.addr, i.action)).collect();
+        outln!(
+            "Note: an earlier run was interrupted while changing {}.\nterrane apply first looks for what those changes made and adopts it; it creates an object again only once none has appeared.\n",
+            held.join(", ")
+        );
+    }
     let (session, plan) = make_plan(ctx, args, destroy, state).await?;
     render::plan(ctx.style, &plan, &mut std::io::stdout().lock());
     tracing::debug!("plan shown");

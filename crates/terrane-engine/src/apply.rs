@@ -360,6 +360,14 @@ pub async fn apply(ctx: ApplyContext<'_>) -> ApplyReport {
         }
     }
     walker.finish_outputs().await;
+    // Create tokens have done their work once the objects are in state. An
+    // object that keeps its token (the run died first) is still found by it,
+    // its tags never show it, and the next apply takes it off.
+    for (key, provider) in ctx.registry.instances() {
+        if let Err(e) = provider.finish_apply().await {
+            tracing::warn!(provider = %key, error = %e, "idempotency tokens stay on objects");
+        }
+    }
     walker.report
 }
 
@@ -854,13 +862,6 @@ async fn run_change(
     let commit = Change { addr: change.addr.clone(), action: change.action.name().into(), after: Some(record), actor: actor.clone() };
     if let Err(e) = store.commit(workspace, commit).await {
         return fail(format!("the object was {action}d but state could not be saved: {e}"));
-    }
-    if action == "create" {
-        // The token has done its work once the object is in state; an object
-        // that keeps it is still found by it, and its tags never show it.
-        if let Err(e) = provider.release_token(type_name, &value.clone().unmark_deep().0).await {
-            tracing::warn!(address = %change.addr, error = %e, "the idempotency token stays on the object");
-        }
     }
     // As Terraform does, an object whose result broke the plan is recorded
     // as it is, and the apply fails naming what differs.

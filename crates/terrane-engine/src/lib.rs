@@ -179,13 +179,7 @@ impl Session {
                             create_token: Some(intent.token.clone()),
                         };
                         let change = terrane_state::Change { addr: intent.addr.clone(), action: "adopt".into(), after: Some(record), actor: actor.clone() };
-                        let committed = store.commit(&self.workspace, change).await.map(|_| ());
-                        if let (Ok(()), Some(provider)) = (&committed, &provider) {
-                            if let Err(e) = provider.release_token(type_name, &plain).await {
-                                tracing::warn!(address = %addr, error = %e, "the idempotency token stays on the adopted object");
-                            }
-                        }
-                        committed
+                        store.commit(&self.workspace, change).await.map(|_| ())
                     }
                     None if intent.action == "create" && intent_age(intent) < window.as_secs_f64() => {
                         waiting.push(intent);
@@ -204,6 +198,12 @@ impl Session {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(std::time::Duration::from_secs(4));
             pending = waiting;
+        }
+        // What was adopted is in state: its create tokens can go.
+        for (key, provider) in self.registry.instances() {
+            if let Err(e) = provider.finish_apply().await {
+                tracing::warn!(provider = %key, error = %e, "idempotency tokens stay on adopted objects");
+            }
         }
         diags.into_result(adopted)
     }

@@ -87,6 +87,9 @@ impl Obj {
     pub fn n(self, name: &str, value: Option<f64>) -> Obj {
         self.set(name, value.and_then(terrane_core::Number::from_f64).map_or(Value::Null, Value::Number))
     }
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
     pub fn build(self) -> Value {
         Value::Map(self.0)
     }

@@ -43,6 +43,8 @@ pub struct Aws {
     pub default_tags: BTreeMap<String, String>,
     /// Where the credentials came from, for messages about rejected ones.
     pub credential_source: String,
+    /// Ids of objects read with a create token still on them.
+    tokened: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Aws {
@@ -125,6 +127,7 @@ impl Aws {
             account_id: String::new(),
             default_tags,
             credential_source,
+            tokened: Default::default(),
         };
         let skip_validation = boolean(config, "skip_credentials_validation").unwrap_or(false);
         let skip_account = boolean(config, "skip_requesting_account_id").unwrap_or(false);
@@ -133,6 +136,15 @@ impl Aws {
             aws.account_id = who.account().unwrap_or_default().to_string();
         }
         Ok(aws)
+    }
+
+    pub fn note_token(&self, id: &str) {
+        self.tokened.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.to_string());
+    }
+
+    /// The ids noted by `note_token` since last asked.
+    pub fn take_tokened(&self) -> Vec<String> {
+        std::mem::take(&mut *self.tokened.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_iter().collect()
     }
 
     /// An AWS error as a provider error: rejected credentials say where they came from.

@@ -40,12 +40,6 @@ pub trait ResourceKind: Send + Sync {
 
     async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError>;
 
-    /// Whether the create token is a tag on the object (`terrane:token`),
-    /// taken off once the object is in state.
-    fn token_is_a_tag(&self) -> bool {
-        false
-    }
-
     /// The object an interrupted create left behind, found by its token.
     async fn find_by_token(&self, _aws: &Aws, _planned: &Value, _token: &str) -> Result<Option<Value>, ProviderError> {
         Ok(None)

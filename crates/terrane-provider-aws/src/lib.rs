@@ -302,11 +302,12 @@ impl Provider for AwsProvider {
         std::time::Duration::from_secs_f64(seconds.unwrap_or(60.0))
     }
 
-    async fn release_token(&self, type_name: &str, object: &Value) -> Result<(), ProviderError> {
-        match (self.kind(type_name)?.token_is_a_tag(), object.get("id").and_then(Value::as_str)) {
-            (true, Some(id)) => ec2::untag_token(self.aws()?, id).await,
-            _ => Ok(()),
-        }
+    /// Every object this run read with its create token on (each one it made,
+    /// and any an earlier run died before untagging) is in state now: the
+    /// tokens come off, in batches.
+    async fn finish_apply(&self) -> Result<(), ProviderError> {
+        let Some(aws) = self.aws.get() else { return Ok(()) };
+        ec2::untag_token(aws, &aws.take_tokened()).await
     }
 
     async fn find_by_token(&self, type_name: &str, planned: Value, token: &str) -> Result<Option<Value>, ProviderError> {

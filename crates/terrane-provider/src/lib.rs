@@ -84,9 +84,9 @@ pub trait Provider: Send + Sync {
 
     async fn read_data(&self, type_name: &str, config: Value) -> Result<Value, ProviderError>;
 
-    /// Takes the idempotency token off an object whose create is recorded in
-    /// state, where the API keeps it on the object (a tag).
-    async fn release_token(&self, _type_name: &str, _object: &Value) -> Result<(), ProviderError> {
+    /// Called when an apply has recorded all it did: a provider whose
+    /// idempotency tokens stay on objects (a tag) takes them off here.
+    async fn finish_apply(&self) -> Result<(), ProviderError> {
         Ok(())
     }
 

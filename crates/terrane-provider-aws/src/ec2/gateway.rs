@@ -8,7 +8,7 @@ use terrane_core::{Type, Value};
 use terrane_provider::{AttributeSchema as A, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
-use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_spec, update_tags, with_ec2_tags};
 use crate::attrs::{string, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -17,10 +17,6 @@ pub struct InternetGateway;
 
 #[async_trait]
 impl ResourceKind for InternetGateway {
-    fn token_is_a_tag(&self) -> bool {
-        true
-    }
-
     fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
@@ -117,7 +113,7 @@ async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) ->
             .s("arn", Some(&aws.owned_arn("ec2", gateway.owner_id(), &format!("internet-gateway/{id}"))))
             .s("vpc_id", vpc)
             .s("owner_id", gateway.owner_id());
-        out.insert(id.clone(), with_tags(obj, aws, &tag_map(gateway.tags()), prior_for(priors, &id)).build());
+        out.insert(id.clone(), with_ec2_tags(obj, aws, gateway.tags(), prior_for(priors, &id)).build());
     }
     Ok(out.into_iter().collect())
 }

@@ -14,7 +14,7 @@ use terrane_core::{Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, PlanRequest, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, tags_schema};
-use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_spec, update_tags, with_ec2_tags};
 use crate::attrs::{attr_err, boolean, string, string_set, strings, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -26,10 +26,6 @@ pub struct Instance;
 
 #[async_trait]
 impl ResourceKind for Instance {
-    fn token_is_a_tag(&self) -> bool {
-        true
-    }
-
     fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
@@ -254,17 +250,13 @@ fn instance_value(aws: &Aws, instance: &AwsInstance, prior: &Value) -> Value {
         .s("private_dns", instance.private_dns_name())
         .s("instance_state", state)
         .s("primary_network_interface_id", primary.and_then(|n| n.network_interface_id()));
-    with_tags(obj, aws, &tag_map(instance.tags()), prior).build()
+    with_ec2_tags(obj, aws, instance.tags(), prior).build()
 }
 
 pub struct Eip;
 
 #[async_trait]
 impl ResourceKind for Eip {
-    fn token_is_a_tag(&self) -> bool {
-        true
-    }
-
     fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
@@ -387,7 +379,7 @@ async fn describe_eips(aws: &Aws, filters: Vec<Filter>, priors: &[Value]) -> Res
             .s("association_id", address.association_id())
             .s("public_ip", address.public_ip())
             .s("private_ip", address.private_ip_address());
-        found.insert(id.to_string(), with_tags(obj, aws, &tag_map(address.tags()), prior_for(priors, id)).build());
+        found.insert(id.to_string(), with_ec2_tags(obj, aws, address.tags(), prior_for(priors, id)).build());
     }
     Ok(found.into_iter().collect())
 }
@@ -473,7 +465,7 @@ impl ResourceKind for KeyPair {
                 .s("key_type", key.key_type().map(|t| t.as_str()))
                 .s("arn", Some(&aws.arn("ec2", &format!("key-pair/{name}"))))
                 .set("public_key", public_key(key.public_key(), prior));
-            found.insert(name.to_string(), with_tags(obj, aws, &tag_map(key.tags()), prior).build());
+            found.insert(name.to_string(), with_ec2_tags(obj, aws, key.tags(), prior).build());
         }
         Ok(in_order(objects, found.into_iter().collect()))
     }

@@ -73,6 +73,17 @@ pub fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
 
 /// Sets `tags` and `tags_all` from what AWS holds: `tags_all` is everything,
 /// `tags` leaves out default tags the resource does not set itself.
+/// `with_tags` for EC2's tags. An object read with the create token still on
+/// it is noted, so the apply's end takes the token off.
+pub fn with_ec2_tags(obj: Obj, aws: &Aws, remote: &[Tag], prior: &Value) -> Obj {
+    if remote.iter().any(|t| t.key() == Some(TOKEN_TAG)) {
+        if let Some(id) = obj.get("id").and_then(Value::as_str) {
+            aws.note_token(id);
+        }
+    }
+    with_tags(obj, aws, &tag_map(remote), prior)
+}
+
 pub fn with_tags(obj: Obj, aws: &Aws, remote: &BTreeMap<String, String>, prior: &Value) -> Obj {
     let own = string_map(prior, "tags");
     let tags: BTreeMap<String, String> = remote
@@ -105,10 +116,16 @@ pub async fn update_tags(aws: &Aws, id: &str, prior: &Value, planned: &Value) ->
     Ok(())
 }
 
-/// Takes the create token's tag off an object that is in state.
-pub async fn untag_token(aws: &Aws, id: &str) -> Result<(), ProviderError> {
-    let tag = Tag::builder().key(TOKEN_TAG).build();
-    aws.ec2.delete_tags().resources(id).tags(tag).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+/// EC2 takes this many resources in one DeleteTags call.
+const UNTAG_AT_ONCE: usize = 500;
+
+/// Takes the create token's tag off objects.
+pub async fn untag_token(aws: &Aws, ids: &[String]) -> Result<(), ProviderError> {
+    for batch in ids.chunks(UNTAG_AT_ONCE) {
+        let tag = Tag::builder().key(TOKEN_TAG).build();
+        aws.ec2.delete_tags().set_resources(Some(batch.to_vec())).tags(tag).send().await.map_err(|e| aws.error("ec2", e))?;
+    }
+    Ok(())
 }
 
 /// The `id` of each prior object, in order.

@@ -10,7 +10,7 @@ use terrane_core::{Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, PlanRequest, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
-use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_spec, update_tags, with_ec2_tags};
 use crate::attrs::{attr_err, blocks, check_cidr, string, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -127,10 +127,6 @@ pub struct RouteTable;
 
 #[async_trait]
 impl ResourceKind for RouteTable {
-    fn token_is_a_tag(&self) -> bool {
-        true
-    }
-
     fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
@@ -234,7 +230,7 @@ fn table_values(aws: &Aws, tables: Vec<AwsRouteTable>, priors: &[Value]) -> terr
             .s("vpc_id", table.vpc_id())
             .s("owner_id", table.owner_id())
             .set("route", routes);
-        out.insert(id.clone(), with_tags(obj, aws, &tag_map(table.tags()), prior_for(priors, &id)).build());
+        out.insert(id.clone(), with_ec2_tags(obj, aws, table.tags(), prior_for(priors, &id)).build());
     }
     out.into_iter().collect()
 }

@@ -13,7 +13,7 @@ use terrane_core::{PathStep, Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, PlanRequest, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
-use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_spec, update_tags, with_ec2_tags};
 use crate::attrs::{attr_err, blocks, boolean, int, string, string_list, string_set, strings, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -151,10 +151,6 @@ fn rules_type() -> Type {
 
 #[async_trait]
 impl ResourceKind for SecurityGroup {
-    fn token_is_a_tag(&self) -> bool {
-        true
-    }
-
     fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
@@ -299,7 +295,7 @@ fn group_values(aws: &Aws, groups: Vec<AwsGroup>, priors: &[Value]) -> terrane_c
             .set("ingress", Value::set(group.ip_permissions().iter().map(|p| rule_value(p, &id)).collect()))
             .set("egress", Value::set(group.ip_permissions_egress().iter().map(|p| rule_value(p, &id)).collect()))
             .set("revoke_rules_on_delete", prior_for(priors, &id).get("revoke_rules_on_delete").cloned().unwrap_or(Value::Null));
-        out.insert(id.clone(), with_tags(obj, aws, &tag_map(group.tags()), prior_for(priors, &id)).build());
+        out.insert(id.clone(), with_ec2_tags(obj, aws, group.tags(), prior_for(priors, &id)).build());
     }
     out.into_iter().collect()
 }
@@ -463,10 +459,6 @@ pub struct VpcSecurityGroupRule {
 
 #[async_trait]
 impl ResourceKind for VpcSecurityGroupRule {
-    fn token_is_a_tag(&self) -> bool {
-        true
-    }
-
     fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
@@ -548,7 +540,7 @@ impl ResourceKind for VpcSecurityGroupRule {
                 .s("prefix_list_id", rule.prefix_list_id())
                 .s("referenced_security_group_id", rule.referenced_group_info().and_then(|g| g.group_id()))
                 .s("description", rule.description());
-            found.insert(id.clone(), with_tags(obj, aws, &tag_map(rule.tags()), prior_for(objects, &id)).build());
+            found.insert(id.clone(), with_ec2_tags(obj, aws, rule.tags(), prior_for(objects, &id)).build());
         }
         Ok(in_order(objects, found.into_iter().collect()))
     }

@@ -8,7 +8,7 @@ use terrane_core::{Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, retry_dependency, tags_schema};
-use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_spec, update_tags, with_ec2_tags};
 use crate::attrs::{boolean, check_cidr, string, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -17,10 +17,6 @@ pub struct Subnet;
 
 #[async_trait]
 impl ResourceKind for Subnet {
-    fn token_is_a_tag(&self) -> bool {
-        true
-    }
-
     fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
@@ -129,7 +125,7 @@ async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) ->
             .s("availability_zone_id", subnet.availability_zone_id())
             .b("map_public_ip_on_launch", subnet.map_public_ip_on_launch())
             .s("owner_id", subnet.owner_id());
-        out.insert(id.clone(), with_tags(obj, aws, &tag_map(subnet.tags()), prior_for(priors, &id)).build());
+        out.insert(id.clone(), with_ec2_tags(obj, aws, subnet.tags(), prior_for(priors, &id)).build());
     }
     Ok(out.into_iter().collect())
 }

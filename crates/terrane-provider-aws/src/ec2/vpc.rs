@@ -8,7 +8,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use terrane_core::{Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, ProviderError, Schema};
 
-use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_map, tag_spec, update_tags, with_tags};
+use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_spec, update_tags, with_ec2_tags};
 use crate::attrs::{boolean, check_cidr, string, Obj};
 use crate::client::{retry_new, Aws, TOKEN_TAG};
 use crate::kind::ResourceKind;
@@ -24,10 +24,6 @@ pub fn tags_schema(schema: Schema) -> Schema {
 
 #[async_trait]
 impl ResourceKind for Vpc {
-    fn token_is_a_tag(&self) -> bool {
-        true
-    }
-
     fn supported(&self) -> Schema {
         tags_schema(
             Schema::new()
@@ -204,7 +200,7 @@ async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) ->
             .s("main_route_table_id", main_tables.get(&id).map(String::as_str))
             .s("default_route_table_id", main_tables.get(&id).map(String::as_str))
             .s("default_security_group_id", default_groups.get(&id).map(String::as_str));
-        out.insert(id, with_tags(obj, aws, &tag_map(vpc.tags()), prior).build());
+        out.insert(id, with_ec2_tags(obj, aws, vpc.tags(), prior).build());
     }
     Ok(out.into_iter().collect())
 }
