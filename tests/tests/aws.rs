@@ -375,9 +375,9 @@ fn bad_input_is_caught_at_plan_time_with_its_location_and_creates_nothing() {
         ("resource \"aws_eip\" \"e\" {\n  domain = \"standard\"\n}\n", "main.tf:8:12", "ended with EC2-Classic"),
         // Arguments Terraform's schema has and terrane does not act on yet are refused, not ignored.
         (
-            "resource \"aws_instance\" \"i\" {\n  ami           = \"ami-12345678\"\n  instance_type = \"t3.micro\"\n  metadata_options {\n    http_tokens = \"required\"\n  }\n}\n",
+            "resource \"aws_instance\" \"i\" {\n  ami           = \"ami-12345678\"\n  instance_type = \"t3.micro\"\n  root_block_device {\n    volume_size = 20\n  }\n}\n",
             "main.tf:10:3",
-            "`metadata_options` is not supported by terrane yet",
+            "`root_block_device` is not supported by terrane yet",
         ),
         (
             "resource \"aws_vpc\" \"v\" {\n  cidr_block          = \"10.0.0.0/16\"\n  ipv4_netmask_length = 16\n}\n",
@@ -787,6 +787,36 @@ fn a_module_configures_its_own_provider_unless_it_is_repeated() {
 
     w.write("main.tf", &format!("{PROVIDER}module \"many\" {{\n  source = \"./regional\"\n  count  = 2\n  region = \"eu-central-2\"\n}}\n"));
     w.run_aws("us-east-1", &["plan"]).code(1).contains("regional/main.tf:5:1").contains("module.many configures a provider").contains("count, for_each or depends_on");
+}
+
+/// `metadata_options` as Terraform takes it: set at launch, changed in place.
+#[test]
+fn instance_metadata_options_are_set_and_changed_in_place() {
+    const REGION: &str = "ap-northeast-3";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    let config = |tokens: &str| {
+        format!(
+            "{PROVIDER}resource \"aws_instance\" \"app\" {{\n  ami           = \"ami-12c6146b\"\n  instance_type = \"t3.micro\"\n  \
+             metadata_options {{\n    http_tokens = \"{tokens}\"\n  }}\n}}\n"
+        )
+    };
+    let tokens = || {
+        let out = aws.block_on(aws.ec2.describe_instances().send()).expect("describe instances");
+        let live: Vec<_> = out.reservations().iter().flat_map(|r| r.instances()).filter(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated")).collect();
+        assert_eq!(live.len(), 1, "one instance");
+        live[0].metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str().to_string())
+    };
+    w.write("main.tf", &config("required"));
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    assert_eq!(tokens().as_deref(), Some("required"), "IMDSv2 is required from launch");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    w.write("main.tf", &config("optional"));
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("1 changed").contains("0 destroyed");
+    assert_eq!(tokens().as_deref(), Some("optional"));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
+    assert!(aws.live_instances().is_empty());
 }
 
 #[test]

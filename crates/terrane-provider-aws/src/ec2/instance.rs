@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
 };
 use base64::Engine as _;
 use terrane_core::{Type, Value};
-use terrane_provider::{AttrError, AttributeSchema as A, PlanRequest, ProviderError, Schema};
+use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, PlanRequest, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, tags_schema};
 use super::{by_values, each_set, filter, ids, in_order, prior_for, tag_spec, update_tags, with_ec2_tags};
@@ -45,6 +45,31 @@ impl ResourceKind for Instance {
                 .attr("instance_state", A::computed(Type::String))
                 .attr("primary_network_interface_id", A::computed(Type::String)),
         )
+        .block("metadata_options", metadata_options_block())
+    }
+
+    /// Left out, the metadata options are what AWS gives the instance (a
+    /// block Terraform's provider computes): kept as they are, or unknown
+    /// until the instance exists.
+    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
+        let configured = req.config.get("metadata_options").is_some_and(|v| matches!(v.unmarked(), Value::List(items) if !items.is_empty()));
+        if !configured {
+            let kept = req.prior.and_then(|p| p.get("metadata_options")).cloned().unwrap_or(Value::Unknown);
+            planned.insert("metadata_options".into(), kept);
+            return;
+        }
+        // The defaults Terraform's provider gives the two arguments AWS does not compute.
+        if let Some(Value::List(blocks)) = planned.get_mut("metadata_options") {
+            for block in blocks.iter_mut() {
+                if let Value::Map(fields) = block {
+                    for (name, default) in [("http_endpoint", "enabled"), ("http_protocol_ipv6", "disabled")] {
+                        if fields.get(name).is_none_or(Value::is_null) {
+                            fields.insert(name.to_string(), Value::string(default));
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
@@ -78,6 +103,9 @@ impl ResourceKind for Instance {
             .set_key_name(string(planned, "key_name"))
             .set_user_data(string(planned, "user_data").map(|d| base64::engine::general_purpose::STANDARD.encode(d)))
             .set_tag_specifications(tag_spec(aws, ResourceType::Instance, planned, Some(token)));
+        if let Some(options) = metadata_options_request(planned) {
+            call = call.metadata_options(options);
+        }
         if let Some(zone) = string(planned, "availability_zone") {
             call = call.placement(aws_sdk_ec2::types::Placement::builder().availability_zone(zone).build());
         }
@@ -136,6 +164,21 @@ impl ResourceKind for Instance {
         let groups = strings(planned, "vpc_security_group_ids");
         if !groups.is_empty() && string_set(&groups) != string_set(strings(prior, "vpc_security_group_ids")) {
             aws.ec2.modify_instance_attribute().instance_id(&id).set_groups(Some(groups)).send().await.map_err(|e| aws.error("ec2", e))?;
+        }
+        if planned.get("metadata_options") != prior.get("metadata_options") {
+            if let Some(options) = metadata_options_request(planned) {
+                aws.ec2
+                    .modify_instance_metadata_options()
+                    .instance_id(&id)
+                    .set_http_tokens(options.http_tokens().cloned().map(|t| aws_sdk_ec2::types::HttpTokensState::from(t.as_str())))
+                    .set_http_endpoint(options.http_endpoint().cloned().map(|e| aws_sdk_ec2::types::InstanceMetadataEndpointState::from(e.as_str())))
+                    .set_http_put_response_hop_limit(options.http_put_response_hop_limit())
+                    .set_http_protocol_ipv6(options.http_protocol_ipv6().cloned().map(|p| aws_sdk_ec2::types::InstanceMetadataProtocolState::from(p.as_str())))
+                    .set_instance_metadata_tags(options.instance_metadata_tags().cloned().map(|t| aws_sdk_ec2::types::InstanceMetadataTagsState::from(t.as_str())))
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2", e))?;
+            }
         }
         update_tags(aws, &id, prior, planned).await?;
         wait_for(aws, &stub, |s| s == "running").await
@@ -226,6 +269,47 @@ async fn describe_all(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]
     Ok(out.into_iter().collect())
 }
 
+fn metadata_options_block() -> BlockSchema {
+    let body = Schema::new()
+        .attr("http_endpoint", A::optional(Type::String))
+        .attr("http_protocol_ipv6", A::optional(Type::String))
+        .attr("http_put_response_hop_limit", A::optional_computed(Type::Number))
+        .attr("http_tokens", A::optional_computed(Type::String))
+        .attr("instance_metadata_tags", A::optional_computed(Type::String));
+    BlockSchema { nesting: Nesting::List, min_items: 0, max_items: Some(1), force_new: false, body }
+}
+
+/// The configured metadata options, if a block sets any.
+fn metadata_options_request(planned: &Value) -> Option<aws_sdk_ec2::types::InstanceMetadataOptionsRequest> {
+    use aws_sdk_ec2::types::{HttpTokensState, InstanceMetadataEndpointState, InstanceMetadataProtocolState, InstanceMetadataTagsState};
+    let block = crate::attrs::blocks(planned, "metadata_options").into_iter().next()?;
+    let text = |name: &str| string(block, name).filter(|v| !v.is_empty());
+    Some(
+        aws_sdk_ec2::types::InstanceMetadataOptionsRequest::builder()
+            .set_http_tokens(text("http_tokens").map(|t| HttpTokensState::from(t.as_str())))
+            .set_http_endpoint(text("http_endpoint").map(|e| InstanceMetadataEndpointState::from(e.as_str())))
+            .set_http_put_response_hop_limit(crate::attrs::int(block, "http_put_response_hop_limit"))
+            .set_http_protocol_ipv6(text("http_protocol_ipv6").map(|p| InstanceMetadataProtocolState::from(p.as_str())))
+            .set_instance_metadata_tags(text("instance_metadata_tags").map(|t| InstanceMetadataTagsState::from(t.as_str())))
+            .build(),
+    )
+}
+
+/// The instance's metadata options as Terraform stores them: one block.
+fn metadata_options_value(instance: &AwsInstance, prior: &Value) -> Value {
+    let Some(options) = instance.metadata_options() else {
+        return prior.get("metadata_options").cloned().unwrap_or(Value::List(Vec::new()));
+    };
+    let block = Obj::new()
+        .s("http_endpoint", options.http_endpoint().map(|e| e.as_str()))
+        .s("http_protocol_ipv6", options.http_protocol_ipv6().map(|p| p.as_str()))
+        .n("http_put_response_hop_limit", options.http_put_response_hop_limit().map(f64::from))
+        .s("http_tokens", options.http_tokens().map(|t| t.as_str()))
+        .s("instance_metadata_tags", options.instance_metadata_tags().map(|t| t.as_str()))
+        .build();
+    Value::List(vec![block])
+}
+
 fn instance_value(aws: &Aws, instance: &AwsInstance, prior: &Value) -> Value {
     let id = instance.instance_id().unwrap_or_default();
     let state = instance.state().and_then(|s| s.name()).map(InstanceStateName::as_str);
@@ -249,7 +333,8 @@ fn instance_value(aws: &Aws, instance: &AwsInstance, prior: &Value) -> Value {
         .s("public_dns", instance.public_dns_name())
         .s("private_dns", instance.private_dns_name())
         .s("instance_state", state)
-        .s("primary_network_interface_id", primary.and_then(|n| n.network_interface_id()));
+        .s("primary_network_interface_id", primary.and_then(|n| n.network_interface_id()))
+        .set("metadata_options", metadata_options_value(instance, prior));
     with_ec2_tags(obj, aws, instance.tags(), prior).build()
 }
 
