@@ -127,7 +127,18 @@ fn decode_with(
             continue;
         }
         let collection = if matches!(attr_schema.ty, Type::Set(_)) { Value::set(items) } else { Value::List(items) };
-        let value = attr_schema.ty.convert(collection).unwrap_or(Value::Unknown);
+        let value = match attr_schema.ty.convert(collection) {
+            Ok(v) => v,
+            Err(e) => {
+                let at = body.blocks.iter().find(|b| b.type_name == name).map(|b| &b.type_span).unwrap_or(&body.span);
+                diags.push(
+                    Diagnostic::error("terrane::type_mismatch", format!("invalid {name:?} blocks in {what}"))
+                        .detail(format!("{} required: {e}", attr_schema.ty))
+                        .at(at),
+                );
+                Value::Unknown
+            }
+        };
         out.insert(name.to_string(), value.mark_if(attr_schema.sensitive));
     }
     Value::Map(out)
