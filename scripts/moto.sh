@@ -87,11 +87,29 @@ start_keys_test_moto() {
     echo "started moto $MOTO_KEYS_VERSION on $TERRANE_TEST_AWS_KEYS_ENDPOINT" >&2
 }
 
+# A server of its own for the round trip with Terraform: the test resets it,
+# seeds its ids and replays the requests Terraform made
+# (tests/fixtures/terraform-aws, scripts/oracle-aws-state). Its recorder keeps
+# the uploaded requests in a file of its own.
+start_replay_test_moto() {
+    if [ -n "${TERRANE_TEST_AWS_REPLAY_ENDPOINT:-}" ]; then
+        echo "using the AWS endpoint at TERRANE_TEST_AWS_REPLAY_ENDPOINT for replays" >&2
+        return 0
+    fi
+    install_moto
+    local port
+    MOTO_REPLAY_FILE="$(mktemp /tmp/terrane-moto-replay.XXXXXX)"
+    read -r MOTO_REPLAY_PID port MOTO_REPLAY_LOG < <(MOTO_RECORDER_FILEPATH="$MOTO_REPLAY_FILE" launch_moto)
+    [ -n "${port:-}" ] || return 1
+    export TERRANE_TEST_AWS_REPLAY_ENDPOINT="http://127.0.0.1:$port"
+    echo "started moto for replays on $TERRANE_TEST_AWS_REPLAY_ENDPOINT" >&2
+}
+
 stop_test_moto() {
     local pid
     # The servers were started from a subshell: not children to wait for.
-    for pid in ${MOTO_PID:-} ${MOTO_STRICT_PID:-} ${MOTO_KEYS_PID:-}; do
+    for pid in ${MOTO_PID:-} ${MOTO_STRICT_PID:-} ${MOTO_KEYS_PID:-} ${MOTO_REPLAY_PID:-}; do
         kill "$pid" 2>/dev/null || true
     done
-    rm -f "${MOTO_LOG:-}" "${TERRANE_TEST_AWS_STRICT_LOG:-}" "${MOTO_KEYS_LOG:-}"
+    rm -f "${MOTO_LOG:-}" "${TERRANE_TEST_AWS_STRICT_LOG:-}" "${MOTO_KEYS_LOG:-}" "${MOTO_REPLAY_LOG:-}" "${MOTO_REPLAY_FILE:-}"
 }

@@ -323,6 +323,38 @@ pub fn aws_keys_endpoint() -> String {
     std::env::var("TERRANE_TEST_AWS_KEYS_ENDPOINT").expect("TERRANE_TEST_AWS_KEYS_ENDPOINT is not set: run scripts/test, which starts it")
 }
 
+/// The moto that replays Terraform's requests (scripts/test starts it).
+pub fn aws_replay_endpoint() -> String {
+    std::env::var("TERRANE_TEST_AWS_REPLAY_ENDPOINT")
+        .expect("TERRANE_TEST_AWS_REPLAY_ENDPOINT is not set: run scripts/test, which starts a moto for replays")
+}
+
+/// Makes in a moto the objects a recorded run made, with the same ids:
+/// resets it, seeds its ids as the recording run did, and replays the
+/// requests (scripts/oracle-aws-state).
+pub fn replay_into_moto(endpoint: &str, seed: u64, requests: &[u8]) {
+    moto_api(endpoint, "/moto-api/reset", b"");
+    moto_api(endpoint, &format!("/moto-api/seed?a={seed}"), b"");
+    moto_api(endpoint, "/moto-api/recorder/upload-recording", requests);
+    moto_api(endpoint, "/moto-api/recorder/replay-recording", b"");
+}
+
+/// A POST to moto's own API; panics unless it answers 200.
+fn moto_api(endpoint: &str, path: &str, body: &[u8]) {
+    use std::io::{Read as _, Write as _};
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("connect to moto at {host}: {e}"));
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body)).expect("send to moto");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("moto's answer");
+    let status = answer.lines().next().unwrap_or_default();
+    assert!(status.contains(" 200 "), "moto answered {path} with {status:?}");
+}
+
 /// What a user sets to point terrane at the test endpoint, in one region. Tests
 /// use a region each so that what one creates never shows in another's listing.
 pub fn aws_env(region: &str) -> Vec<(&'static str, String)> {
@@ -355,6 +387,8 @@ pub struct AwsCheck {
     runtime: tokio::runtime::Runtime,
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl AwsCheck {
@@ -373,7 +407,13 @@ impl AwsCheck {
                 .load(),
         );
         let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
-        AwsCheck { ec2: aws_sdk_ec2::Client::new(&config), s3: aws_sdk_s3::Client::from_conf(s3), runtime }
+        AwsCheck {
+            ec2: aws_sdk_ec2::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            iam: aws_sdk_iam::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            runtime,
+        }
     }
 
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {

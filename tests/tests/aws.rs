@@ -240,7 +240,11 @@ fn changes_made_outside_terrane_show_in_the_plan_and_apply_converges() {
 
     w.run_aws(REGION, &["plan", "-detailed-exitcode"])
         .code(2)
+        // The subnet to be made again reads the VPC, so its drift is
+        // reported; nothing reads the subnet's, so its is not (Terraform's rule).
         .contains("Objects have changed outside of terrane")
+        .contains("# aws_vpc.v has changed")
+        .lacks("# aws_subnet.s has been deleted")
         .contains("# aws_vpc.v will be updated in-place")
         .contains("\"renamed\" -> \"drift\"")
         .contains("# aws_subnet.s will be created")
@@ -555,6 +559,9 @@ fn import_id(type_name: &str, values: &serde_json::Value) -> String {
     let text = |name: &str| values[name].as_str().unwrap_or_default().to_string();
     match type_name {
         "aws_s3_object" => format!("{}/{}", text("bucket"), text("key")),
+        "aws_route" => format!("{}_{}", text("route_table_id"), text("destination_cidr_block")),
+        "aws_iam_role_policy_attachment" => format!("{}/{}", text("role"), text("policy_arn")),
+        "aws_volume_attachment" => format!("{}:{}:{}", text("device_name"), text("volume_id"), text("instance_id")),
         "aws_security_group_rule" => {
             let cidrs: Vec<&str> = values["cidr_blocks"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
             format!(
@@ -579,7 +586,8 @@ fn recorded_schemas() -> serde_json::Value {
 
 /// Where a stored object is not in the shape Terraform stores for `block`:
 /// every attribute and block type there and nothing else, block types as
-/// lists (single ones as an object or null), values of each attribute's type.
+/// lists or null (single ones as an object or null), values of each
+/// attribute's type.
 fn shape_problems(block: &serde_json::Value, object: &serde_json::Value, at: &str) -> Vec<String> {
     let mut out = Vec::new();
     let Some(fields) = object.as_object() else { return vec![format!("{at}: not an object: {object}")] };
@@ -598,7 +606,8 @@ fn shape_problems(block: &serde_json::Value, object: &serde_json::Value, at: &st
     for (name, nested) in &block_types {
         let inner = &nested["block"];
         match (nested["nesting_mode"].as_str(), fields.get(name)) {
-            (Some("single"), Some(serde_json::Value::Null)) => {}
+            // Terraform itself writes null for a data source's absent blocks.
+            (_, Some(serde_json::Value::Null)) => {}
             (Some("single"), Some(value)) => out.extend(shape_problems(inner, value, &format!("{at}{name}."))),
             (_, Some(serde_json::Value::Array(items))) => {
                 for (i, item) in items.iter().enumerate() {
@@ -1473,4 +1482,396 @@ fn sigkill_during_aws_applies_never_duplicates_or_leaks_on_either_moto() {
     let older = std::thread::spawn(move || crash_rounds(&terrane_tests::aws_endpoint(), seed));
     crash_rounds(&terrane_tests::aws_keys_endpoint(), seed);
     older.join().expect("the run against moto 5.1.10");
+}
+
+/// The seed scripts/oracle-aws-state gave moto's ids when Terraform ran.
+const ROUND_TRIP_SEED: u64 = 20261203;
+
+/// Attributes of Terraform's state that were already stale when Terraform
+/// wrote it, or that carry the time of the replay: a refresh reads them
+/// anew under Terraform as well.
+const REFRESHED_BY_ANY_READ: &[(&str, &str)] = &[
+    // The EIP was associated after the instance was recorded.
+    ("aws_instance", "public_ip"),
+    ("aws_instance", "public_dns"),
+    // The policy was attached after it was recorded.
+    ("aws_iam_policy", "attachment_count"),
+    // Routes and rules made by resources of their own after the table and
+    // the group were recorded.
+    ("aws_route_table", "route"),
+    ("aws_security_group", "ingress"),
+    ("aws_security_group", "egress"),
+    // The volume's attachment and the extra address's association were
+    // made after the volume and the address were recorded.
+    ("aws_eip", "association_id"),
+    ("aws_eip", "instance"),
+    ("aws_eip", "private_ip"),
+    // The replay makes the objects again, now.
+    ("aws_ebs_volume", "create_time"),
+    ("aws_iam_role", "create_date"),
+    ("aws_iam_instance_profile", "create_date"),
+];
+
+#[test]
+fn terraforms_state_imports_plans_clean_and_reads_back_as_terraform_wrote_it() {
+    let endpoint = terrane_tests::aws_replay_endpoint();
+    terrane_tests::replay_into_moto(&endpoint, ROUND_TRIP_SEED, include_bytes!("../fixtures/terraform-aws/moto-requests.jsonl"));
+    let w = Workdir::copy_of("tests/fixtures/terraform-aws");
+    let env = [("TF_VAR_endpoint", endpoint.as_str())];
+    let terraform: serde_json::Value = serde_json::from_str(&w.read("terraform.tfstate").expect("the fixture's state")).expect("JSON");
+    w.run(&["init"]).success();
+    w.run(&["state", "import-tfstate", "terraform.tfstate"]).success();
+    w.run_with_env(&["plan", "-detailed-exitcode"], &env)
+        .code(0)
+        .contains("No changes.")
+        .lacks("Objects have changed outside of terrane");
+
+    // Refreshed by terrane, every object reads back as Terraform wrote it.
+    w.run_with_env(&["apply", "-auto-approve"], &env).success().contains("0 added, 0 changed, 0 destroyed");
+    assert_state_has_terraforms_shapes(&w);
+    let pulled: serde_json::Value = serde_json::from_str(&w.run(&["state", "pull"]).success().stdout).expect("state pull is JSON");
+    let instances = |state: &serde_json::Value| -> std::collections::BTreeMap<String, serde_json::Value> {
+        let resources = state["resources"].as_array().cloned().unwrap_or_default();
+        resources
+            .iter()
+            .filter(|r| r["mode"] == "managed")
+            .map(|r| (format!("{}.{}", r["type"].as_str().unwrap_or_default(), r["name"].as_str().unwrap_or_default()), r["instances"][0]["attributes"].clone()))
+            .collect()
+    };
+    let (theirs, ours) = (instances(&terraform), instances(&pulled));
+    assert_eq!(theirs.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>());
+    let mut differences = Vec::new();
+    for (address, attributes) in &theirs {
+        let type_name = address.split('.').next().unwrap_or_default();
+        for (name, value) in attributes.as_object().into_iter().flatten() {
+            let read = &ours[address][name];
+            if read != value && !REFRESHED_BY_ANY_READ.contains(&(type_name, name.as_str())) {
+                differences.push(format!("{address}.{name}: Terraform wrote {value}, terrane read {read}"));
+            }
+        }
+    }
+    assert!(differences.is_empty(), "terrane reads Terraform's objects differently:\n{}", differences.join("\n"));
+
+    // And terrane takes down what Terraform made.
+    w.run_with_env(&["destroy", "-auto-approve"], &env).success().contains("38 destroyed");
+    let aws = AwsCheck::at(&endpoint, "eu-west-1");
+    assert!(aws.vpc_ids().is_empty());
+    assert!(aws.live_instances().is_empty());
+    assert!(aws.bucket_names().is_empty());
+}
+
+fn iam_and_tables_stage(stage: u8) -> String {
+    let role = if stage >= 3 { "app-v2" } else { "app" };
+    let description = if stage >= 2 { "two" } else { "one" };
+    let team = if stage >= 2 { "b" } else { "a" };
+    let session = if stage >= 2 { 7200 } else { 3600 };
+    let action = if stage >= 2 { "s3:ListBucket" } else { "s3:GetObject" };
+    let policy_description = if stage >= 3 { "reads the buckets" } else { "reads" };
+    let profile_role = if stage >= 2 { "aws_iam_role.other.name" } else { "aws_iam_role.app.name" };
+    let capacity = if stage >= 2 { 2 } else { 1 };
+    let ttl = if stage >= 2 { "\n  ttl {\n    attribute_name = \"ExpiresAt\"\n    enabled        = true\n  }\n  point_in_time_recovery {\n    enabled = true\n  }" } else { "" };
+    let range = if stage >= 3 { "\n  range_key      = \"At\"\n  attribute {\n    name = \"At\"\n    type = \"N\"\n  }" } else { "" };
+    format!(
+        r#"{PROVIDER}
+data "aws_iam_policy_document" "assume" {{
+  statement {{
+    actions = ["sts:AssumeRole"]
+    principals {{
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }}
+  }}
+}}
+
+resource "aws_iam_role" "app" {{
+  name                 = "{role}"
+  description          = "{description}"
+  max_session_duration = {session}
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  tags                 = {{ Team = "{team}" }}
+}}
+
+resource "aws_iam_role" "other" {{
+  name               = "other"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}}
+
+resource "aws_iam_policy" "read" {{
+  name        = "read"
+  description = "{policy_description}"
+  policy      = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Action = "{action}", Resource = "*" }}] }})
+}}
+
+resource "aws_iam_role_policy_attachment" "read" {{
+  role       = aws_iam_role.app.name
+  policy_arn = aws_iam_policy.read.arn
+}}
+
+resource "aws_iam_role_policy" "inline" {{
+  name   = "inline"
+  role   = aws_iam_role.app.id
+  policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Action = "{action}", Resource = "*" }}] }})
+}}
+
+resource "aws_iam_instance_profile" "app" {{
+  name = "app"
+  role = {profile_role}
+}}
+
+resource "aws_dynamodb_table" "locks" {{
+  name         = "locks"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "LockID"
+  attribute {{
+    name = "LockID"
+    type = "S"
+  }}
+}}
+
+resource "aws_dynamodb_table" "events" {{
+  name           = "events"
+  read_capacity  = {capacity}
+  write_capacity = {capacity}
+  hash_key       = "Stream"{range}
+  attribute {{
+    name = "Stream"
+    type = "S"
+  }}{ttl}
+  tags = {{ Team = "{team}" }}
+}}
+"#
+    )
+}
+
+#[test]
+fn iam_and_dynamodb_types_live_their_whole_lifecycle() {
+    const REGION: &str = "me-south-1";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    let role_description = |name: &str| {
+        let out = aws.block_on(aws.iam.get_role().role_name(name).send()).expect("get the role");
+        out.role().and_then(|r| r.description()).map(str::to_string)
+    };
+    let table = |name: &str| aws.block_on(aws.dynamodb.describe_table().table_name(name).send()).expect("describe the table");
+
+    w.write("main.tf", &iam_and_tables_stage(1));
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("Resources: 8 added");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    assert_eq!(role_description("app").as_deref(), Some("one"));
+    assert_state_has_terraforms_shapes(&w);
+    let tagged = aws.block_on(aws.iam.list_role_tags().role_name("app").send()).expect("list the role's tags");
+    assert!(tagged.tags().iter().all(|t| !t.key().starts_with("terrane:")), "no create token stays on the role");
+
+    // In place: descriptions, documents, capacity, TTL, recovery, tags, a profile's role.
+    w.write("main.tf", &iam_and_tables_stage(2));
+    let plan = w.run_aws(REGION, &["plan", "-detailed-exitcode"]);
+    plan.code(2).contains("Plan: 0 to add, 5 to change, 0 to destroy.");
+    for address in ["aws_iam_role.app", "aws_iam_policy.read", "aws_iam_role_policy.inline", "aws_iam_instance_profile.app", "aws_dynamodb_table.events"] {
+        plan.contains(&format!("# {address} will be updated in-place"));
+    }
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("0 added, 5 changed, 0 destroyed");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    assert_eq!(role_description("app").as_deref(), Some("two"));
+    let profile = aws.block_on(aws.iam.get_instance_profile().instance_profile_name("app").send()).expect("get the profile");
+    assert_eq!(profile.instance_profile().map(|p| p.roles()[0].role_name()), Some("other"));
+    let events = table("events");
+    let capacity = events.table().and_then(|t| t.provisioned_throughput()).and_then(|c| c.read_capacity_units());
+    assert_eq!(capacity, Some(2));
+    let ttl = aws.block_on(aws.dynamodb.describe_time_to_live().table_name("events").send()).expect("describe TTL");
+    assert_eq!(ttl.time_to_live_description().and_then(|t| t.attribute_name()), Some("ExpiresAt"));
+
+    // Replacements: a role's name, a policy's description, a table's keys.
+    w.write("main.tf", &iam_and_tables_stage(3));
+    let plan = w.run_aws(REGION, &["plan", "-detailed-exitcode"]);
+    plan.code(2);
+    for address in ["aws_iam_role.app", "aws_iam_policy.read", "aws_iam_role_policy_attachment.read", "aws_iam_role_policy.inline", "aws_dynamodb_table.events"] {
+        plan.contains(&format!("# {address} must be replaced"));
+    }
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    let roles = aws.block_on(aws.iam.list_roles().send()).expect("list roles");
+    let mut names: Vec<&str> = roles.roles().iter().map(|r| r.role_name()).collect();
+    names.sort();
+    assert_eq!(names, ["app-v2", "other"]);
+    let keys = table("events").table().map(|t| t.key_schema().len());
+    assert_eq!(keys, Some(2));
+
+    // Changes made outside terrane are found and undone.
+    aws.block_on(aws.iam.update_role().role_name("app-v2").description("by hand").send()).expect("edit the role");
+    aws.block_on(aws.iam.delete_role_policy().role_name("app-v2").policy_name("inline").send()).expect("delete the inline policy");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# aws_iam_role.app will be updated in-place")
+        .contains("\"by hand\" -> \"two\"")
+        .contains("# aws_iam_role_policy.inline will be created");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("1 added, 1 changed, 0 destroyed");
+    assert_eq!(role_description("app-v2").as_deref(), Some("two"));
+
+    // Every object imports by Terraform's import id and plans clean.
+    let show: serde_json::Value = serde_json::from_str(&w.run_aws(REGION, &["show", "-json"]).success().stdout).expect("show -json is JSON");
+    for r in show["values"]["root_module"]["resources"].as_array().expect("resources").iter().filter(|r| r["mode"] == "managed") {
+        let address = r["address"].as_str().expect("an address");
+        let id = import_id(r["type"].as_str().unwrap_or_default(), &r["values"]);
+        w.run_aws(REGION, &["state", "rm", address]).success();
+        w.run_aws(REGION, &["import", address, &id]).success().contains("Import successful!");
+    }
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    assert_state_has_terraforms_shapes(&w);
+
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("8 destroyed");
+    assert!(aws.block_on(aws.iam.list_roles().send()).expect("list roles").roles().is_empty());
+    assert!(aws.block_on(aws.iam.list_policies().scope(aws_sdk_iam::types::PolicyScopeType::Local).send()).expect("list policies").policies().is_empty());
+    assert!(aws.block_on(aws.iam.list_instance_profiles().send()).expect("list profiles").instance_profiles().is_empty());
+    assert!(aws.block_on(aws.dynamodb.list_tables().send()).expect("list tables").table_names().is_empty());
+}
+
+fn volumes_and_addresses_stage(stage: u8) -> String {
+    let size = if stage >= 2 { 20 } else { 10 };
+    let kind = if stage >= 2 { "gp3" } else { "gp2" };
+    let tag = if stage >= 2 { "two" } else { "one" };
+    let prefix = if stage >= 2 { "site/" } else { "logs/" };
+    let device = if stage >= 3 { "/dev/sdg" } else { "/dev/sdh" };
+    let reassociate = stage >= 3;
+    format!(
+        r#"{PROVIDER}
+data "aws_availability_zones" "all" {{}}
+
+resource "aws_vpc" "main" {{
+  cidr_block = "10.70.0.0/16"
+}}
+
+resource "aws_subnet" "app" {{
+  vpc_id            = aws_vpc.main.id
+  cidr_block        = "10.70.1.0/24"
+  availability_zone = data.aws_availability_zones.all.names[0]
+}}
+
+resource "aws_instance" "app" {{
+  ami           = "ami-12c6146b"
+  instance_type = "t3.micro"
+  subnet_id     = aws_subnet.app.id
+}}
+
+resource "aws_ebs_volume" "data" {{
+  availability_zone = aws_subnet.app.availability_zone
+  size              = {size}
+  type              = "{kind}"
+  tags              = {{ Name = "{tag}" }}
+}}
+
+resource "aws_volume_attachment" "data" {{
+  device_name = "{device}"
+  volume_id   = aws_ebs_volume.data.id
+  instance_id = aws_instance.app.id
+}}
+
+resource "aws_eip" "ip" {{
+  domain = "vpc"
+}}
+
+resource "aws_eip_association" "ip" {{
+  allocation_id       = aws_eip.ip.id
+  instance_id         = aws_instance.app.id
+  allow_reassociation = {reassociate}
+}}
+
+resource "aws_s3_bucket" "site" {{
+  bucket = "terrane-test-logging-site"
+}}
+
+# S3 writes its access logs here, so destroy empties it first.
+resource "aws_s3_bucket" "logs" {{
+  bucket        = "terrane-test-logging-logs"
+  force_destroy = true
+}}
+
+resource "aws_s3_bucket_acl" "logs" {{
+  bucket = aws_s3_bucket.logs.id
+  acl    = "log-delivery-write"
+}}
+
+resource "aws_s3_bucket_logging" "site" {{
+  depends_on    = [aws_s3_bucket_acl.logs]
+  bucket        = aws_s3_bucket.site.id
+  target_bucket = aws_s3_bucket.logs.id
+  target_prefix = "{prefix}"
+}}
+"#
+    )
+}
+
+#[test]
+fn volumes_addresses_and_bucket_logging_live_their_whole_lifecycle() {
+    const REGION: &str = "eu-west-2";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    let volume = || {
+        let out = aws.block_on(aws.ec2.describe_volumes().send()).expect("describe volumes");
+        out.volumes().iter().find(|v| v.tags().iter().any(|t| t.key() == Some("Name"))).cloned().expect("the managed volume")
+    };
+    let logging_prefix = || {
+        let out = aws.block_on(aws.s3.get_bucket_logging().bucket("terrane-test-logging-site").send()).expect("get logging");
+        out.logging_enabled().map(|l| l.target_prefix().to_string())
+    };
+
+    w.write("main.tf", &volumes_and_addresses_stage(1));
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("Resources: 11 added");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    assert_state_has_terraforms_shapes(&w);
+    assert_eq!(volume().attachments().first().and_then(|a| a.device()), Some("/dev/sdh"));
+    assert_eq!(logging_prefix().as_deref(), Some("logs/"));
+    assert_eq!(aws.token_tagged(), Vec::<String>::new(), "no create token stays on any object");
+
+    w.write("main.tf", &volumes_and_addresses_stage(2));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# aws_ebs_volume.data will be updated in-place")
+        .contains("# aws_s3_bucket_logging.site will be updated in-place")
+        .contains("Plan: 0 to add, 2 to change, 0 to destroy.");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("0 added, 2 changed, 0 destroyed");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    let resized = volume();
+    assert_eq!((resized.size(), resized.volume_type().map(|t| t.as_str().to_string())), (Some(20), Some("gp3".to_string())));
+    assert_eq!(logging_prefix().as_deref(), Some("site/"));
+
+    w.write("main.tf", &volumes_and_addresses_stage(3));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# aws_volume_attachment.data must be replaced")
+        .contains("# aws_eip_association.ip must be replaced");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("2 added, 0 changed, 2 destroyed");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    assert_eq!(volume().attachments().first().and_then(|a| a.device()), Some("/dev/sdg"));
+
+    // A volume detached and an address disassociated by hand are put back.
+    let instance = aws.live_instances().remove(0);
+    let volume_id = volume().volume_id().expect("a volume id").to_string();
+    aws.block_on(aws.ec2.detach_volume().volume_id(&volume_id).instance_id(&instance).send()).expect("detach by hand");
+    let addresses = aws.block_on(aws.ec2.describe_addresses().send()).expect("describe addresses");
+    let association = addresses.addresses()[0].association_id().expect("associated").to_string();
+    aws.block_on(aws.ec2.disassociate_address().association_id(association).send()).expect("disassociate by hand");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# aws_volume_attachment.data will be created")
+        .contains("# aws_eip_association.ip will be created");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("2 added, 0 changed, 0 destroyed");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+
+    // Every object imports by Terraform's import id and plans clean.
+    let show: serde_json::Value = serde_json::from_str(&w.run_aws(REGION, &["show", "-json"]).success().stdout).expect("show -json is JSON");
+    for r in show["values"]["root_module"]["resources"].as_array().expect("resources").iter().filter(|r| r["mode"] == "managed") {
+        let address = r["address"].as_str().expect("an address");
+        let id = import_id(r["type"].as_str().unwrap_or_default(), &r["values"]);
+        w.run_aws(REGION, &["state", "rm", address]).success();
+        w.run_aws(REGION, &["import", address, &id]).success().contains("Import successful!");
+    }
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("11 destroyed");
+    assert!(aws.vpc_ids().is_empty());
+    assert!(aws.live_instances().is_empty());
+    let volumes = aws.block_on(aws.ec2.describe_volumes().send()).expect("describe volumes");
+    assert!(volumes.volumes().iter().all(|v| v.tags().is_empty()), "only the instances' own root volumes may linger");
+    assert!(aws.block_on(aws.ec2.describe_addresses().send()).expect("describe addresses").addresses().is_empty());
+    assert!(aws.bucket_names().iter().all(|b| !b.starts_with("terrane-test-logging")));
 }

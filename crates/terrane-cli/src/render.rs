@@ -244,7 +244,7 @@ pub fn plan(style: Style, plan: &Plan, sink: &mut impl std::io::Write) {
 const PIECE: usize = 64 * 1024;
 
 fn plan_text(style: Style, plan: &Plan, out: &mut String, flush: &mut dyn FnMut(&mut String)) {
-    let drift: Vec<_> = plan.drift.iter().collect();
+    let drift = plan.relevant_drift();
     if !drift.is_empty() {
         let _ = writeln!(out, "{}\n", style.bold("Note: Objects have changed outside of terrane"));
         let _ = writeln!(out, "terrane detected the following changes made outside of terrane since the last \"terrane apply\":\n");

@@ -139,6 +139,11 @@ enum Counted {
 fn conforms(planned: &Value, actual: &Value) -> bool {
     match (planned.unmarked(), actual.unmarked()) {
         (Value::Unknown, _) => true,
+        // Providers written for Terraform's SDK cannot tell an unset value
+        // from its zero value, and Terraform accepts either for null.
+        (Value::Null, Value::String(s)) => s.is_empty(),
+        (Value::Null, Value::Bool(b)) => !b,
+        (Value::Null, Value::List(items) | Value::Set(items)) => items.is_empty(),
         (Value::Map(p), Value::Map(a)) => p.iter().all(|(k, pv)| a.get(k).is_some_and(|av| conforms(pv, av))),
         (Value::List(p), Value::List(a)) | (Value::Set(p), Value::Set(a)) => {
             p.len() == a.len() && p.iter().zip(a).all(|(x, y)| conforms(x, y))

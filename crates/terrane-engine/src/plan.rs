@@ -126,6 +126,31 @@ impl Plan {
         c
     }
 
+    /// The drift Terraform reports with a plan: changes outside terrane to
+    /// objects that a planned change reads from, directly or through other
+    /// resources. Other drift is refreshed into state without a word, since
+    /// nothing planned answers to it. Terraform narrows this to the
+    /// attributes read; terrane shows the whole object.
+    pub fn relevant_drift(&self) -> Vec<&Drift> {
+        let mut depends_on: std::collections::HashMap<String, &[String]> = std::collections::HashMap::new();
+        for change in &self.changes {
+            depends_on.entry(change.addr.resource.to_string()).or_insert(&change.dependencies);
+        }
+        let mut relevant: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut pending: Vec<&str> = self
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp)
+            .flat_map(|c| c.dependencies.iter().map(String::as_str))
+            .collect();
+        while let Some(name) = pending.pop() {
+            if relevant.insert(name) {
+                pending.extend(depends_on.get(name).into_iter().flat_map(|deps| deps.iter().map(String::as_str)));
+            }
+        }
+        self.drift.iter().filter(|d| relevant.contains(d.addr.resource.to_string().as_str())).collect()
+    }
+
     /// True when apply would change any resource or output.
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| match c.action {

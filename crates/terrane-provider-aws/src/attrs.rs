@@ -95,6 +95,35 @@ impl Obj {
     }
 }
 
+/// A unique name as Terraform's provider makes one: `prefix`, the UTC time
+/// to a ten-thousandth of a second (18 digits), and a counter (8 hex digits).
+pub fn unique_id(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let seconds = aws_smithy_types::DateTime::from_secs(now.as_secs() as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    let digits: String = seconds.chars().filter(char::is_ascii_digit).collect();
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    format!("{prefix}{digits}{:04}{count:08x}", now.subsec_nanos() / 100_000)
+}
+
+/// Terraform's provider's hash for ids made from content: CRC-32 (IEEE).
+pub fn terraform_hashcode(text: &str) -> u32 {
+    !text.bytes().fold(u32::MAX, |crc, byte| {
+        (0..8).fold(crc ^ u32::from(byte), |c, _| if c & 1 == 1 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 })
+    })
+}
+
+/// The prefix of a name `unique_id` made, or `None` for any other name.
+pub fn unique_id_prefix(name: &str) -> Option<&str> {
+    const SUFFIX: usize = 26;
+    let split = name.len().checked_sub(SUFFIX).filter(|at| *at > 0 && name.is_char_boundary(*at))?;
+    let suffix = name[split..].as_bytes();
+    let made = suffix[..18].iter().all(u8::is_ascii_digit) && suffix[18..].iter().all(u8::is_ascii_hexdigit);
+    made.then(|| &name[..split])
+}
+
 /// Terraform's schema leaves `name` optional for a way of configuring the
 /// type that terrane does not support yet (`why`); terrane needs it.
 pub fn require(config: &Value, name: &str, why: &str, errors: &mut Vec<AttrError>) {
@@ -138,6 +167,24 @@ pub fn check_cidr(config: &Value, name: &str, min_len: u8, max_len: u8, errors: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_hashes_are_terraforms() {
+        // Ids hashed from content as hashicorp/aws 5.100.0 wrote them to state.
+        assert_eq!(terraform_hashcode("192.168.0.0/16"), 3_901_788_224);
+        assert_eq!(terraform_hashcode(""), 0);
+    }
+
+    #[test]
+    fn generated_names_carry_their_prefix() {
+        let name = unique_id("web-");
+        assert_eq!(name.len(), "web-".len() + 26, "{name}");
+        assert_eq!(unique_id_prefix(&name), Some("web-"));
+        assert_ne!(unique_id("web-"), name, "each name is new");
+        assert_eq!(unique_id_prefix("terraform-20261203130501123400000001"), Some("terraform-"));
+        assert_eq!(unique_id_prefix("my-role"), None);
+        assert_eq!(unique_id_prefix("20261203130501123400000001"), None, "nothing before the suffix");
+    }
 
     #[test]
     fn cidr_blocks_are_checked_as_aws_checks_them() {

@@ -38,6 +38,8 @@ pub struct Aws {
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
     pub region: String,
     pub account_id: String,
     pub default_tags: BTreeMap<String, String>,
@@ -117,12 +119,22 @@ impl Aws {
         if let Some(url) = endpoint("sts") {
             sts = sts.endpoint_url(url);
         }
+        let mut iam = aws_sdk_iam::config::Builder::from(&sdk);
+        if let Some(url) = endpoint("iam") {
+            iam = iam.endpoint_url(url);
+        }
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(url) = endpoint("dynamodb") {
+            dynamodb = dynamodb.endpoint_url(url);
+        }
         let default_tags =
             blocks(config, "default_tags").first().map(|b| string_map(b, "tags")).unwrap_or_default();
         let mut aws = Aws {
             ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            iam: aws_sdk_iam::Client::from_conf(iam.build()),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             region,
             account_id: String::new(),
             default_tags,
@@ -243,12 +255,12 @@ fn describe_credential_chain(config: &Value) -> String {
     "the SDK's default credential chain".into()
 }
 
-/// True for the "does not exist" answers of EC2 and S3.
+/// True for the "does not exist" answers of EC2, S3, IAM and DynamoDB.
 pub fn is_not_found(err: &ProviderError) -> bool {
     match err {
         ProviderError::Api { code, .. } => {
             code.ends_with(".NotFound") || code.ends_with("NotFound") || code == "NoSuchBucket" || code == "NoSuchKey"
-                || code == "InvalidGroup.NotFound" || code == "404"
+                || code == "InvalidGroup.NotFound" || code == "404" || code == "NoSuchEntity" || code == "ResourceNotFoundException"
         }
         _ => false,
     }
@@ -274,6 +286,19 @@ where
             other => return other,
         }
     }
+}
+
+/// Reads of types AWS answers one object at a time (IAM, DynamoDB) in flight at once.
+const PER_OBJECT_READS_AT_ONCE: usize = 8;
+
+/// Reads each object with its own call, several at once; answers in order.
+pub async fn read_each<F, Fut>(objects: &[Value], read: F) -> Result<Vec<Option<Value>>, ProviderError>
+where
+    F: FnMut(Value) -> Fut,
+    Fut: Future<Output = Result<Option<Value>, ProviderError>>,
+{
+    use futures_util::{StreamExt as _, TryStreamExt as _};
+    futures_util::stream::iter(objects.to_vec()).map(read).buffered(PER_OBJECT_READS_AT_ONCE).try_collect().await
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Data sources: `aws_caller_identity`, `aws_region`, `aws_availability_zones`,
-//! `aws_ami`, `aws_vpc`, `aws_subnets`, `aws_security_group`, and
+//! Data sources: `aws_caller_identity`, `aws_region`, `aws_partition`,
+//! `aws_availability_zones`, `aws_availability_zone`, `aws_ami`, `aws_vpc`,
+//! `aws_subnet`, `aws_subnets`, `aws_security_group`, and
 //! `aws_iam_policy_document` (computed here, as Terraform does, without a call).
 
 use async_trait::async_trait;
@@ -424,5 +425,152 @@ mod tests {
     fn bad_effect_is_refused() {
         let config = Value::map([("statement", Value::List(vec![statement(vec![("effect", Value::string("Permit"))])]))]);
         assert!(policy_json(&config).unwrap_err().to_string().contains("Allow or Deny"));
+    }
+}
+
+/// `aws_partition`: the partition of the configured region, known without a call.
+pub struct Partition;
+
+#[async_trait]
+impl DataKind for Partition {
+    fn supported(&self) -> Schema {
+        ["partition", "dns_suffix", "reverse_dns_prefix"].iter().fold(Schema::new(), |s, n| s.attr(n, A::computed(Type::String)))
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let (partition, suffix, reverse) = match aws.region.as_str() {
+            r if r.starts_with("cn-") => ("aws-cn", "amazonaws.com.cn", "cn.com.amazonaws"),
+            r if r.starts_with("us-gov-") => ("aws-us-gov", "amazonaws.com", "com.amazonaws"),
+            r if r.starts_with("us-iso-") => ("aws-iso", "c2s.ic.gov", "gov.ic.c2s"),
+            r if r.starts_with("us-isob-") => ("aws-iso-b", "sc2s.sgov.gov", "gov.sgov.sc2s"),
+            _ => ("aws", "amazonaws.com", "com.amazonaws"),
+        };
+        Ok(Obj::from(config)
+            .s("id", Some(partition))
+            .s("partition", Some(partition))
+            .s("dns_suffix", Some(suffix))
+            .s("reverse_dns_prefix", Some(reverse))
+            .build())
+    }
+}
+
+/// `aws_availability_zone`: one zone, by name, id or filters.
+pub struct AvailabilityZone;
+
+#[async_trait]
+impl DataKind for AvailabilityZone {
+    fn supported(&self) -> Schema {
+        ["group_name", "name_suffix", "network_border_group", "opt_in_status", "parent_zone_id", "parent_zone_name", "region", "zone_type"]
+            .iter()
+            .fold(Schema::new(), |s, n| s.attr(n, A::computed(Type::String)))
+            .attr("all_availability_zones", A::optional(Type::Bool))
+            .attr("name", A::optional_computed(Type::String))
+            .attr("zone_id", A::optional_computed(Type::String))
+            .attr("state", A::optional_computed(Type::String))
+            .block("filter", filter_block())
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let call = aws
+            .ec2
+            .describe_availability_zones()
+            .set_zone_names(string(config, "name").map(|n| vec![n]))
+            .set_zone_ids(string(config, "zone_id").map(|z| vec![z]))
+            .set_all_availability_zones(boolean(config, "all_availability_zones"))
+            .set_filters(Some(filters(config)).filter(|f| !f.is_empty()));
+        let out = call.send().await.map_err(|e| aws.error("ec2", e))?;
+        let wanted_state = string(config, "state");
+        let zones: Vec<_> =
+            out.availability_zones().iter().filter(|z| wanted_state.as_deref().is_none_or(|s| z.state().map(|st| st.as_str()) == Some(s))).collect();
+        let zone = match zones.as_slice() {
+            [one] => *one,
+            [] => return Err(none_found("availability zone")),
+            many => return Err(ProviderError::Invalid(format!("{} availability zones match the lookup: it must match exactly one", many.len()))),
+        };
+        let name = zone.zone_name().unwrap_or_default();
+        let region = zone.region_name().unwrap_or(&aws.region);
+        Ok(Obj::from(config)
+            .s("id", Some(name))
+            .s("name", Some(name))
+            .s("zone_id", zone.zone_id())
+            .s("state", zone.state().map(|s| s.as_str()))
+            .s("region", Some(region))
+            .s("name_suffix", Some(name.strip_prefix(region).unwrap_or(name)))
+            .s("group_name", zone.group_name())
+            .s("network_border_group", zone.network_border_group())
+            .s("opt_in_status", zone.opt_in_status().map(|s| s.as_str()))
+            .s("parent_zone_id", Some(zone.parent_zone_id().unwrap_or_default()))
+            .s("parent_zone_name", Some(zone.parent_zone_name().unwrap_or_default()))
+            .s("zone_type", zone.zone_type())
+            .build())
+    }
+}
+
+/// `aws_subnet`: one subnet, by id, its arguments, tags or filters.
+pub struct SubnetLookup;
+
+#[async_trait]
+impl DataKind for SubnetLookup {
+    fn supported(&self) -> Schema {
+        Schema::new()
+            .attr("id", A::optional_computed(Type::String))
+            .attr("vpc_id", A::optional_computed(Type::String))
+            .attr("cidr_block", A::optional_computed(Type::String))
+            .attr("availability_zone", A::optional_computed(Type::String))
+            .attr("availability_zone_id", A::optional_computed(Type::String))
+            .attr("default_for_az", A::optional_computed(Type::Bool))
+            .attr("state", A::optional_computed(Type::String))
+            .attr("tags", A::optional_computed(Type::map(Type::String)))
+            .attr("arn", A::computed(Type::String))
+            .attr("owner_id", A::computed(Type::String))
+            .attr("map_public_ip_on_launch", A::computed(Type::Bool))
+            .attr("available_ip_address_count", A::computed(Type::Number))
+            .block("filter", filter_block())
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let mut fs = filters(config);
+        for (attr, name) in [
+            ("vpc_id", "vpc-id"),
+            ("cidr_block", "cidr-block"),
+            ("availability_zone", "availability-zone"),
+            ("availability_zone_id", "availability-zone-id"),
+            ("state", "state"),
+        ] {
+            if let Some(value) = string(config, attr) {
+                fs.push(filter(name, [value]));
+            }
+        }
+        if let Some(default) = boolean(config, "default_for_az") {
+            fs.push(filter("default-for-az", [default.to_string()]));
+        }
+        let out = aws
+            .ec2
+            .describe_subnets()
+            .set_subnet_ids(string(config, "id").map(|id| vec![id]))
+            .set_filters(Some(fs).filter(|f| !f.is_empty()))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2", e))?;
+        let subnet = match out.subnets() {
+            [one] => one,
+            [] => return Err(none_found("subnet")),
+            many => return Err(ProviderError::Invalid(format!("{} subnets match the lookup: it must match exactly one", many.len()))),
+        };
+        let id = subnet.subnet_id().unwrap_or_default();
+        Ok(Obj::from(config)
+            .s("id", Some(id))
+            .s("arn", subnet.subnet_arn())
+            .s("vpc_id", subnet.vpc_id())
+            .s("cidr_block", subnet.cidr_block())
+            .s("availability_zone", subnet.availability_zone())
+            .s("availability_zone_id", subnet.availability_zone_id())
+            .b("default_for_az", subnet.default_for_az())
+            .s("state", subnet.state().map(|s| s.as_str()))
+            .s("owner_id", subnet.owner_id())
+            .b("map_public_ip_on_launch", subnet.map_public_ip_on_launch())
+            .n("available_ip_address_count", subnet.available_ip_address_count().map(f64::from))
+            .set("tags", crate::attrs::map_value(&tag_map(subnet.tags())))
+            .build())
     }
 }

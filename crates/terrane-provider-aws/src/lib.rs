@@ -1,12 +1,15 @@
-//! The AWS provider: EC2 and S3 through the official AWS SDK for Rust, with the
+//! The AWS provider: EC2, S3, IAM and DynamoDB through the official AWS SDK for Rust, with the
 //! Terraform AWS provider's type and attribute names. This is the only crate that
 //! sees SDK types; the engine sees `terrane_provider::Provider`.
 
 mod attrs;
 mod client;
 mod data;
+mod dynamodb;
 mod ec2;
+mod iam;
 mod kind;
+mod policy;
 mod s3;
 pub mod schema;
 
@@ -53,7 +56,7 @@ impl Default for AwsProvider {
 
 fn provider_schema() -> Schema {
     let block = |nesting, body: Schema| BlockSchema { nesting, min_items: 0, max_items: None, force_new: false, body };
-    let endpoints = ["ec2", "s3", "sts"].iter().fold(Schema::new(), |s, svc| s.attr(svc, A::optional(Type::String)));
+    let endpoints = ["dynamodb", "ec2", "iam", "s3", "sts"].iter().fold(Schema::new(), |s, svc| s.attr(svc, A::optional(Type::String)));
     Schema::new()
         .attr("region", A::optional(Type::String))
         .attr("profile", A::optional(Type::String))
@@ -75,7 +78,7 @@ fn provider_schema() -> Schema {
 
 impl AwsProvider {
     pub fn new() -> AwsProvider {
-        use crate::ec2::{gateway, instance, route, security_group as sg, subnet, vpc};
+        use crate::ec2::{gateway, instance, route, security_group as sg, subnet, volume, vpc};
         let resources: BTreeMap<&'static str, Box<dyn ResourceKind>> = BTreeMap::from([
             ("aws_vpc", Box::new(vpc::Vpc) as Box<dyn ResourceKind>),
             ("aws_subnet", Box::new(subnet::Subnet)),
@@ -90,6 +93,15 @@ impl AwsProvider {
             ("aws_instance", Box::new(instance::Instance)),
             ("aws_eip", Box::new(instance::Eip)),
             ("aws_key_pair", Box::new(instance::KeyPair)),
+            ("aws_eip_association", Box::new(instance::EipAssociation)),
+            ("aws_ebs_volume", Box::new(volume::Volume)),
+            ("aws_volume_attachment", Box::new(volume::VolumeAttachment)),
+            ("aws_dynamodb_table", Box::new(dynamodb::Table)),
+            ("aws_iam_role", Box::new(iam::Role)),
+            ("aws_iam_policy", Box::new(iam::Policy)),
+            ("aws_iam_role_policy", Box::new(iam::RolePolicy)),
+            ("aws_iam_role_policy_attachment", Box::new(iam::RolePolicyAttachment)),
+            ("aws_iam_instance_profile", Box::new(iam::InstanceProfile)),
             ("aws_s3_bucket", Box::new(s3::Bucket)),
             ("aws_s3_object", Box::new(s3::object::Object)),
             ("aws_s3_bucket_versioning", Box::new(s3::config::Setting(s3::config::Versioning))),
@@ -100,6 +112,7 @@ impl AwsProvider {
             ("aws_s3_bucket_acl", Box::new(s3::config::Setting(s3::config::Acl))),
             ("aws_s3_bucket_website_configuration", Box::new(s3::config::Setting(s3::config::Website))),
             ("aws_s3_bucket_lifecycle_configuration", Box::new(s3::config::Setting(s3::lifecycle::Lifecycle))),
+            ("aws_s3_bucket_logging", Box::new(s3::config::Setting(s3::config::Logging))),
         ]);
         let data_sources: BTreeMap<&'static str, Box<dyn DataKind>> = BTreeMap::from([
             ("aws_caller_identity", Box::new(data::CallerIdentity) as Box<dyn DataKind>),
@@ -107,6 +120,10 @@ impl AwsProvider {
             ("aws_availability_zones", Box::new(data::AvailabilityZones)),
             ("aws_ami", Box::new(data::Ami)),
             ("aws_vpc", Box::new(data::VpcLookup)),
+            ("aws_subnet", Box::new(data::SubnetLookup)),
+            ("aws_availability_zone", Box::new(data::AvailabilityZone)),
+            ("aws_partition", Box::new(data::Partition)),
+            ("aws_iam_role", Box::new(iam::RoleLookup)),
             ("aws_subnets", Box::new(data::Subnets)),
             ("aws_security_group", Box::new(data::SecurityGroupLookup)),
             ("aws_iam_policy_document", Box::new(data::PolicyDocument)),
@@ -220,15 +237,14 @@ impl Provider for AwsProvider {
                 }
             }
             if let Some(prior) = req.prior {
-                for (name, attr) in &schema.attributes {
+                for name in schema.attributes.keys() {
                     let left_out = req.config.get(name).is_none_or(Value::is_null);
                     let stored = prior.get(name).unwrap_or(&Value::Null);
-                    // Terraform's provider stores "" or false for an argument left out.
-                    let zero_for_left_out = attr.optional && !attr.computed && schema::is_zero(stored);
-                    if left_out && (!supported.attributes.contains_key(name) || zero_for_left_out) {
+                    if left_out && !supported.attributes.contains_key(name) {
                         proposed.insert(name.clone(), stored.clone());
                     }
                 }
+                schema::keep_zeros_left_out(schema, req.config, prior, proposed);
             }
         }
         if let (Some(prior), Value::Map(proposed)) = (req.prior, &mut req.proposed) {

@@ -135,7 +135,7 @@ pub fn conform(served: &Schema, supported: &Schema, value: Value, prior: Option<
     for (name, block) in &served.blocks {
         let value = match supported.blocks.get(name) {
             Some(declared) => shape_block(block, &declared.body, fields.remove(name).unwrap_or(Value::Null)),
-            None => prior_of(name).unwrap_or_else(|| no_blocks(block.nesting)),
+            None => prior_of(name).filter(|v| !v.is_null()).unwrap_or_else(|| no_blocks(block.nesting)),
         };
         out.insert(name.clone(), value);
     }
@@ -164,6 +164,53 @@ pub fn no_blocks(nesting: Nesting) -> Value {
         Nesting::Single => Value::Null,
         Nesting::List => Value::List(Vec::new()),
         Nesting::Set => Value::Set(Vec::new()),
+    }
+}
+
+/// Terraform's provider stores "" or false for an argument left out, in
+/// nested blocks too: where the configuration leaves an optional argument
+/// out and state holds its zero value, the zero value stays. Blocks are
+/// matched by position; a set's element only when it is the one on both
+/// sides (set elements have no position).
+pub fn keep_zeros_left_out(schema: &Schema, config: &Value, prior: &Value, proposed: &mut terrane_core::ValueMap<Value>) {
+    for (name, attr) in &schema.attributes {
+        let left_out = config.get(name).is_none_or(Value::is_null);
+        let stored = prior.get(name).unwrap_or(&Value::Null);
+        if left_out && attr.optional && !attr.computed && is_zero(stored) {
+            proposed.insert(name.clone(), stored.clone());
+        }
+    }
+    for (name, block) in &schema.blocks {
+        let elements = |v: Option<&Value>| match v.map(Value::unmarked) {
+            Some(Value::List(items)) => items.clone(),
+            Some(Value::Set(items)) if items.len() == 1 => items.clone(),
+            Some(element @ Value::Map(_)) => vec![element.clone()],
+            _ => Vec::new(),
+        };
+        let (configured, stored) = (elements(config.get(name)), elements(prior.get(name)));
+        let Some(value) = proposed.get_mut(name) else { continue };
+        match value {
+            Value::List(items) => {
+                for ((item, configured), stored) in items.iter_mut().zip(&configured).zip(&stored) {
+                    if let Value::Map(fields) = item {
+                        keep_zeros_left_out(&block.body, configured, stored, fields);
+                    }
+                }
+            }
+            Value::Set(items) if items.len() == 1 && configured.len() == 1 && stored.len() == 1 => {
+                let mut item = items.remove(0);
+                if let Value::Map(fields) = &mut item {
+                    keep_zeros_left_out(&block.body, &configured[0], &stored[0], fields);
+                }
+                *value = Value::set(vec![item]);
+            }
+            Value::Map(fields) => {
+                if let (Some(configured), Some(stored)) = (configured.first(), stored.first()) {
+                    keep_zeros_left_out(&block.body, configured, stored, fields);
+                }
+            }
+            _ => {}
+        }
     }
 }
 

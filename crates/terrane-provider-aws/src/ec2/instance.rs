@@ -38,6 +38,7 @@ impl ResourceKind for Instance {
                 .attr("private_ip", A::optional_computed(Type::String).force_new())
                 .attr("availability_zone", A::optional_computed(Type::String).force_new())
                 .attr("user_data", A::optional_computed(Type::String).force_new())
+                .attr("iam_instance_profile", A::optional_computed(Type::String))
                 .attr("arn", A::computed(Type::String))
                 .attr("public_ip", A::computed(Type::String))
                 .attr("public_dns", A::computed(Type::String))
@@ -105,6 +106,9 @@ impl ResourceKind for Instance {
             .set_tag_specifications(tag_spec(aws, ResourceType::Instance, planned, Some(token)));
         if let Some(options) = metadata_options_request(planned) {
             call = call.metadata_options(options);
+        }
+        if let Some(profile) = string(planned, "iam_instance_profile") {
+            call = call.iam_instance_profile(aws_sdk_ec2::types::IamInstanceProfileSpecification::builder().name(profile).build());
         }
         if let Some(zone) = string(planned, "availability_zone") {
             call = call.placement(aws_sdk_ec2::types::Placement::builder().availability_zone(zone).build());
@@ -180,6 +184,9 @@ impl ResourceKind for Instance {
                     .map_err(|e| aws.error("ec2", e))?;
             }
         }
+        if planned.get("iam_instance_profile") != prior.get("iam_instance_profile") {
+            set_instance_profile(aws, &id, string(planned, "iam_instance_profile").filter(|p| !p.is_empty())).await?;
+        }
         update_tags(aws, &id, prior, planned).await?;
         wait_for(aws, &stub, |s| s == "running").await
     }
@@ -200,6 +207,38 @@ impl ResourceKind for Instance {
     async fn find_by_token(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Option<Value>, ProviderError> {
         let sets = vec![vec![filter(&format!("tag:{TOKEN_TAG}"), [token.to_string()])]];
         Ok(describe(aws, sets, std::slice::from_ref(planned)).await?.into_values().next())
+    }
+}
+
+/// Gives the instance `profile`, or takes its profile away.
+async fn set_instance_profile(aws: &Aws, id: &str, profile: Option<String>) -> Result<(), ProviderError> {
+    let associations = aws
+        .ec2
+        .describe_iam_instance_profile_associations()
+        .filters(filter("instance-id", [id.to_string()]))
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2", e))?;
+    let current = associations
+        .iam_instance_profile_associations()
+        .iter()
+        .find(|a| a.state().is_some_and(|s| matches!(s.as_str(), "associated" | "associating")))
+        .and_then(|a| a.association_id())
+        .map(str::to_string);
+    let spec = |name: String| aws_sdk_ec2::types::IamInstanceProfileSpecification::builder().name(name).build();
+    match (current, profile) {
+        (Some(association), Some(name)) => {
+            let call = aws.ec2.replace_iam_instance_profile_association().association_id(association).iam_instance_profile(spec(name));
+            call.send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+        }
+        (Some(association), None) => {
+            aws.ec2.disassociate_iam_instance_profile().association_id(association).send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+        }
+        (None, Some(name)) => {
+            let call = aws.ec2.associate_iam_instance_profile().instance_id(id).iam_instance_profile(spec(name));
+            call.send().await.map(|_| ()).map_err(|e| aws.error("ec2", e))
+        }
+        (None, None) => Ok(()),
     }
 }
 
@@ -334,6 +373,8 @@ fn instance_value(aws: &Aws, instance: &AwsInstance, prior: &Value) -> Value {
         .s("private_dns", instance.private_dns_name())
         .s("instance_state", state)
         .s("primary_network_interface_id", primary.and_then(|n| n.network_interface_id()))
+        // Terraform stores the profile's name, the last part of its ARN.
+        .s("iam_instance_profile", Some(instance.iam_instance_profile().and_then(|p| p.arn()).and_then(|arn| arn.rsplit('/').next()).unwrap_or_default()))
         .set("metadata_options", metadata_options_value(instance, prior));
     with_ec2_tags(obj, aws, instance.tags(), prior).build()
 }
@@ -547,7 +588,7 @@ impl ResourceKind for KeyPair {
                 .s("key_name", Some(name))
                 .s("key_pair_id", key.key_pair_id())
                 .s("fingerprint", key.key_fingerprint())
-                .s("key_type", key.key_type().map(|t| t.as_str()))
+                .s("key_type", Some(key.key_type().map_or("", |t| t.as_str())))
                 .s("arn", Some(&aws.arn("ec2", &format!("key-pair/{name}"))))
                 .set("public_key", public_key(key.public_key(), prior));
             found.insert(name.to_string(), with_ec2_tags(obj, aws, key.tags(), prior).build());
@@ -586,4 +627,93 @@ mod tests {
         assert_eq!(public_key(None, &configured), mine, "not reported: what is known stays");
         assert_eq!(public_key(Some("ssh-rsa AAAAimported"), &Value::map([("id", Value::string("k"))])), Value::string("ssh-rsa AAAAimported"), "import learns the key");
     }
+}
+
+/// `aws_eip_association`: an Elastic IP associated with an instance or interface.
+pub struct EipAssociation;
+
+#[async_trait]
+impl ResourceKind for EipAssociation {
+    fn supported(&self) -> Schema {
+        Schema::new()
+            .attr("allocation_id", A::optional_computed(Type::String).force_new())
+            .attr("instance_id", A::optional_computed(Type::String).force_new())
+            .attr("network_interface_id", A::optional_computed(Type::String).force_new())
+            .attr("private_ip_address", A::optional_computed(Type::String).force_new())
+            .attr("allow_reassociation", A::optional(Type::Bool).force_new())
+            .attr("public_ip", A::optional_computed(Type::String).force_new())
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrError> {
+        let mut errors = Vec::new();
+        crate::attrs::require(config, "allocation_id", "terrane does not support EC2-Classic public_ip associations", &mut errors);
+        if config.get("instance_id").is_none_or(Value::is_null) && config.get("network_interface_id").is_none_or(Value::is_null) {
+            errors.push(attr_err("instance_id", "one of instance_id or network_interface_id must be set"));
+        }
+        errors
+    }
+
+    async fn create(&self, aws: &Aws, planned: &Value, _token: &str) -> Result<Value, ProviderError> {
+        let out = retry_new(|| async {
+            aws.ec2
+                .associate_address()
+                .set_allocation_id(string(planned, "allocation_id"))
+                .set_instance_id(string(planned, "instance_id"))
+                .set_network_interface_id(string(planned, "network_interface_id"))
+                .set_private_ip_address(string(planned, "private_ip_address"))
+                .set_allow_reassociation(boolean(planned, "allow_reassociation"))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2", e))
+        })
+        .await?;
+        let id = out.association_id().unwrap_or_default().to_string();
+        let stub = Obj::from(planned).s("id", Some(&id)).build();
+        let mut found = retry_new(|| async {
+            let mut found = describe_associations(aws, by_values("association-id", std::slice::from_ref(&id)), std::slice::from_ref(&stub)).await?;
+            found.remove(&id).ok_or_else(|| not_found("EIP association", &id))
+        })
+        .await?;
+        if let Value::Map(fields) = &mut found {
+            fields.insert("allow_reassociation".into(), planned.get("allow_reassociation").cloned().unwrap_or(Value::Null));
+        }
+        Ok(found)
+    }
+
+    async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        Ok(in_order(objects, describe_associations(aws, by_values("association-id", &ids(objects)), objects).await?))
+    }
+
+    async fn update(&self, _aws: &Aws, _prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        // Every argument forces a new association.
+        Ok(planned.clone())
+    }
+
+    async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
+        let call = aws.ec2.disassociate_address().set_association_id(string(prior, "id"));
+        call.send().await.map(|_| ()).map_err(|e| aws.error("ec2", e)).or_else(ignore_not_found)
+    }
+}
+
+async fn describe_associations(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
+    let addresses = each_set(filter_sets, |filters| async move {
+        let out = aws.ec2.describe_addresses().set_filters(Some(filters)).send().await.map_err(|e| aws.error("ec2", e))?;
+        Ok(out.addresses().to_vec())
+    })
+    .await?;
+    let mut out = BTreeMap::new();
+    for address in addresses {
+        let Some(id) = address.association_id().map(str::to_string) else { continue };
+        let prior = prior_for(priors, &id);
+        let obj = Obj::new()
+            .s("id", Some(&id))
+            .s("allocation_id", address.allocation_id())
+            .s("instance_id", Some(address.instance_id().unwrap_or_default()))
+            .s("network_interface_id", Some(address.network_interface_id().unwrap_or_default()))
+            .s("private_ip_address", Some(address.private_ip_address().unwrap_or_default()))
+            .s("public_ip", Some(address.public_ip().unwrap_or_default()))
+            .set("allow_reassociation", prior.get("allow_reassociation").cloned().unwrap_or(Value::Null));
+        out.insert(id, obj.build());
+    }
+    Ok(out.into_iter().collect())
 }

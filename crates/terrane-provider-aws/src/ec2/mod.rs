@@ -5,6 +5,7 @@ pub mod instance;
 pub mod route;
 pub mod security_group;
 pub mod subnet;
+pub mod volume;
 pub mod vpc;
 
 use std::collections::BTreeMap;

@@ -244,8 +244,9 @@ async fn read_table(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
 /// `aws_route`: one route in a table, with Terraform's import id `rtb-..._cidr`.
 pub struct RouteEntry;
 
+/// Terraform's id for a route: the table and a hash of the destination.
 fn route_id(table: &str, cidr: &str) -> String {
-    format!("{table}_{cidr}")
+    format!("r-{table}{}", crate::attrs::terraform_hashcode(cidr))
 }
 
 #[async_trait]
@@ -299,7 +300,8 @@ impl ResourceKind for RouteEntry {
                         .s("destination_cidr_block", Some(cidr))
                         .s("origin", route.origin().map(|o| o.as_str()))
                         .s("state", route.state().map(|s| s.as_str())),
-                    |o, t| o.s(t, route_target(route, t).as_deref()),
+                    // Terraform's provider stores "" for the targets not used.
+                    |o, t| o.s(t, Some(route_target(route, t).as_deref().unwrap_or_default())),
                 );
                 found.insert(id, obj.build());
             }
@@ -325,7 +327,7 @@ impl ResourceKind for RouteEntry {
         let (table, cidr) = id
             .split_once('_')
             .ok_or_else(|| ProviderError::Invalid(format!("import id {id:?} must be ROUTE_TABLE_ID_CIDR, as in rtb-0123_10.0.0.0/16")))?;
-        Ok(Obj::new().s("id", Some(id)).s("route_table_id", Some(table)).s("destination_cidr_block", Some(cidr)).build())
+        Ok(Obj::new().s("id", Some(&route_id(table, cidr))).s("route_table_id", Some(table)).s("destination_cidr_block", Some(cidr)).build())
     }
 }
 
@@ -383,8 +385,9 @@ impl ResourceKind for RouteTableAssociation {
                 let obj = Obj::new()
                     .s("id", Some(id))
                     .s("route_table_id", assoc.route_table_id())
-                    .s("subnet_id", assoc.subnet_id())
-                    .s("gateway_id", assoc.gateway_id());
+                    // Terraform's provider stores "" for the one not used.
+                    .s("subnet_id", Some(assoc.subnet_id().unwrap_or_default()))
+                    .s("gateway_id", Some(assoc.gateway_id().unwrap_or_default()));
                 found.insert(id.to_string(), obj.build());
             }
         }

@@ -319,17 +319,35 @@ impl SecurityGroupRule {
         normalize_rule(&Obj::from(v).set("security_groups", string_set(groups)).build())
     }
 
-    /// A hash of what identifies the rule. FNV-1a, because ids live in state
-    /// and must not change with the compiler; the description is left out
-    /// because it changes in place.
+    /// Terraform's id for the rule: a hash of what identifies it (ports
+    /// when not 0, protocol, type, sorted sources), the description left
+    /// out because it changes in place.
     fn rule_id(v: &Value) -> String {
-        let mut identity = Self::as_block(v);
-        if let Value::Map(m) = &mut identity {
-            m.remove("description");
+        let rule = Self::as_block(v);
+        let mut text = format!("{}-", string(v, "security_group_id").unwrap_or_default());
+        for port in ["from_port", "to_port"] {
+            if let Some(n) = int(&rule, port).filter(|n| *n > 0) {
+                text.push_str(&format!("{n}-"));
+            }
         }
-        let text = format!("{}|{}|{}", string(v, "security_group_id").unwrap_or_default(), string(v, "type").unwrap_or_default(), identity.to_json());
-        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-        format!("sgrule-{hash}")
+        text.push_str(&format!("{}-{}-", string(&rule, "protocol").unwrap_or_default(), string(v, "type").unwrap_or_default()));
+        for sources in ["cidr_blocks", "ipv6_cidr_blocks", "prefix_list_ids"] {
+            let mut sorted = strings(&rule, sources);
+            sorted.sort();
+            for source in sorted {
+                text.push_str(&format!("{source}-"));
+            }
+        }
+        let mut groups = strings(&rule, "security_groups");
+        if boolean(&rule, "self") == Some(true) {
+            groups.extend(string(v, "security_group_id"));
+        }
+        groups.sort();
+        for group in groups {
+            // A group pair is written as its id, then its name (none here).
+            text.push_str(&format!("{group}--"));
+        }
+        format!("sgrule-{}", crate::attrs::terraform_hashcode(&text))
     }
 }
 

@@ -9,7 +9,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration, WebsiteConfiguration,
 };
 use terrane_core::{Type, Value};
-use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, ProviderError, Schema};
+use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, PlanRequest, ProviderError, Schema};
 
 use super::{check_bucket_name, read_where_bucket_exists, s3_error};
 use crate::attrs::{attr_err, blocks, boolean, string, Obj};
@@ -26,6 +26,14 @@ pub trait BucketSetting: Send + Sync {
     /// Values S3 gives arguments the configuration leaves out.
     fn defaults(&self) -> Vec<(&'static str, Value)> {
         Vec::new()
+    }
+    /// See `ResourceKind::equivalent`.
+    fn equivalent(&self, _attr: &str, _prior: &Value, _configured: &Value) -> bool {
+        false
+    }
+    /// Terraform's id for the setting: the bucket's name, unless the type says more.
+    fn id(&self, bucket: &str, _setting: &Value) -> String {
+        bucket.to_string()
     }
     async fn put(&self, aws: &Aws, bucket: &str, planned: &Value) -> Result<(), ProviderError>;
     /// The setting as the bucket has it, or `None` when it has none.
@@ -72,46 +80,78 @@ impl<T: BucketSetting> ResourceKind for Setting<T> {
         errors
     }
 
+    fn equivalent(&self, attr: &str, prior: &Value, configured: &Value) -> bool {
+        self.0.equivalent(attr, prior, configured)
+    }
+
+    /// An id made from the setting (an ACL's) changes with it.
+    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
+        let Some(prior_id) = req.prior.and_then(|p| string(p, "id")) else { return };
+        let mut setting = planned.clone();
+        setting.remove("id");
+        let setting = Value::Map(setting);
+        let id = self.0.id(&bucket_of(&setting), &setting);
+        if setting.is_wholly_known() {
+            planned.insert("id".into(), Value::string(id));
+        } else if id != prior_id {
+            planned.insert("id".into(), Value::Unknown);
+        }
+    }
+
     async fn create(&self, aws: &Aws, planned: &Value, _token: &str) -> Result<Value, ProviderError> {
-        let bucket = string(planned, "bucket").unwrap_or_default();
+        let bucket = bucket_of(planned);
         retry_new(|| self.0.put(aws, &bucket, planned)).await?;
-        let stub = Obj::from(planned).s("id", Some(&bucket)).build();
-        self.read_one(aws, &stub).await
+        self.read_one(aws, planned).await
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let bucket_of = |o: &Value| string(o, "id").or_else(|| string(o, "bucket")).unwrap_or_default();
         read_where_bucket_exists(aws, objects, bucket_of, |i, bucket| async move {
             let found = self.0.get(aws, &bucket, &objects[i]).await?;
-            Ok(found.map(|obj| obj.s("id", Some(&bucket)).s("bucket", Some(&bucket)).build()))
+            Ok(found.map(|obj| self.with_id(obj, &bucket)))
         })
         .await
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
-        let bucket = string(prior, "id").unwrap_or_default();
-        self.0.put(aws, &bucket, planned).await?;
-        self.read_one(aws, &Obj::from(planned).s("id", Some(&bucket)).build()).await
+        self.0.put(aws, &bucket_of(prior), planned).await?;
+        self.read_one(aws, planned).await
     }
 
     async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
-        let bucket = string(prior, "id").unwrap_or_default();
-        match self.0.remove(aws, &bucket, prior).await {
+        match self.0.remove(aws, &bucket_of(prior), prior).await {
             Err(e) if is_not_found(&e) => Ok(()),
             other => other,
         }
     }
 
+    /// Terraform's import ids: the bucket, or `bucket,acl` for an ACL.
     fn import_stub(&self, id: &str) -> Result<Value, ProviderError> {
-        Ok(Obj::new().s("id", Some(id)).s("bucket", Some(id)).build())
+        let mut parts = id.split(',');
+        let bucket = parts.next().unwrap_or_default();
+        let obj = Obj::new().s("id", Some(id)).s("bucket", Some(bucket));
+        Ok(match parts.last() {
+            Some(acl) => obj.s("acl", Some(acl)).build(),
+            None => obj.build(),
+        })
     }
+}
+
+/// The bucket a setting is on: its `bucket`, or the first part of its id.
+fn bucket_of(object: &Value) -> String {
+    string(object, "bucket").or_else(|| string(object, "id").and_then(|id| id.split(',').next().map(str::to_string))).unwrap_or_default()
 }
 
 impl<T: BucketSetting> Setting<T> {
     async fn read_one(&self, aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
-        let bucket = string(object, "id").unwrap_or_default();
+        let bucket = bucket_of(object);
         let found = retry_new(|| async { self.0.get(aws, &bucket, object).await?.ok_or_else(|| super::not_found(&bucket)) }).await?;
-        Ok(found.s("id", Some(&bucket)).s("bucket", Some(&bucket)).build())
+        Ok(self.with_id(found, &bucket))
+    }
+
+    fn with_id(&self, found: Obj, bucket: &str) -> Value {
+        let setting = found.s("bucket", Some(bucket)).build();
+        let id = self.0.id(bucket, &setting);
+        Obj::from(&setting).s("id", Some(&id)).build()
     }
 }
 
@@ -167,7 +207,7 @@ impl BucketSetting for Versioning {
         };
         let config = Obj::new()
             .s("status", Some(out.status().map_or("Disabled", |s| s.as_str())))
-            .s("mfa_delete", mfa.as_deref())
+            .s("mfa_delete", Some(mfa.as_deref().unwrap_or_default()))
             .build();
         Ok(Some(Obj::new().set("versioning_configuration", config)))
     }
@@ -284,7 +324,7 @@ impl BucketSetting for Encryption {
             .map(|r| {
                 let defaults: Vec<Value> = r
                     .apply_server_side_encryption_by_default()
-                    .map(|d| Obj::new().s("sse_algorithm", Some(d.sse_algorithm().as_str())).s("kms_master_key_id", d.kms_master_key_id()).build())
+                    .map(|d| Obj::new().s("sse_algorithm", Some(d.sse_algorithm().as_str())).s("kms_master_key_id", Some(d.kms_master_key_id().unwrap_or_default())).build())
                     .into_iter()
                     .collect();
                 Obj::new()
@@ -349,10 +389,13 @@ impl BucketSetting for Policy {
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
-        match string(config, "policy").map(|p| serde_json::from_str::<serde_json::Value>(&p)) {
-            Some(Err(e)) => vec![attr_err("policy", format!("policy is not valid JSON: {e}"))],
-            _ => Vec::new(),
-        }
+        let mut errors = Vec::new();
+        crate::policy::check(config, "policy", &mut errors);
+        errors
+    }
+
+    fn equivalent(&self, attr: &str, prior: &Value, configured: &Value) -> bool {
+        attr == "policy" && matches!((prior.as_str(), configured.as_str()), (Some(a), Some(b)) if crate::policy::equivalent(a, b))
     }
 
     async fn put(&self, aws: &Aws, bucket: &str, planned: &Value) -> Result<(), ProviderError> {
@@ -365,13 +408,7 @@ impl BucketSetting for Policy {
             Err(e) => return absent(s3_error(aws, e), &["NoSuchBucketPolicy"]),
         };
         let Some(remote) = out.policy() else { return Ok(None) };
-        // S3 may give the document back reformatted: the same JSON keeps the configured text.
-        let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
-        let policy = match string(prior, "policy") {
-            Some(mine) if parse(&mine).is_some() && parse(&mine) == parse(remote) => mine,
-            _ => remote.to_string(),
-        };
-        Ok(Some(Obj::new().s("policy", Some(&policy))))
+        Ok(Some(Obj::new().s("policy", Some(&crate::policy::keep_prior(string(prior, "policy"), remote)))))
     }
 
     async fn remove(&self, aws: &Aws, bucket: &str, _prior: &Value) -> Result<(), ProviderError> {
@@ -380,6 +417,19 @@ impl BucketSetting for Policy {
 }
 
 pub struct Acl;
+
+/// The canned ACLs S3 takes for a bucket, as Terraform's provider lists them
+/// (the SDK's enum names only the first four).
+const CANNED_ACLS: &[&str] = &[
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+    "log-delivery-write",
+];
 
 #[async_trait]
 impl BucketSetting for Acl {
@@ -394,10 +444,17 @@ impl BucketSetting for Acl {
             return missing;
         }
         match string(config, "acl") {
-            Some(a) if !BucketCannedAcl::values().contains(&a.as_str()) => {
-                vec![attr_err("acl", format!("acl must be a canned ACL ({}), got {a:?}", BucketCannedAcl::values().join(", ")))]
+            Some(a) if !CANNED_ACLS.contains(&a.as_str()) => {
+                vec![attr_err("acl", format!("acl must be a canned ACL ({}), got {a:?}", CANNED_ACLS.join(", ")))]
             }
             _ => Vec::new(),
+        }
+    }
+
+    fn id(&self, bucket: &str, setting: &Value) -> String {
+        match string(setting, "acl") {
+            Some(acl) => format!("{bucket},{acl}"),
+            None => bucket.to_string(),
         }
     }
 
@@ -484,5 +541,37 @@ impl BucketSetting for Website {
 
     async fn remove(&self, aws: &Aws, bucket: &str, _prior: &Value) -> Result<(), ProviderError> {
         aws.s3.delete_bucket_website().bucket(bucket).send().await.map(|_| ()).map_err(|e| s3_error(aws, e))
+    }
+}
+
+pub struct Logging;
+
+#[async_trait]
+impl BucketSetting for Logging {
+    fn body(&self) -> Schema {
+        Schema::new().attr("target_bucket", A::required(Type::String)).attr("target_prefix", A::required(Type::String))
+    }
+
+    async fn put(&self, aws: &Aws, bucket: &str, planned: &Value) -> Result<(), ProviderError> {
+        let enabled = aws_sdk_s3::types::LoggingEnabled::builder()
+            .set_target_bucket(string(planned, "target_bucket"))
+            .set_target_prefix(string(planned, "target_prefix"))
+            .build()
+            .map_err(invalid)?;
+        let status = aws_sdk_s3::types::BucketLoggingStatus::builder().logging_enabled(enabled).build();
+        aws.s3.put_bucket_logging().bucket(bucket).bucket_logging_status(status).send().await.map(|_| ()).map_err(|e| s3_error(aws, e))
+    }
+
+    async fn get(&self, aws: &Aws, bucket: &str, _prior: &Value) -> Result<Option<Obj>, ProviderError> {
+        let out = match aws.s3.get_bucket_logging().bucket(bucket).send().await {
+            Ok(out) => out,
+            Err(e) => return absent(s3_error(aws, e), &[]),
+        };
+        Ok(out.logging_enabled().map(|l| Obj::new().s("target_bucket", Some(l.target_bucket())).s("target_prefix", Some(l.target_prefix()))))
+    }
+
+    async fn remove(&self, aws: &Aws, bucket: &str, _prior: &Value) -> Result<(), ProviderError> {
+        let off = aws_sdk_s3::types::BucketLoggingStatus::builder().build();
+        aws.s3.put_bucket_logging().bucket(bucket).bucket_logging_status(off).send().await.map(|_| ()).map_err(|e| s3_error(aws, e))
     }
 }

@@ -103,11 +103,38 @@ impl ResourceKind for Object {
         read_object(aws, &stub).await?.ok_or_else(|| missing(&stub))
     }
 
+    /// Deletes every version of the key, as Terraform does: in a versioned
+    /// bucket a plain delete only hides the object, and the bucket could not
+    /// be deleted after it.
     async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
-        match aws.s3.delete_object().set_bucket(string(prior, "bucket")).set_key(string(prior, "key")).send().await.map_err(|e| s3_error(aws, e)) {
-            Err(e) if !is_not_found(&e) => Err(e),
-            _ => Ok(()),
+        let (bucket, key) = (string(prior, "bucket").unwrap_or_default(), string(prior, "key").unwrap_or_default());
+        let mut versions = Vec::new();
+        let mut after: (Option<String>, Option<String>) = (None, None);
+        loop {
+            let call = aws.s3.list_object_versions().bucket(&bucket).prefix(&key).set_key_marker(after.0).set_version_id_marker(after.1);
+            let page = match call.send().await.map_err(|e| s3_error(aws, e)) {
+                Err(e) if is_not_found(&e) => return Ok(()),
+                other => other?,
+            };
+            let listed = page.versions().iter().map(|v| (v.key(), v.version_id()));
+            let markers = page.delete_markers().iter().map(|m| (m.key(), m.version_id()));
+            versions.extend(listed.chain(markers).filter(|(k, _)| *k == Some(key.as_str())).filter_map(|(_, v)| v.map(str::to_string)));
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            after = (page.next_key_marker().map(str::to_string), page.next_version_id_marker().map(str::to_string));
         }
+        if versions.is_empty() {
+            versions.push(String::new());
+        }
+        for version in versions {
+            let call = aws.s3.delete_object().bucket(&bucket).key(&key).set_version_id(Some(version).filter(|v| !v.is_empty()));
+            match call.send().await.map_err(|e| s3_error(aws, e)) {
+                Err(e) if !is_not_found(&e) => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn import_stub(&self, id: &str) -> Result<Value, ProviderError> {
@@ -158,7 +185,7 @@ async fn read_object(aws: &Aws, prior: &Value) -> Result<Option<Value>, Provider
         .s("key", Some(&key))
         .s("content_type", head.content_type())
         .s("etag", etag.as_deref())
-        .s("version_id", head.version_id());
+        .s("version_id", Some(head.version_id().unwrap_or_default()));
     let unchanged = etag.is_some() && string(prior, "etag") == etag;
     for name in ["content", "content_base64", "source"] {
         obj = obj.set(name, prior.get(name).cloned().unwrap_or(Value::Null));
