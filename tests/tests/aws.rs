@@ -1553,7 +1553,7 @@ fn terraforms_state_imports_plans_clean_and_reads_back_as_terraform_wrote_it() {
     assert!(differences.is_empty(), "terrane reads Terraform's objects differently:\n{}", differences.join("\n"));
 
     // And terrane takes down what Terraform made.
-    w.run_with_env(&["destroy", "-auto-approve"], &env).success().contains("38 destroyed");
+    w.run_with_env(&["destroy", "-auto-approve"], &env).success().contains("40 destroyed");
     let aws = AwsCheck::at(&endpoint, "eu-west-1");
     assert!(aws.vpc_ids().is_empty());
     assert!(aws.live_instances().is_empty());
@@ -1732,6 +1732,7 @@ fn volumes_and_addresses_stage(stage: u8) -> String {
     let prefix = if stage >= 2 { "site/" } else { "logs/" };
     let device = if stage >= 3 { "/dev/sdg" } else { "/dev/sdh" };
     let reassociate = stage >= 3;
+    let max_age = if stage >= 2 { 600 } else { 300 };
     format!(
         r#"{PROVIDER}
 data "aws_availability_zones" "all" {{}}
@@ -1750,6 +1751,20 @@ resource "aws_instance" "app" {{
   ami           = "ami-12c6146b"
   instance_type = "t3.micro"
   subnet_id     = aws_subnet.app.id
+}}
+
+resource "aws_egress_only_internet_gateway" "out" {{
+  vpc_id = aws_vpc.main.id
+  tags   = {{ Name = "{tag}" }}
+}}
+
+resource "aws_s3_bucket_cors_configuration" "site" {{
+  bucket = aws_s3_bucket.site.id
+  cors_rule {{
+    allowed_methods = ["GET"]
+    allowed_origins = ["https://example.com"]
+    max_age_seconds = {max_age}
+  }}
 }}
 
 resource "aws_ebs_volume" "data" {{
@@ -1801,7 +1816,7 @@ resource "aws_s3_bucket_logging" "site" {{
 }
 
 #[test]
-fn volumes_addresses_and_bucket_logging_live_their_whole_lifecycle() {
+fn volumes_addresses_gateways_and_bucket_settings_live_their_whole_lifecycle() {
     const REGION: &str = "eu-west-2";
     let aws = AwsCheck::new(REGION);
     let w = Workdir::new();
@@ -1815,7 +1830,7 @@ fn volumes_addresses_and_bucket_logging_live_their_whole_lifecycle() {
     };
 
     w.write("main.tf", &volumes_and_addresses_stage(1));
-    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("Resources: 11 added");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("Resources: 13 added");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
     assert_state_has_terraforms_shapes(&w);
     assert_eq!(volume().attachments().first().and_then(|a| a.device()), Some("/dev/sdh"));
@@ -1827,12 +1842,19 @@ fn volumes_addresses_and_bucket_logging_live_their_whole_lifecycle() {
         .code(2)
         .contains("# aws_ebs_volume.data will be updated in-place")
         .contains("# aws_s3_bucket_logging.site will be updated in-place")
-        .contains("Plan: 0 to add, 2 to change, 0 to destroy.");
-    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("0 added, 2 changed, 0 destroyed");
+        .contains("# aws_egress_only_internet_gateway.out will be updated in-place")
+        .contains("# aws_s3_bucket_cors_configuration.site will be updated in-place")
+        .contains("Plan: 0 to add, 4 to change, 0 to destroy.");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("0 added, 4 changed, 0 destroyed");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
     let resized = volume();
     assert_eq!((resized.size(), resized.volume_type().map(|t| t.as_str().to_string())), (Some(20), Some("gp3".to_string())));
     assert_eq!(logging_prefix().as_deref(), Some("site/"));
+    let cors = aws.block_on(aws.s3.get_bucket_cors().bucket("terrane-test-logging-site").send()).expect("get CORS");
+    assert_eq!(cors.cors_rules().first().and_then(|r| r.max_age_seconds()), Some(600));
+    let gateways = aws.block_on(aws.ec2.describe_egress_only_internet_gateways().send()).expect("describe egress-only gateways");
+    let gateway = &gateways.egress_only_internet_gateways()[0];
+    assert!(gateway.tags().iter().any(|t| t.key() == Some("Name") && t.value() == Some("two")));
 
     w.write("main.tf", &volumes_and_addresses_stage(3));
     w.run_aws(REGION, &["plan", "-detailed-exitcode"])
@@ -1867,11 +1889,13 @@ fn volumes_addresses_and_bucket_logging_live_their_whole_lifecycle() {
     }
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
 
-    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("11 destroyed");
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("13 destroyed");
     assert!(aws.vpc_ids().is_empty());
     assert!(aws.live_instances().is_empty());
     let volumes = aws.block_on(aws.ec2.describe_volumes().send()).expect("describe volumes");
     assert!(volumes.volumes().iter().all(|v| v.tags().is_empty()), "only the instances' own root volumes may linger");
     assert!(aws.block_on(aws.ec2.describe_addresses().send()).expect("describe addresses").addresses().is_empty());
     assert!(aws.bucket_names().iter().all(|b| !b.starts_with("terrane-test-logging")));
+    let gateways = aws.block_on(aws.ec2.describe_egress_only_internet_gateways().send()).expect("describe egress-only gateways");
+    assert!(gateways.egress_only_internet_gateways().iter().all(|g| g.attachments().iter().all(|a| a.state().is_some_and(|s| s.as_str() == "detached"))));
 }

@@ -1,6 +1,7 @@
 //! Data sources: `aws_caller_identity`, `aws_region`, `aws_partition`,
 //! `aws_availability_zones`, `aws_availability_zone`, `aws_ami`, `aws_vpc`,
-//! `aws_subnet`, `aws_subnets`, `aws_security_group`, and
+//! `aws_subnet`, `aws_subnets`, `aws_security_group(s)`,
+//! `aws_internet_gateway`, `aws_s3_bucket`, and
 //! `aws_iam_policy_document` (computed here, as Terraform does, without a call).
 
 use async_trait::async_trait;
@@ -571,6 +572,116 @@ impl DataKind for SubnetLookup {
             .b("map_public_ip_on_launch", subnet.map_public_ip_on_launch())
             .n("available_ip_address_count", subnet.available_ip_address_count().map(f64::from))
             .set("tags", crate::attrs::map_value(&tag_map(subnet.tags())))
+            .build())
+    }
+}
+
+/// `aws_internet_gateway`: one gateway, by id, tags or filters.
+pub struct InternetGatewayLookup;
+
+#[async_trait]
+impl DataKind for InternetGatewayLookup {
+    fn supported(&self) -> Schema {
+        let field = |name: &str| (name.to_string(), terrane_core::types::ObjectAttr::required(Type::String));
+        Schema::new()
+            .attr("internet_gateway_id", A::optional_computed(Type::String))
+            .attr("tags", A::optional_computed(Type::map(Type::String)))
+            .attr("arn", A::computed(Type::String))
+            .attr("owner_id", A::computed(Type::String))
+            .attr("attachments", A::computed(Type::list(Type::Object([field("state"), field("vpc_id")].into_iter().collect()))))
+            .block("filter", filter_block())
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let mut fs = filters(config);
+        if let Some(id) = string(config, "internet_gateway_id") {
+            fs.push(filter("internet-gateway-id", [id]));
+        }
+        let out = aws.ec2.describe_internet_gateways().set_filters(Some(fs)).send().await.map_err(|e| aws.error("ec2", e))?;
+        let gateway = match out.internet_gateways() {
+            [one] => one,
+            [] => return Err(none_found("internet gateway")),
+            many => return Err(ProviderError::Invalid(format!("{} internet gateways match the lookup: it must match exactly one", many.len()))),
+        };
+        let id = gateway.internet_gateway_id().unwrap_or_default();
+        let attachments = gateway
+            .attachments()
+            .iter()
+            .map(|a| {
+                Value::map([
+                    ("state", Value::string(a.state().map_or("", |s| s.as_str()))),
+                    ("vpc_id", Value::string(a.vpc_id().unwrap_or_default())),
+                ])
+            })
+            .collect();
+        Ok(Obj::from(config)
+            .s("id", Some(id))
+            .s("internet_gateway_id", Some(id))
+            .s("arn", Some(&aws.owned_arn("ec2", gateway.owner_id(), &format!("internet-gateway/{id}"))))
+            .s("owner_id", gateway.owner_id())
+            .set("attachments", Value::List(attachments))
+            .set("tags", crate::attrs::map_value(&tag_map(gateway.tags())))
+            .build())
+    }
+}
+
+/// `aws_security_groups`: every group matching tags or filters.
+pub struct SecurityGroupsLookup;
+
+#[async_trait]
+impl DataKind for SecurityGroupsLookup {
+    fn supported(&self) -> Schema {
+        Schema::new()
+            .attr("tags", A::optional_computed(Type::map(Type::String)))
+            .attr("ids", A::computed(Type::list(Type::String)))
+            .attr("arns", A::computed(Type::list(Type::String)))
+            .attr("vpc_ids", A::computed(Type::list(Type::String)))
+            .block("filter", filter_block())
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let fs = filters(config);
+        let pages: Vec<_> = aws.ec2.describe_security_groups().set_filters(Some(fs)).into_paginator().items().send().collect().await;
+        let groups = pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| aws.error("ec2", e))?;
+        let ids: Vec<&str> = groups.iter().filter_map(|g| g.group_id()).collect();
+        let arns: Vec<String> = groups
+            .iter()
+            .filter_map(|g| Some(aws.owned_arn("ec2", g.owner_id(), &format!("security-group/{}", g.group_id()?))))
+            .collect();
+        let vpcs: Vec<&str> = groups.iter().filter_map(|g| g.vpc_id()).collect();
+        Ok(Obj::from(config)
+            .s("id", Some(&aws.region))
+            .set("ids", string_list(ids))
+            .set("arns", string_list(arns))
+            .set("vpc_ids", string_list(vpcs))
+            .build())
+    }
+}
+
+/// `aws_s3_bucket`: an existing bucket's ARN, region and domain names (its
+/// website endpoint and hosted zone are not read yet, and stay null).
+pub struct BucketLookup;
+
+#[async_trait]
+impl DataKind for BucketLookup {
+    fn supported(&self) -> Schema {
+        ["arn", "bucket_domain_name", "bucket_regional_domain_name", "region"]
+            .iter()
+            .fold(Schema::new(), |s, n| s.attr(n, A::computed(Type::String)))
+            .attr("bucket", A::required(Type::String))
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let name = string(config, "bucket").unwrap_or_default();
+        let located = aws.s3.get_bucket_location().bucket(&name).send().await.map_err(|e| crate::s3::s3_error(aws, e))?;
+        // S3 answers no location for us-east-1.
+        let region = located.location_constraint().map(|l| l.as_str().to_string()).filter(|l| !l.is_empty()).unwrap_or_else(|| "us-east-1".into());
+        Ok(Obj::from(config)
+            .s("id", Some(&name))
+            .s("arn", Some(&format!("arn:aws:s3:::{name}")))
+            .s("bucket_domain_name", Some(&format!("{name}.s3.amazonaws.com")))
+            .s("bucket_regional_domain_name", Some(&format!("{name}.s3.{region}.amazonaws.com")))
+            .s("region", Some(&region))
             .build())
     }
 }

@@ -83,6 +83,7 @@ impl AwsProvider {
             ("aws_vpc", Box::new(vpc::Vpc) as Box<dyn ResourceKind>),
             ("aws_subnet", Box::new(subnet::Subnet)),
             ("aws_internet_gateway", Box::new(gateway::InternetGateway)),
+            ("aws_egress_only_internet_gateway", Box::new(gateway::EgressOnlyInternetGateway)),
             ("aws_route_table", Box::new(route::RouteTable)),
             ("aws_route", Box::new(route::RouteEntry)),
             ("aws_route_table_association", Box::new(route::RouteTableAssociation)),
@@ -113,6 +114,7 @@ impl AwsProvider {
             ("aws_s3_bucket_website_configuration", Box::new(s3::config::Setting(s3::config::Website))),
             ("aws_s3_bucket_lifecycle_configuration", Box::new(s3::config::Setting(s3::lifecycle::Lifecycle))),
             ("aws_s3_bucket_logging", Box::new(s3::config::Setting(s3::config::Logging))),
+            ("aws_s3_bucket_cors_configuration", Box::new(s3::config::Setting(s3::config::Cors))),
         ]);
         let data_sources: BTreeMap<&'static str, Box<dyn DataKind>> = BTreeMap::from([
             ("aws_caller_identity", Box::new(data::CallerIdentity) as Box<dyn DataKind>),
@@ -124,6 +126,9 @@ impl AwsProvider {
             ("aws_availability_zone", Box::new(data::AvailabilityZone)),
             ("aws_partition", Box::new(data::Partition)),
             ("aws_iam_role", Box::new(iam::RoleLookup)),
+            ("aws_internet_gateway", Box::new(data::InternetGatewayLookup)),
+            ("aws_security_groups", Box::new(data::SecurityGroupsLookup)),
+            ("aws_s3_bucket", Box::new(data::BucketLookup)),
             ("aws_subnets", Box::new(data::Subnets)),
             ("aws_security_group", Box::new(data::SecurityGroupLookup)),
             ("aws_iam_policy_document", Box::new(data::PolicyDocument)),

@@ -12,7 +12,7 @@ use terrane_core::{Type, Value};
 use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, PlanRequest, ProviderError, Schema};
 
 use super::{check_bucket_name, read_where_bucket_exists, s3_error};
-use crate::attrs::{attr_err, blocks, boolean, string, Obj};
+use crate::attrs::{attr_err, blocks, boolean, string, strings, Obj};
 use crate::client::{is_not_found, retry_new, Aws};
 use crate::kind::ResourceKind;
 
@@ -573,5 +573,67 @@ impl BucketSetting for Logging {
     async fn remove(&self, aws: &Aws, bucket: &str, _prior: &Value) -> Result<(), ProviderError> {
         let off = aws_sdk_s3::types::BucketLoggingStatus::builder().build();
         aws.s3.put_bucket_logging().bucket(bucket).bucket_logging_status(off).send().await.map(|_| ()).map_err(|e| s3_error(aws, e))
+    }
+}
+
+pub struct Cors;
+
+#[async_trait]
+impl BucketSetting for Cors {
+    fn body(&self) -> Schema {
+        let rule = Schema::new()
+            .attr("allowed_headers", A::optional(Type::set(Type::String)))
+            .attr("allowed_methods", A::required(Type::set(Type::String)))
+            .attr("allowed_origins", A::required(Type::set(Type::String)))
+            .attr("expose_headers", A::optional(Type::set(Type::String)))
+            .attr("id", A::optional(Type::String))
+            .attr("max_age_seconds", A::optional(Type::Number));
+        Schema::new().block("cors_rule", block(Nesting::Set, 1, Some(100), rule))
+    }
+
+    async fn put(&self, aws: &Aws, bucket: &str, planned: &Value) -> Result<(), ProviderError> {
+        let rules = blocks(planned, "cors_rule")
+            .into_iter()
+            .map(|r| {
+                aws_sdk_s3::types::CorsRule::builder()
+                    .set_id(string(r, "id").filter(|id| !id.is_empty()))
+                    .set_allowed_headers(Some(strings(r, "allowed_headers")).filter(|h| !h.is_empty()))
+                    .set_allowed_methods(Some(strings(r, "allowed_methods")))
+                    .set_allowed_origins(Some(strings(r, "allowed_origins")))
+                    .set_expose_headers(Some(strings(r, "expose_headers")).filter(|h| !h.is_empty()))
+                    .set_max_age_seconds(crate::attrs::int(r, "max_age_seconds"))
+                    .build()
+                    .map_err(invalid)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let configuration = aws_sdk_s3::types::CorsConfiguration::builder().set_cors_rules(Some(rules)).build().map_err(invalid)?;
+        aws.s3.put_bucket_cors().bucket(bucket).cors_configuration(configuration).send().await.map(|_| ()).map_err(|e| s3_error(aws, e))
+    }
+
+    async fn get(&self, aws: &Aws, bucket: &str, _prior: &Value) -> Result<Option<Obj>, ProviderError> {
+        let out = match aws.s3.get_bucket_cors().bucket(bucket).send().await {
+            Ok(out) => out,
+            Err(e) => return absent(s3_error(aws, e), &["NoSuchCORSConfiguration"]),
+        };
+        // Terraform's provider stores [] and "" for what a rule leaves out.
+        let rules: Vec<Value> = out
+            .cors_rules()
+            .iter()
+            .map(|r| {
+                Obj::new()
+                    .s("id", Some(r.id().unwrap_or_default()))
+                    .set("allowed_headers", crate::attrs::string_set(r.allowed_headers()))
+                    .set("allowed_methods", crate::attrs::string_set(r.allowed_methods()))
+                    .set("allowed_origins", crate::attrs::string_set(r.allowed_origins()))
+                    .set("expose_headers", crate::attrs::string_set(r.expose_headers()))
+                    .n("max_age_seconds", r.max_age_seconds().map(f64::from))
+                    .build()
+            })
+            .collect();
+        Ok((!rules.is_empty()).then(|| Obj::new().set("cors_rule", Value::set(rules))))
+    }
+
+    async fn remove(&self, aws: &Aws, bucket: &str, _prior: &Value) -> Result<(), ProviderError> {
+        aws.s3.delete_bucket_cors().bucket(bucket).send().await.map(|_| ()).map_err(|e| s3_error(aws, e))
     }
 }
