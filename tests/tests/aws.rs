@@ -1553,7 +1553,7 @@ fn terraforms_state_imports_plans_clean_and_reads_back_as_terraform_wrote_it() {
     assert!(differences.is_empty(), "terrane reads Terraform's objects differently:\n{}", differences.join("\n"));
 
     // And terrane takes down what Terraform made.
-    w.run_with_env(&["destroy", "-auto-approve"], &env).success().contains("40 destroyed");
+    w.run_with_env(&["destroy", "-auto-approve"], &env).success().contains("42 destroyed");
     let aws = AwsCheck::at(&endpoint, "eu-west-1");
     assert!(aws.vpc_ids().is_empty());
     assert!(aws.live_instances().is_empty());
@@ -1758,6 +1758,16 @@ resource "aws_egress_only_internet_gateway" "out" {{
   tags   = {{ Name = "{tag}" }}
 }}
 
+resource "aws_eip" "nat" {{
+  domain = "vpc"
+}}
+
+resource "aws_nat_gateway" "out" {{
+  subnet_id     = aws_subnet.app.id
+  allocation_id = aws_eip.nat.id
+  tags          = {{ Name = "{tag}" }}
+}}
+
 resource "aws_s3_bucket_cors_configuration" "site" {{
   bucket = aws_s3_bucket.site.id
   cors_rule {{
@@ -1830,7 +1840,7 @@ fn volumes_addresses_gateways_and_bucket_settings_live_their_whole_lifecycle() {
     };
 
     w.write("main.tf", &volumes_and_addresses_stage(1));
-    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("Resources: 13 added");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("Resources: 15 added");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
     assert_state_has_terraforms_shapes(&w);
     assert_eq!(volume().attachments().first().and_then(|a| a.device()), Some("/dev/sdh"));
@@ -1844,8 +1854,9 @@ fn volumes_addresses_gateways_and_bucket_settings_live_their_whole_lifecycle() {
         .contains("# aws_s3_bucket_logging.site will be updated in-place")
         .contains("# aws_egress_only_internet_gateway.out will be updated in-place")
         .contains("# aws_s3_bucket_cors_configuration.site will be updated in-place")
-        .contains("Plan: 0 to add, 4 to change, 0 to destroy.");
-    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("0 added, 4 changed, 0 destroyed");
+        .contains("# aws_nat_gateway.out will be updated in-place")
+        .contains("Plan: 0 to add, 5 to change, 0 to destroy.");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("0 added, 5 changed, 0 destroyed");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
     let resized = volume();
     assert_eq!((resized.size(), resized.volume_type().map(|t| t.as_str().to_string())), (Some(20), Some("gp3".to_string())));
@@ -1870,7 +1881,8 @@ fn volumes_addresses_gateways_and_bucket_settings_live_their_whole_lifecycle() {
     let volume_id = volume().volume_id().expect("a volume id").to_string();
     aws.block_on(aws.ec2.detach_volume().volume_id(&volume_id).instance_id(&instance).send()).expect("detach by hand");
     let addresses = aws.block_on(aws.ec2.describe_addresses().send()).expect("describe addresses");
-    let association = addresses.addresses()[0].association_id().expect("associated").to_string();
+    let address = addresses.addresses().iter().find(|a| a.instance_id() == Some(instance.as_str())).expect("the instance's address");
+    let association = address.association_id().expect("associated").to_string();
     aws.block_on(aws.ec2.disassociate_address().association_id(association).send()).expect("disassociate by hand");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"])
         .code(2)
@@ -1889,13 +1901,15 @@ fn volumes_addresses_gateways_and_bucket_settings_live_their_whole_lifecycle() {
     }
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
 
-    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("13 destroyed");
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("15 destroyed");
     assert!(aws.vpc_ids().is_empty());
     assert!(aws.live_instances().is_empty());
     let volumes = aws.block_on(aws.ec2.describe_volumes().send()).expect("describe volumes");
     assert!(volumes.volumes().iter().all(|v| v.tags().is_empty()), "only the instances' own root volumes may linger");
     assert!(aws.block_on(aws.ec2.describe_addresses().send()).expect("describe addresses").addresses().is_empty());
     assert!(aws.bucket_names().iter().all(|b| !b.starts_with("terrane-test-logging")));
+    let nat = aws.block_on(aws.ec2.describe_nat_gateways().send()).expect("describe NAT gateways");
+    assert!(nat.nat_gateways().iter().all(|g| g.state().is_some_and(|s| matches!(s.as_str(), "deleted" | "deleting"))));
     let gateways = aws.block_on(aws.ec2.describe_egress_only_internet_gateways().send()).expect("describe egress-only gateways");
     assert!(gateways.egress_only_internet_gateways().iter().all(|g| g.attachments().iter().all(|a| a.state().is_some_and(|s| s.as_str() == "detached"))));
 }

@@ -84,6 +84,7 @@ impl AwsProvider {
             ("aws_subnet", Box::new(subnet::Subnet)),
             ("aws_internet_gateway", Box::new(gateway::InternetGateway)),
             ("aws_egress_only_internet_gateway", Box::new(gateway::EgressOnlyInternetGateway)),
+            ("aws_nat_gateway", Box::new(gateway::NatGateway)),
             ("aws_route_table", Box::new(route::RouteTable)),
             ("aws_route", Box::new(route::RouteEntry)),
             ("aws_route_table_association", Box::new(route::RouteTableAssociation)),
