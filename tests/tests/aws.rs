@@ -1913,3 +1913,35 @@ fn volumes_addresses_gateways_and_bucket_settings_live_their_whole_lifecycle() {
     let gateways = aws.block_on(aws.ec2.describe_egress_only_internet_gateways().send()).expect("describe egress-only gateways");
     assert!(gateways.egress_only_internet_gateways().iter().all(|g| g.attachments().iter().all(|a| a.state().is_some_and(|s| s.as_str() == "detached"))));
 }
+
+#[test]
+fn the_provider_assumes_the_role_it_is_given() {
+    const REGION: &str = "ap-south-2";
+    let w = Workdir::new();
+    w.write(
+        "main.tf",
+        &format!(
+            r#"{PROVIDER}
+provider "aws" {{
+  assume_role {{
+    role_arn     = "arn:aws:iam::123456789012:role/deployer"
+    session_name = "pipeline"
+    duration     = "1h"
+  }}
+}}
+
+data "aws_caller_identity" "current" {{}}
+
+output "who" {{
+  value = data.aws_caller_identity.current.arn
+}}
+"#
+        ),
+    );
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success();
+    let who = w.run_aws(REGION, &["output", "-raw", "who"]).success().stdout.clone();
+    assert_eq!(who, "arn:aws:sts::123456789012:assumed-role/deployer/pipeline", "calls are made as the assumed role");
+
+    w.write("main.tf", &w.read("main.tf").unwrap_or_default().replace("\"1h\"", "\"an hour\""));
+    w.run_aws(REGION, &["plan"]).code(1).contains("assume_role duration \"an hour\" is not a duration");
+}

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -103,6 +105,13 @@ impl Aws {
             .filter(|r| !r.is_empty())
             .ok_or_else(|| ProviderError::Invalid("no AWS region: set region in the provider block, or AWS_REGION".into()))?;
         let endpoint = |service: &str| blocks(config, "endpoints").first().and_then(|b| string(b, service));
+        let (sdk, credential_source) = match blocks(config, "assume_role").first() {
+            Some(role) if string(role, "role_arn").is_some_and(|a| !a.is_empty()) => {
+                let described = format!("role {} assumed with {credential_source}", string(role, "role_arn").unwrap_or_default());
+                (with_assumed_role(sdk, role, endpoint("sts")).await?, described)
+            }
+            _ => (sdk, credential_source),
+        };
         let mut ec2 = aws_sdk_ec2::config::Builder::from(&sdk);
         if let Some(url) = endpoint("ec2") {
             ec2 = ec2.endpoint_url(url);
@@ -196,6 +205,64 @@ impl Aws {
         let account = owner.filter(|o| !o.is_empty()).unwrap_or(&self.account_id);
         format!("arn:aws:{service}:{}:{account}:{resource}", self.region)
     }
+}
+
+/// The SDK configuration with credentials from `assume_role { role_arn }`:
+/// the role is assumed with the credentials the rest of the provider block
+/// (or the SDK's chain) gives, through `endpoints { sts }` when set.
+async fn with_assumed_role(sdk: SdkConfig, role: &Value, sts_endpoint: Option<String>) -> Result<SdkConfig, ProviderError> {
+    let Some(arn) = string(role, "role_arn").filter(|a| !a.is_empty()) else { return Ok(sdk) };
+    let mut builder = AssumeRoleProvider::builder(arn);
+    if let Some(name) = string(role, "session_name") {
+        builder = builder.session_name(name);
+    }
+    if let Some(id) = string(role, "external_id") {
+        builder = builder.external_id(id);
+    }
+    if let Some(policy) = string(role, "policy") {
+        builder = builder.policy(policy);
+    }
+    let policy_arns = strings(role, "policy_arns");
+    if !policy_arns.is_empty() {
+        builder = builder.policy_arns(policy_arns);
+    }
+    if let Some(text) = string(role, "duration") {
+        let length = go_duration(&text).ok_or_else(|| {
+            ProviderError::Invalid(format!("assume_role duration {text:?} is not a duration (such as \"1h\" or \"15m\")"))
+        })?;
+        builder = builder.session_length(length);
+    }
+    let tags = string_map(role, "tags");
+    if !tags.is_empty() {
+        builder = builder.tags(tags);
+    }
+    let base = match sts_endpoint {
+        Some(url) => sdk.to_builder().endpoint_url(url).build(),
+        None => sdk.clone(),
+    };
+    let provider = builder.configure(&base).build().await;
+    Ok(sdk.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
+}
+
+/// A duration as Go writes one (Terraform's `duration`): "1h", "90m", "1h30m", "3600s".
+fn go_duration(text: &str) -> Option<Duration> {
+    let mut total = 0u64;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        total += digits.parse::<u64>().ok()? * unit;
+        digits.clear();
+    }
+    (digits.is_empty() && total > 0).then(|| Duration::from_secs(total))
 }
 
 /// The text of the first `<name>` element of an XML error answer.
@@ -304,6 +371,16 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_read_as_go_writes_them() {
+        assert_eq!(go_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(go_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(go_duration("900s"), Some(Duration::from_secs(900)));
+        for bad in ["", "1", "an hour", "1d", "0s"] {
+            assert_eq!(go_duration(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn an_error_body_the_sdk_did_not_parse_still_gives_its_code_and_message() {

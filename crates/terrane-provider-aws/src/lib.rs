@@ -74,6 +74,20 @@ fn provider_schema() -> Schema {
         .attr("s3_use_path_style", A::optional(Type::Bool))
         .block("endpoints", block(Nesting::Set, endpoints))
         .block("default_tags", block(Nesting::List, Schema::new().attr("tags", A::optional(Type::map(Type::String)))))
+        .block(
+            "assume_role",
+            block(
+                Nesting::List,
+                Schema::new()
+                    .attr("role_arn", A::optional(Type::String))
+                    .attr("session_name", A::optional(Type::String))
+                    .attr("external_id", A::optional(Type::String))
+                    .attr("duration", A::optional(Type::String))
+                    .attr("policy", A::optional(Type::String))
+                    .attr("policy_arns", A::optional(Type::set(Type::String)))
+                    .attr("tags", A::optional(Type::map(Type::String))),
+            ),
+        )
 }
 
 impl AwsProvider {

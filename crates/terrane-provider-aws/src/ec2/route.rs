@@ -306,7 +306,15 @@ impl ResourceKind for RouteEntry {
                 found.insert(id, obj.build());
             }
         }
-        Ok(in_order(objects, found.into_iter().collect()))
+        // Matched by table and destination, not by the stored id: state
+        // written before terrane took Terraform's id form finds its routes.
+        Ok(objects
+            .iter()
+            .map(|o| {
+                let (table, cidr) = (string(o, "route_table_id")?, string(o, "destination_cidr_block")?);
+                found.remove(&route_id(&table, &cidr))
+            })
+            .collect())
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
