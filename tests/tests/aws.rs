@@ -578,6 +578,19 @@ fn import_id(type_name: &str, values: &serde_json::Value) -> String {
     }
 }
 
+/// Takes every managed object out of state and imports it again by
+/// Terraform's import id; the plan after finds nothing to change.
+fn reimport_every_object(w: &Workdir, region: &str) {
+    let show: serde_json::Value = serde_json::from_str(&w.run_aws(region, &["show", "-json"]).success().stdout).expect("show -json is JSON");
+    for r in show["values"]["root_module"]["resources"].as_array().expect("resources").iter().filter(|r| r["mode"] == "managed") {
+        let address = r["address"].as_str().expect("an address");
+        let id = import_id(r["type"].as_str().unwrap_or_default(), &r["values"]);
+        w.run_aws(region, &["state", "rm", address]).success();
+        w.run_aws(region, &["import", address, &id]).success().contains("Import successful!");
+    }
+    w.run_aws(region, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+}
+
 /// hashicorp/aws's schemas as recorded for the provider.
 fn recorded_schemas() -> serde_json::Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/terrane-provider-aws/schema/hashicorp-aws.json");
@@ -707,13 +720,7 @@ resource "aws_vpc_security_group_ingress_rule" "dns" {
     assert_eq!(types.len(), 22, "every managed type but aws_key_pair is here: {types:?}");
     assert_state_has_terraforms_shapes(&w);
 
-    for r in &resources {
-        let address = r["address"].as_str().expect("an address");
-        let id = import_id(r["type"].as_str().unwrap_or_default(), &r["values"]);
-        w.run_aws(REGION, &["state", "rm", address]).success();
-        w.run_aws(REGION, &["import", address, &id]).success().contains("Import successful!");
-    }
-    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    reimport_every_object(&w, REGION);
     assert_state_has_terraforms_shapes(&w);
     w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
     assert!(aws.vpc_ids().is_empty());
@@ -1707,15 +1714,7 @@ fn iam_and_dynamodb_types_live_their_whole_lifecycle() {
     w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("1 added, 1 changed, 0 destroyed");
     assert_eq!(role_description("app-v2").as_deref(), Some("two"));
 
-    // Every object imports by Terraform's import id and plans clean.
-    let show: serde_json::Value = serde_json::from_str(&w.run_aws(REGION, &["show", "-json"]).success().stdout).expect("show -json is JSON");
-    for r in show["values"]["root_module"]["resources"].as_array().expect("resources").iter().filter(|r| r["mode"] == "managed") {
-        let address = r["address"].as_str().expect("an address");
-        let id = import_id(r["type"].as_str().unwrap_or_default(), &r["values"]);
-        w.run_aws(REGION, &["state", "rm", address]).success();
-        w.run_aws(REGION, &["import", address, &id]).success().contains("Import successful!");
-    }
-    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    reimport_every_object(&w, REGION);
     assert_state_has_terraforms_shapes(&w);
 
     w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("8 destroyed");
@@ -1891,15 +1890,7 @@ fn volumes_addresses_gateways_and_bucket_settings_live_their_whole_lifecycle() {
     w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("2 added, 0 changed, 0 destroyed");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
 
-    // Every object imports by Terraform's import id and plans clean.
-    let show: serde_json::Value = serde_json::from_str(&w.run_aws(REGION, &["show", "-json"]).success().stdout).expect("show -json is JSON");
-    for r in show["values"]["root_module"]["resources"].as_array().expect("resources").iter().filter(|r| r["mode"] == "managed") {
-        let address = r["address"].as_str().expect("an address");
-        let id = import_id(r["type"].as_str().unwrap_or_default(), &r["values"]);
-        w.run_aws(REGION, &["state", "rm", address]).success();
-        w.run_aws(REGION, &["import", address, &id]).success().contains("Import successful!");
-    }
-    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    reimport_every_object(&w, REGION);
 
     w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("15 destroyed");
     assert!(aws.vpc_ids().is_empty());

@@ -201,7 +201,7 @@ impl ResourceKind for Role {
     }
 
     fn equivalent(&self, attr: &str, prior: &Value, configured: &Value) -> bool {
-        attr == "assume_role_policy" && matches!((prior.as_str(), configured.as_str()), (Some(a), Some(b)) if policy::equivalent(a, b))
+        attr == "assume_role_policy" && policy::equivalent_values(prior, configured)
     }
 
     fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
@@ -364,7 +364,7 @@ impl ResourceKind for Policy {
     }
 
     fn equivalent(&self, attr: &str, prior: &Value, configured: &Value) -> bool {
-        attr == "policy" && matches!((prior.as_str(), configured.as_str()), (Some(a), Some(b)) if policy::equivalent(a, b))
+        attr == "policy" && policy::equivalent_values(prior, configured)
     }
 
     fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
@@ -491,7 +491,7 @@ impl ResourceKind for RolePolicy {
     }
 
     fn equivalent(&self, attr: &str, prior: &Value, configured: &Value) -> bool {
-        attr == "policy" && matches!((prior.as_str(), configured.as_str()), (Some(a), Some(b)) if policy::equivalent(a, b))
+        attr == "policy" && policy::equivalent_values(prior, configured)
     }
 
     fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {

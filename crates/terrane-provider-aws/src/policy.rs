@@ -24,6 +24,11 @@ fn normalized(value: Json) -> Json {
     }
 }
 
+/// `equivalent` for two attribute values: false unless both are strings.
+pub fn equivalent_values(a: &terrane_core::Value, b: &terrane_core::Value) -> bool {
+    matches!((a.as_str(), b.as_str()), (Some(a), Some(b)) if equivalent(a, b))
+}
+
 /// The text to store for a document AWS returned: the prior text when it
 /// means the same.
 pub fn keep_prior(prior: Option<String>, remote: &str) -> String {

@@ -395,7 +395,7 @@ impl BucketSetting for Policy {
     }
 
     fn equivalent(&self, attr: &str, prior: &Value, configured: &Value) -> bool {
-        attr == "policy" && matches!((prior.as_str(), configured.as_str()), (Some(a), Some(b)) if crate::policy::equivalent(a, b))
+        attr == "policy" && crate::policy::equivalent_values(prior, configured)
     }
 
     async fn put(&self, aws: &Aws, bucket: &str, planned: &Value) -> Result<(), ProviderError> {
