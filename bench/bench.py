@@ -729,6 +729,7 @@ def main():
     parser.add_argument("--no-terraform", action="store_true", help="measure terrane only")
     parser.add_argument("--terraform-max", type=int, default=10000, help="largest size Terraform is run at (default 10000: 50,000 takes it many minutes)")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results"), help="where the table, samples and plot go")
+    parser.add_argument("--aws-only", action="store_true", help="only the AWS scenarios (against the moto bench/run starts)")
     parser.add_argument("--baseline", metavar="BINARY", help="an earlier terrane build: only the no-change plans run, this build and that one alternating, to check for regressions")
     args = parser.parse_args()
     if args.baseline:
@@ -763,10 +764,11 @@ def main():
     started = time.time()
     results = Results()
     with tempfile.TemporaryDirectory(prefix="terrane-bench-") as scratch:
-        no_change_plans(engines, plan_sizes, args, scratch, results)
-        applies_from_empty(engines, apply_sizes, args, scratch, results, stores)
-        one_change(engines, change_size, args, scratch, results)
-        module_heavy(engines, *module_shape, args, scratch, results)
+        if not args.aws_only:
+            no_change_plans(engines, plan_sizes, args, scratch, results)
+            applies_from_empty(engines, apply_sizes, args, scratch, results, stores)
+            one_change(engines, change_size, args, scratch, results)
+            module_heavy(engines, *module_shape, args, scratch, results)
         if moto:
             aws_engines = [terrane] + ([terraform_aws] if terraform_aws else [])
             aws_apply(aws_engines, baseline, vpc_apply_size, args, scratch, results, moto)
@@ -781,7 +783,7 @@ def main():
     header = (
         f"Machine: {machine()}. Date: {datetime.date.today().isoformat()}. Commit: `{commit()}`.\n"
         f"Engines: {'; '.join(e.version for e in engines)}{aws_note}.\n"
-        f"Command: `bench/run{' --quick' if args.quick else ''}{f' --runs {args.runs}' if args.runs != 5 and not args.quick else ''}` "
+        f"Command: `bench/run{' --quick' if args.quick else ''}{' --aws-only' if args.aws_only else ''}{f' --runs {args.runs}' if args.runs != 5 and not args.quick else ''}` "
         f"({time.time() - started:.0f} s).\n"
     )
     text = f"{header}\n{table(results, engines)}\n\nTargets:\n\n{checks(results)}\n"

@@ -1,6 +1,7 @@
 //! A loopback HTTP relay in front of the test AWS endpoint that answers chosen
 //! requests with an error instead of passing them on: how the tests make AWS
-//! throttle or fail the way it does under load, which moto never does.
+//! throttle or fail the way it does under load, which moto never does. It
+//! can also mend answers of moto's that are not valid EC2 XML.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -34,9 +35,29 @@ pub struct FaultyEndpoint {
     tally: Arc<Mutex<Tally>>,
 }
 
+/// What the relay does to answers on their way back.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Answers {
+    AsTheyAre,
+    /// Mended where moto's answers are not valid EC2 XML, which the SDK
+    /// refuses: booleans written as Python writes them (`True`, `False`:
+    /// launch template versions, instance attributes), and DeleteLaunchTemplate
+    /// answered under the plural DeleteLaunchTemplates' name.
+    Mended,
+}
+
 impl FaultyEndpoint {
     /// Starts relaying to `upstream` (`http://host:port`), refusing as `faults` say.
     pub fn start(upstream: &str, faults: Vec<Fault>) -> FaultyEndpoint {
+        FaultyEndpoint::relaying(upstream, faults, Answers::AsTheyAre)
+    }
+
+    /// Relays everything to `upstream`, with answers made valid EC2 XML.
+    pub fn mending(upstream: &str) -> FaultyEndpoint {
+        FaultyEndpoint::relaying(upstream, Vec::new(), Answers::Mended)
+    }
+
+    fn relaying(upstream: &str, faults: Vec<Fault>, answers: Answers) -> FaultyEndpoint {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let url = format!("http://{}", listener.local_addr().expect("the bound address"));
         let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
@@ -47,7 +68,7 @@ impl FaultyEndpoint {
             for client in listener.incoming().flatten() {
                 let (upstream, tally, faults) = (upstream.clone(), Arc::clone(&shared), Arc::clone(&faults));
                 std::thread::spawn(move || {
-                    let _ = relay(client, &upstream, &faults, &tally);
+                    let _ = relay(client, &upstream, &faults, &tally, answers);
                 });
             }
         });
@@ -66,7 +87,7 @@ impl FaultyEndpoint {
 }
 
 /// Handles one connection: one request, one answer, then the connection closes.
-fn relay(client: TcpStream, upstream: &str, faults: &[Fault], tally: &Mutex<Tally>) -> std::io::Result<()> {
+fn relay(client: TcpStream, upstream: &str, faults: &[Fault], tally: &Mutex<Tally>, answers: Answers) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let mut head = Vec::new();
     let mut content_length = 0;
@@ -125,5 +146,26 @@ fn relay(client: TcpStream, upstream: &str, faults: &[Fault], tally: &Mutex<Tall
     server.write_all(&body)?;
     let mut answer = Vec::new();
     server.read_to_end(&mut answer)?;
+    if answers == Answers::Mended {
+        answer = mended(&answer);
+    }
     client.write_all(&answer)
+}
+
+/// An HTTP answer mended as `Answers::Mended` says, its Content-Length made to fit.
+fn mended(answer: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(answer);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else { return answer.to_vec() };
+    let body = body
+        .replace(">True<", ">true<")
+        .replace(">False<", ">false<")
+        .replace("DeleteLaunchTemplatesResponse", "DeleteLaunchTemplateResponse");
+    let head: Vec<String> = head
+        .split("\r\n")
+        .map(|line| match line.split_once(':') {
+            Some((name, _)) if name.eq_ignore_ascii_case("content-length") => format!("{name}: {}", body.len()),
+            _ => line.to_string(),
+        })
+        .collect();
+    format!("{}\r\n\r\n{body}", head.join("\r\n")).into_bytes()
 }

@@ -376,7 +376,12 @@ pub fn aws_env_at(endpoint: &str, region: &str) -> Vec<(&'static str, String)> {
 impl Workdir {
     /// Runs terrane against the test AWS endpoint in `region`.
     pub fn run_aws(&self, region: &str, args: &[&str]) -> Run {
-        let env = aws_env(region);
+        self.run_aws_at(&aws_endpoint(), region, args)
+    }
+
+    /// Runs terrane against another AWS endpoint (a relay in front of the test one).
+    pub fn run_aws_at(&self, endpoint: &str, region: &str, args: &[&str]) -> Run {
+        let env = aws_env_at(endpoint, region);
         let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.run_with_env(args, &pairs)
     }

@@ -143,6 +143,7 @@ fn conforms(planned: &Value, actual: &Value) -> bool {
         // from its zero value, and Terraform accepts either for null.
         (Value::Null, Value::String(s)) => s.is_empty(),
         (Value::Null, Value::Bool(b)) => !b,
+        (Value::Null, Value::Number(n)) => n.is_zero(),
         (Value::Null, Value::List(items) | Value::Set(items)) => items.is_empty(),
         (Value::Map(p), Value::Map(a)) => p.iter().all(|(k, pv)| a.get(k).is_some_and(|av| conforms(pv, av))),
         (Value::List(p), Value::List(a)) | (Value::Set(p), Value::Set(a)) => {

@@ -36,6 +36,24 @@ const CREDENTIAL_CODES: &[&str] = &[
     "InvalidToken",
 ];
 
+/// `ignore_tags`: tag keys, and key prefixes, that refresh never reads
+/// and updates never touch.
+#[derive(Default)]
+struct IgnoredTags {
+    keys: std::collections::BTreeSet<String>,
+    prefixes: Vec<String>,
+}
+
+impl IgnoredTags {
+    fn from_config(config: &Value) -> IgnoredTags {
+        let block = blocks(config, "ignore_tags");
+        IgnoredTags {
+            keys: block.iter().flat_map(|b| crate::attrs::strings(b, "keys")).collect(),
+            prefixes: block.iter().flat_map(|b| crate::attrs::strings(b, "key_prefixes")).collect(),
+        }
+    }
+}
+
 pub struct Aws {
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
@@ -45,6 +63,8 @@ pub struct Aws {
     pub region: String,
     pub account_id: String,
     pub default_tags: BTreeMap<String, String>,
+    /// Tags the provider's `ignore_tags` says someone else manages.
+    ignored_tags: IgnoredTags,
     /// Where the credentials came from, for messages about rejected ones.
     pub credential_source: String,
     /// Ids of objects read with a create token still on them.
@@ -147,6 +167,7 @@ impl Aws {
             region,
             account_id: String::new(),
             default_tags,
+            ignored_tags: IgnoredTags::from_config(config),
             credential_source,
             tokened: Default::default(),
         };
@@ -188,6 +209,11 @@ impl Aws {
     }
 
     /// The tags to send: default tags, overridden by the resource's own.
+    /// Whether `ignore_tags` leaves the tag `key` to someone else.
+    pub fn ignores_tag(&self, key: &str) -> bool {
+        self.ignored_tags.keys.contains(key) || self.ignored_tags.prefixes.iter().any(|p| key.starts_with(p.as_str()))
+    }
+
     pub fn tags_all(&self, tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         let mut all = self.default_tags.clone();
         all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));

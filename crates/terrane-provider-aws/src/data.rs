@@ -14,7 +14,7 @@ use crate::client::Aws;
 use crate::ec2::{filter, tag_map};
 use crate::kind::DataKind;
 
-fn filter_block() -> BlockSchema {
+pub(crate) fn filter_block() -> BlockSchema {
     BlockSchema {
         nesting: Nesting::Set,
         min_items: 0,
@@ -25,7 +25,7 @@ fn filter_block() -> BlockSchema {
 }
 
 /// The `filter` blocks and `tags` of a lookup as EC2 filters.
-fn filters(config: &Value) -> Vec<Filter> {
+pub(crate) fn filters(config: &Value) -> Vec<Filter> {
     let mut out: Vec<Filter> = blocks(config, "filter")
         .into_iter()
         .filter_map(|f| Some(filter(&string(f, "name")?, strings(f, "values"))))
@@ -36,7 +36,7 @@ fn filters(config: &Value) -> Vec<Filter> {
     out
 }
 
-fn none_found(what: &str) -> ProviderError {
+pub(crate) fn none_found(what: &str) -> ProviderError {
     ProviderError::Invalid(format!("no {what} matches the lookup: loosen the filters or check the region"))
 }
 

@@ -771,3 +771,58 @@ impl crate::kind::DataKind for RoleLookup {
             .build())
     }
 }
+
+/// `aws_iam_policy`: a managed policy, by ARN or by name (and path prefix).
+pub struct PolicyLookup;
+
+#[async_trait]
+impl crate::kind::DataKind for PolicyLookup {
+    fn supported(&self) -> Schema {
+        ["description", "path", "policy", "policy_id"]
+            .iter()
+            .fold(Schema::new(), |s, n| s.attr(n, A::computed(Type::String)))
+            .attr("arn", A::optional_computed(Type::String))
+            .attr("name", A::optional_computed(Type::String))
+            .attr("path_prefix", A::optional(Type::String))
+            .attr("attachment_count", A::computed(Type::Number))
+            .attr("tags", A::optional_computed(Type::map(Type::String)))
+    }
+
+    async fn read(&self, aws: &Aws, config: &Value) -> Result<Value, ProviderError> {
+        let arn = match (string(config, "arn"), string(config, "name")) {
+            (Some(arn), _) => arn,
+            (None, Some(name)) => {
+                let pages: Vec<_> = aws
+                    .iam
+                    .list_policies()
+                    .set_path_prefix(string(config, "path_prefix"))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect()
+                    .await;
+                let policies = pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(iam_err(aws))?;
+                let matching: Vec<String> = policies.iter().filter(|p| p.policy_name() == Some(name.as_str())).filter_map(|p| p.arn().map(str::to_string)).collect();
+                match matching.as_slice() {
+                    [one] => one.clone(),
+                    [] => return Err(not_found("policy", &name)),
+                    many => return Err(ProviderError::Invalid(format!("{} IAM policies are named {name:?}: give path_prefix or arn", many.len()))),
+                }
+            }
+            (None, None) => return Err(ProviderError::Invalid("aws_iam_policy needs arn or name".into())),
+        };
+        let found = read_policy(aws, &Obj::new().s("id", Some(&arn)).build()).await?.ok_or_else(|| not_found("policy", &arn))?;
+        let tags = found.get("tags").filter(|t| !t.is_null()).cloned().unwrap_or_else(|| Value::Map(Default::default()));
+        Ok(Obj::from(config)
+            .s("id", Some(&arn))
+            .s("arn", Some(&arn))
+            .set("name", found.get("name").cloned().unwrap_or(Value::Null))
+            .set("path", found.get("path").cloned().unwrap_or(Value::Null))
+            .set("description", found.get("description").cloned().unwrap_or(Value::Null))
+            .set("policy", found.get("policy").cloned().unwrap_or(Value::Null))
+            .set("policy_id", found.get("policy_id").cloned().unwrap_or(Value::Null))
+            .set("attachment_count", found.get("attachment_count").cloned().unwrap_or(Value::Null))
+            .set("tags", tags)
+            .build())
+    }
+}

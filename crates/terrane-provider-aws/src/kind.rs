@@ -20,6 +20,13 @@ pub trait ResourceKind: Send + Sync {
         Vec::new()
     }
 
+    /// Blocks Terraform's provider computes: left out of the configuration,
+    /// they are what AWS has (as stored, or unknown until the object exists)
+    /// rather than none.
+    fn computed_blocks(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether a configured value means the same as the one in state though
     /// it is written differently; the state's value is then kept and no
     /// change is planned.

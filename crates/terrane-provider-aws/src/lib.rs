@@ -75,6 +75,10 @@ fn provider_schema() -> Schema {
         .block("endpoints", block(Nesting::Set, endpoints))
         .block("default_tags", block(Nesting::List, Schema::new().attr("tags", A::optional(Type::map(Type::String)))))
         .block(
+            "ignore_tags",
+            block(Nesting::List, Schema::new().attr("keys", A::optional(Type::set(Type::String))).attr("key_prefixes", A::optional(Type::set(Type::String)))),
+        )
+        .block(
             "assume_role",
             block(
                 Nesting::List,
@@ -92,9 +96,20 @@ fn provider_schema() -> Schema {
 
 impl AwsProvider {
     pub fn new() -> AwsProvider {
-        use crate::ec2::{gateway, instance, route, security_group as sg, subnet, volume, vpc};
+        use crate::ec2::{acl, defaults, endpoint, gateway, instance, interface, launch_template, route, security_group as sg, subnet, volume, vpc};
         let resources: BTreeMap<&'static str, Box<dyn ResourceKind>> = BTreeMap::from([
             ("aws_vpc", Box::new(vpc::Vpc) as Box<dyn ResourceKind>),
+            ("aws_default_vpc", Box::new(defaults::DefaultVpc)),
+            ("aws_default_security_group", Box::new(defaults::DefaultSecurityGroup)),
+            ("aws_default_route_table", Box::new(defaults::DefaultRouteTable)),
+            ("aws_main_route_table_association", Box::new(route::MainRouteTableAssociation)),
+            ("aws_network_acl", Box::new(acl::NetworkAcl)),
+            ("aws_network_acl_rule", Box::new(acl::NetworkAclRule)),
+            ("aws_network_interface", Box::new(interface::NetworkInterface)),
+            ("aws_network_interface_attachment", Box::new(interface::NetworkInterfaceAttachment)),
+            ("aws_vpc_endpoint", Box::new(endpoint::VpcEndpoint)),
+            ("aws_vpc_peering_connection", Box::new(endpoint::VpcPeeringConnection)),
+            ("aws_launch_template", Box::new(launch_template::LaunchTemplate)),
             ("aws_subnet", Box::new(subnet::Subnet)),
             ("aws_internet_gateway", Box::new(gateway::InternetGateway)),
             ("aws_egress_only_internet_gateway", Box::new(gateway::EgressOnlyInternetGateway)),
@@ -130,6 +145,7 @@ impl AwsProvider {
             ("aws_s3_bucket_lifecycle_configuration", Box::new(s3::config::Setting(s3::lifecycle::Lifecycle))),
             ("aws_s3_bucket_logging", Box::new(s3::config::Setting(s3::config::Logging))),
             ("aws_s3_bucket_cors_configuration", Box::new(s3::config::Setting(s3::config::Cors))),
+            ("aws_s3_bucket_notification", Box::new(s3::config::Setting(s3::config::Notification))),
         ]);
         let data_sources: BTreeMap<&'static str, Box<dyn DataKind>> = BTreeMap::from([
             ("aws_caller_identity", Box::new(data::CallerIdentity) as Box<dyn DataKind>),
@@ -141,6 +157,10 @@ impl AwsProvider {
             ("aws_availability_zone", Box::new(data::AvailabilityZone)),
             ("aws_partition", Box::new(data::Partition)),
             ("aws_iam_role", Box::new(iam::RoleLookup)),
+            ("aws_iam_policy", Box::new(iam::PolicyLookup)),
+            ("aws_instance", Box::new(ec2::lookup::InstanceLookup)),
+            ("aws_instances", Box::new(ec2::lookup::InstancesLookup)),
+            ("aws_route_table", Box::new(ec2::lookup::RouteTableLookup)),
             ("aws_internet_gateway", Box::new(data::InternetGatewayLookup)),
             ("aws_security_groups", Box::new(data::SecurityGroupsLookup)),
             ("aws_s3_bucket", Box::new(data::BucketLookup)),
@@ -247,6 +267,11 @@ impl Provider for AwsProvider {
             for (name, default) in kind.defaults() {
                 if proposed.get(name).is_none_or(Value::is_null) {
                     proposed.insert(name.to_string(), default);
+                }
+            }
+            for name in kind.computed_blocks() {
+                if attrs::blocks(req.config, name).is_empty() {
+                    proposed.insert(name.to_string(), req.prior.and_then(|p| p.get(name)).cloned().unwrap_or(Value::Unknown));
                 }
             }
             // What the adapter does not act on cannot be configured: it stays as stored.

@@ -38,6 +38,28 @@ pub fn keep_prior(prior: Option<String>, remote: &str) -> String {
     }
 }
 
+/// A document AWS returned, as Terraform's provider stores one it
+/// normalizes: compact JSON with keys sorted (or the prior text, when it
+/// means the same).
+pub fn sorted_or_prior(prior: Option<String>, remote: &str) -> String {
+    fn sorted(value: Json) -> Json {
+        match value {
+            Json::Array(items) => Json::Array(items.into_iter().map(sorted).collect()),
+            Json::Object(fields) => {
+                let mut fields: Vec<(String, Json)> = fields.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+                fields.sort_by(|a, b| a.0.cmp(&b.0));
+                Json::Object(fields.into_iter().collect())
+            }
+            other => other,
+        }
+    }
+    match (prior, serde_json::from_str::<Json>(remote)) {
+        (Some(prior), _) if equivalent(&prior, remote) => prior,
+        (_, Ok(json)) => sorted(json).to_string(),
+        (_, Err(_)) => remote.to_string(),
+    }
+}
+
 /// IAM returns documents percent-encoded (RFC 3986).
 pub fn url_decoded(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -84,6 +106,14 @@ mod tests {
         assert!(!equivalent(mine, &other));
         assert_eq!(keep_prior(Some(mine.into()), &other), other);
         assert!(!equivalent("not json", "not json"));
+    }
+
+    #[test]
+    fn a_document_aws_wrote_is_stored_compact_with_sorted_keys() {
+        let remote = "{ \"Version\": \"2008-10-17\", \"Statement\": [{\"Resource\": \"*\", \"Action\": \"*\"}] }";
+        assert_eq!(sorted_or_prior(None, remote), r#"{"Statement":[{"Action":"*","Resource":"*"}],"Version":"2008-10-17"}"#);
+        let mine = r#"{"Version":"2008-10-17","Statement":{"Action":"*","Resource":"*"}}"#;
+        assert_eq!(sorted_or_prior(Some(mine.into()), remote), mine);
     }
 
     #[test]

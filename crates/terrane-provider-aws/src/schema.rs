@@ -220,6 +220,7 @@ pub fn is_zero(value: &Value) -> bool {
     match value.unmarked() {
         Value::String(s) => s.is_empty(),
         Value::Bool(b) => !b,
+        Value::Number(n) => n.is_zero(),
         Value::List(items) | Value::Set(items) => items.is_empty(),
         Value::Map(m) => m.is_empty(),
         _ => false,

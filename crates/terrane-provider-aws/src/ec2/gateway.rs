@@ -147,11 +147,7 @@ impl ResourceKind for EgressOnlyInternetGateway {
     }
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let mut found = terrane_core::ValueMap::default();
-        for chunk in ids(objects).chunks(super::IDS_PER_CALL) {
-            found.extend(describe_egress_only(aws, chunk.to_vec(), objects).await?);
-        }
-        Ok(in_order(objects, found))
+        Ok(in_order(objects, describe_egress_only(aws, ids(objects), objects).await?))
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
@@ -181,22 +177,13 @@ impl ResourceKind for EgressOnlyInternetGateway {
 }
 
 /// The gateways with these ids, keyed by id; an id that no longer exists is
-/// left out. EC2 has no id filter for them and refuses a whole call for one
-/// unknown id, so such a call is made again one id at a time.
+/// left out (EC2 has no id filter for them).
 async fn describe_egress_only(aws: &Aws, wanted: Vec<String>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
-    let call = aws.ec2.describe_egress_only_internet_gateways().set_egress_only_internet_gateway_ids(Some(wanted.clone()));
-    let gateways = match call.send().await.map_err(|e| aws.error("ec2", e)) {
-        Ok(out) => out.egress_only_internet_gateways().to_vec(),
-        Err(e) if crate::client::is_not_found(&e) && wanted.len() > 1 => {
-            let mut each = Vec::new();
-            for id in wanted {
-                each.extend(Box::pin(describe_egress_only(aws, vec![id], priors)).await?);
-            }
-            return Ok(each.into_iter().collect());
-        }
-        Err(e) if crate::client::is_not_found(&e) => return Ok(Default::default()),
-        Err(e) => return Err(e),
-    };
+    let gateways = super::each_id_chunk(&wanted, |ids| async move {
+        let out = aws.ec2.describe_egress_only_internet_gateways().set_egress_only_internet_gateway_ids(Some(ids)).send().await;
+        out.map(|o| o.egress_only_internet_gateways().to_vec()).map_err(|e| aws.error("ec2", e))
+    })
+    .await?;
     let mut found = BTreeMap::new();
     for gateway in &gateways {
         let id = gateway.egress_only_internet_gateway_id().unwrap_or_default().to_string();

@@ -44,21 +44,35 @@ impl ResourceKind for Instance {
                 .attr("public_dns", A::computed(Type::String))
                 .attr("private_dns", A::computed(Type::String))
                 .attr("instance_state", A::computed(Type::String))
-                .attr("primary_network_interface_id", A::computed(Type::String)),
+                .attr("primary_network_interface_id", A::computed(Type::String))
+                .attr("security_groups", A::optional_computed(Type::set(Type::String)).force_new()),
         )
         .block("metadata_options", metadata_options_block())
+        .block("credit_specification", list_block(Some(1), Schema::new().attr("cpu_credits", A::optional(Type::String))))
+        .block("root_block_device", list_block(Some(1), root_device_schema()))
+        .block("ebs_block_device", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: None, force_new: true, body: ebs_device_schema() })
+        .block(
+            "network_interface",
+            BlockSchema {
+                nesting: Nesting::Set,
+                min_items: 0,
+                max_items: None,
+                force_new: true,
+                body: Schema::new()
+                    .attr("device_index", A::required(Type::Number))
+                    .attr("network_interface_id", A::required(Type::String))
+                    .attr("delete_on_termination", A::optional(Type::Bool))
+                    .attr("network_card_index", A::optional(Type::Number)),
+            },
+        )
     }
 
-    /// Left out, the metadata options are what AWS gives the instance (a
-    /// block Terraform's provider computes): kept as they are, or unknown
-    /// until the instance exists.
+    fn computed_blocks(&self) -> &'static [&'static str] {
+        &["credit_specification", "root_block_device", "ebs_block_device", "network_interface", "metadata_options"]
+    }
+
     fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
-        let configured = req.config.get("metadata_options").is_some_and(|v| matches!(v.unmarked(), Value::List(items) if !items.is_empty()));
-        if !configured {
-            let kept = req.prior.and_then(|p| p.get("metadata_options")).cloned().unwrap_or(Value::Unknown);
-            planned.insert("metadata_options".into(), kept);
-            return;
-        }
+        plan_root_device(req, planned);
         // The defaults Terraform's provider gives the two arguments AWS does not compute.
         if let Some(Value::List(blocks)) = planned.get_mut("metadata_options") {
             for block in blocks.iter_mut() {
@@ -107,13 +121,42 @@ impl ResourceKind for Instance {
         if let Some(options) = metadata_options_request(planned) {
             call = call.metadata_options(options);
         }
+        if let Some(credits) = crate::attrs::blocks(planned, "credit_specification").first().and_then(|c| string(c, "cpu_credits")).filter(|c| !c.is_empty()) {
+            call = call.credit_specification(aws_sdk_ec2::types::CreditSpecificationRequest::builder().cpu_credits(credits).build());
+        }
+        call = call.set_block_device_mappings(block_device_requests(aws, planned).await?);
+        let names = strings(planned, "security_groups");
+        if !names.is_empty() {
+            call = call.set_security_groups(Some(names));
+        }
+        if !aws.default_tags.is_empty() {
+            // Default tags go on the instance's volumes too, as with Terraform.
+            call = call.set_tag_specifications(Some(
+                tag_spec(aws, ResourceType::Instance, planned, Some(token)).into_iter().flatten().chain(tag_spec(aws, ResourceType::Volume, &Value::Null, None).into_iter().flatten()).collect(),
+            ));
+        }
         if let Some(profile) = string(planned, "iam_instance_profile") {
             call = call.iam_instance_profile(aws_sdk_ec2::types::IamInstanceProfileSpecification::builder().name(profile).build());
         }
         if let Some(zone) = string(planned, "availability_zone") {
             call = call.placement(aws_sdk_ec2::types::Placement::builder().availability_zone(zone).build());
         }
+        let attached = crate::attrs::blocks(planned, "network_interface");
         call = match boolean(planned, "associate_public_ip_address") {
+            // The configured interfaces carry the subnet, addresses and groups.
+            _ if !attached.is_empty() => call.set_network_interfaces(Some(
+                attached
+                    .iter()
+                    .map(|n| {
+                        InstanceNetworkInterfaceSpecification::builder()
+                            .set_network_interface_id(string(n, "network_interface_id"))
+                            .set_device_index(crate::attrs::int(n, "device_index"))
+                            .set_network_card_index(crate::attrs::int(n, "network_card_index"))
+                            .set_delete_on_termination(boolean(n, "delete_on_termination"))
+                            .build()
+                    })
+                    .collect(),
+            )),
             // A public address can only be asked for on the network interface.
             Some(public) => call.network_interfaces(
                 InstanceNetworkInterfaceSpecification::builder()
@@ -187,6 +230,12 @@ impl ResourceKind for Instance {
         if planned.get("iam_instance_profile") != prior.get("iam_instance_profile") {
             set_instance_profile(aws, &id, string(planned, "iam_instance_profile").filter(|p| !p.is_empty())).await?;
         }
+        let credits = |v: &Value| crate::attrs::blocks(v, "credit_specification").first().and_then(|c| string(c, "cpu_credits")).filter(|c| !c.is_empty());
+        if let Some(wanted) = credits(planned).filter(|c| Some(c) != credits(prior).as_ref()) {
+            let spec = aws_sdk_ec2::types::InstanceCreditSpecificationRequest::builder().instance_id(&id).cpu_credits(wanted).build();
+            aws.ec2.modify_instance_credit_specification().instance_credit_specifications(spec).send().await.map_err(|e| aws.error("ec2", e))?;
+        }
+        update_root_device(aws, &id, prior, planned).await?;
         update_tags(aws, &id, prior, planned).await?;
         wait_for(aws, &stub, |s| s == "running").await
     }
@@ -300,12 +349,211 @@ async fn describe_all(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]
         pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| aws.error("ec2", e))
     })
     .await?;
+    let instances: Vec<&AwsInstance> = pages.iter().flat_map(|p| p.reservations()).flat_map(|r| r.instances()).collect();
+    let details = InstanceDetails::read(aws, &instances).await?;
     let mut out = BTreeMap::new();
-    for instance in pages.iter().flat_map(|p| p.reservations()).flat_map(|r| r.instances()) {
+    for instance in instances {
         let id = instance.instance_id().unwrap_or_default().to_string();
-        out.insert(id.clone(), instance_value(aws, instance, prior_for(priors, &id)));
+        out.insert(id.clone(), instance_value(aws, instance, prior_for(priors, &id), &details));
     }
     Ok(out.into_iter().collect())
+}
+
+/// What DescribeInstances leaves out, read for many instances at once:
+/// their volumes, and the CPU credit option of burstable ones.
+pub(crate) struct InstanceDetails {
+    volumes: BTreeMap<String, aws_sdk_ec2::types::Volume>,
+    credits: BTreeMap<String, String>,
+}
+
+/// Instance ids one DescribeInstanceCreditSpecifications call takes.
+const CREDIT_IDS_PER_CALL: usize = 100;
+
+impl InstanceDetails {
+    pub(crate) async fn read(aws: &Aws, instances: &[&AwsInstance]) -> Result<InstanceDetails, ProviderError> {
+        let volume_ids: Vec<String> = instances
+            .iter()
+            .flat_map(|i| i.block_device_mappings())
+            .filter_map(|m| m.ebs().and_then(|e| e.volume_id()).map(str::to_string))
+            .collect();
+        let volumes = each_set(by_values("volume-id", &volume_ids), |filters| async move {
+            let pages: Vec<_> = aws.ec2.describe_volumes().set_filters(Some(filters)).into_paginator().items().send().collect().await;
+            pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| aws.error("ec2", e))
+        });
+        // Only burstable types (t2, t3, t3a, t4g) have a credit option.
+        let burstable: Vec<String> = instances
+            .iter()
+            .filter(|i| i.instance_type().is_some_and(|t| t.as_str().starts_with('t')))
+            .filter(|i| i.state().and_then(|s| s.name()).is_none_or(|n| !matches!(n, InstanceStateName::Terminated | InstanceStateName::ShuttingDown)))
+            .filter_map(|i| i.instance_id().map(str::to_string))
+            .collect();
+        let credits = futures_util::future::try_join_all(burstable.chunks(CREDIT_IDS_PER_CALL).map(|chunk| async move {
+            let out = aws.ec2.describe_instance_credit_specifications().set_instance_ids(Some(chunk.to_vec())).send().await.map_err(|e| aws.error("ec2", e))?;
+            Ok::<_, ProviderError>(
+                out.instance_credit_specifications()
+                    .iter()
+                    .filter_map(|c| Some((c.instance_id()?.to_string(), c.cpu_credits()?.to_string())))
+                    .collect::<Vec<_>>(),
+            )
+        }));
+        let (volumes, credits) = tokio::try_join!(volumes, credits)?;
+        Ok(InstanceDetails {
+            volumes: volumes.into_iter().filter_map(|v| Some((v.volume_id()?.to_string(), v))).collect(),
+            credits: credits.into_iter().flatten().collect(),
+        })
+    }
+
+    /// The instance's root device and its other EBS devices, as Terraform
+    /// stores them; `prior` gives the tags the configuration set itself.
+    pub(crate) fn block_devices(&self, aws: &Aws, instance: &AwsInstance, prior: &Value) -> (Vec<Value>, Vec<Value>) {
+        let root_name = instance.root_device_name();
+        let (mut root, mut others) = (Vec::new(), Vec::new());
+        for mapping in instance.block_device_mappings() {
+            let Some(ebs) = mapping.ebs() else { continue };
+            let is_root = mapping.device_name() == root_name;
+            let volume = ebs.volume_id().and_then(|id| self.volumes.get(id));
+            let prior_block = crate::attrs::blocks(prior, if is_root { "root_block_device" } else { "ebs_block_device" })
+                .into_iter()
+                .find(|b| is_root || string(b, "device_name").as_deref() == mapping.device_name())
+                .cloned()
+                .unwrap_or(Value::Null);
+            let obj = Obj::new()
+                .b("delete_on_termination", Some(ebs.delete_on_termination().unwrap_or(true)))
+                .s("device_name", mapping.device_name())
+                .s("volume_id", ebs.volume_id())
+                .b("encrypted", Some(volume.and_then(|v| v.encrypted()).unwrap_or(false)))
+                .n("iops", Some(f64::from(volume.and_then(|v| v.iops()).unwrap_or(0))))
+                .s("kms_key_id", Some(volume.and_then(|v| v.kms_key_id()).unwrap_or_default()))
+                .n("throughput", Some(f64::from(volume.and_then(|v| v.throughput()).unwrap_or(0))))
+                .n("volume_size", volume.and_then(|v| v.size()).map(f64::from))
+                .s("volume_type", Some(volume.and_then(|v| v.volume_type()).map(|t| t.as_str()).unwrap_or_default()));
+            let obj = super::with_tags(obj, aws, &super::tag_map(volume.map(|v| v.tags()).unwrap_or_default()), &prior_block);
+            if is_root {
+                root.push(obj.build());
+            } else {
+                others.push(obj.s("snapshot_id", Some(volume.and_then(|v| v.snapshot_id()).unwrap_or_default())).build());
+            }
+        }
+        (root, others)
+    }
+
+    /// `credit_specification` as Terraform stores it: one block for a burstable instance.
+    pub(crate) fn credit_specification(&self, instance: &AwsInstance) -> Value {
+        let credits = instance.instance_id().and_then(|id| self.credits.get(id));
+        Value::List(credits.map(|c| Obj::new().s("cpu_credits", Some(c)).build()).into_iter().collect())
+    }
+}
+
+fn list_block(max_items: Option<usize>, body: Schema) -> BlockSchema {
+    BlockSchema { nesting: Nesting::List, min_items: 0, max_items, force_new: false, body }
+}
+
+fn root_device_schema() -> Schema {
+    Schema::new()
+        .attr("delete_on_termination", A::optional(Type::Bool))
+        .attr("device_name", A::computed(Type::String))
+        .attr("encrypted", A::optional_computed(Type::Bool).force_new())
+        .attr("iops", A::optional_computed(Type::Number))
+        .attr("kms_key_id", A::optional_computed(Type::String).force_new())
+        .attr("throughput", A::optional_computed(Type::Number))
+        .attr("volume_id", A::computed(Type::String))
+        .attr("volume_size", A::optional_computed(Type::Number))
+        .attr("volume_type", A::optional_computed(Type::String))
+}
+
+fn ebs_device_schema() -> Schema {
+    Schema::new()
+        .attr("device_name", A::required(Type::String))
+        .attr("delete_on_termination", A::optional(Type::Bool))
+        .attr("encrypted", A::optional_computed(Type::Bool))
+        .attr("iops", A::optional_computed(Type::Number))
+        .attr("kms_key_id", A::optional_computed(Type::String))
+        .attr("snapshot_id", A::optional_computed(Type::String))
+        .attr("throughput", A::optional_computed(Type::Number))
+        .attr("volume_id", A::computed(Type::String))
+        .attr("volume_size", A::optional_computed(Type::Number))
+        .attr("volume_type", A::optional_computed(Type::String))
+}
+
+/// A configured root device: what it leaves out is what the volume has
+/// (unknown until it exists); a new volume type brings AWS's own iops and
+/// throughput unless they are set.
+fn plan_root_device(req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
+    let Some(configured) = crate::attrs::blocks(req.config, "root_block_device").first().copied() else { return };
+    let prior = req.prior.and_then(|p| crate::attrs::blocks(p, "root_block_device").first().copied()).cloned().unwrap_or(Value::Null);
+    let type_changed = !prior.is_null() && configured.get("volume_type").is_some_and(|t| !t.is_null() && prior.get("volume_type") != Some(t));
+    let mut block = Obj::from(configured);
+    for name in ["device_name", "encrypted", "iops", "kms_key_id", "throughput", "volume_id", "volume_size", "volume_type", "tags", "tags_all"] {
+        if configured.get(name).is_none_or(Value::is_null) {
+            let renewed = type_changed && matches!(name, "iops" | "throughput");
+            let kept = prior.get(name).cloned().filter(|_| !renewed && !prior.is_null()).unwrap_or(if name == "tags" { Value::Null } else { Value::Unknown });
+            block = block.set(name, kept);
+        }
+    }
+    if configured.get("delete_on_termination").is_none_or(Value::is_null) {
+        block = block.b("delete_on_termination", Some(true));
+    }
+    planned.insert("root_block_device".into(), Value::List(vec![block.build()]));
+}
+
+/// The block devices a launch asks for: the root device (named as the AMI
+/// names it) and each EBS device.
+async fn block_device_requests(aws: &Aws, planned: &Value) -> Result<Option<Vec<aws_sdk_ec2::types::BlockDeviceMapping>>, ProviderError> {
+    use aws_sdk_ec2::types::{BlockDeviceMapping, EbsBlockDevice};
+    let ebs = |b: &Value| {
+        EbsBlockDevice::builder()
+            .set_delete_on_termination(boolean(b, "delete_on_termination"))
+            .set_encrypted(boolean(b, "encrypted"))
+            .set_iops(crate::attrs::int(b, "iops").filter(|n| *n > 0))
+            .set_kms_key_id(string(b, "kms_key_id").filter(|k| !k.is_empty()))
+            .set_snapshot_id(string(b, "snapshot_id").filter(|s| !s.is_empty()))
+            .set_throughput(crate::attrs::int(b, "throughput").filter(|n| *n > 0))
+            .set_volume_size(crate::attrs::int(b, "volume_size").filter(|n| *n > 0))
+            .set_volume_type(string(b, "volume_type").filter(|t| !t.is_empty()).map(|t| aws_sdk_ec2::types::VolumeType::from(t.as_str())))
+            .build()
+    };
+    let mut mappings: Vec<BlockDeviceMapping> = crate::attrs::blocks(planned, "ebs_block_device")
+        .into_iter()
+        .map(|b| BlockDeviceMapping::builder().set_device_name(string(b, "device_name")).ebs(ebs(b)).build())
+        .collect();
+    if let Some(root) = crate::attrs::blocks(planned, "root_block_device").first() {
+        let image = string(planned, "ami").unwrap_or_default();
+        let out = aws.ec2.describe_images().image_ids(&image).send().await.map_err(|e| aws.error("ec2", e))?;
+        let device = out.images().first().and_then(|i| i.root_device_name()).map(str::to_string).ok_or_else(|| not_found("image", &image))?;
+        mappings.push(BlockDeviceMapping::builder().device_name(device).ebs(ebs(root)).build());
+    }
+    Ok((!mappings.is_empty()).then_some(mappings))
+}
+
+/// Changes the root volume in place: size, type, iops and throughput
+/// through ModifyVolume, delete-on-termination on the instance.
+async fn update_root_device(aws: &Aws, id: &str, prior: &Value, planned: &Value) -> Result<(), ProviderError> {
+    let (Some(before), Some(after)) = (crate::attrs::blocks(prior, "root_block_device").first().copied(), crate::attrs::blocks(planned, "root_block_device").first().copied())
+    else {
+        return Ok(());
+    };
+    let changed = |name: &str| after.get(name).is_some_and(|v| !v.is_null() && !v.is_unknown()) && before.get(name) != after.get(name);
+    let volume = string(before, "volume_id").unwrap_or_default();
+    if ["volume_size", "volume_type", "iops", "throughput"].iter().any(|n| changed(n)) {
+        aws.ec2
+            .modify_volume()
+            .volume_id(&volume)
+            .set_size(crate::attrs::int(after, "volume_size").filter(|_| changed("volume_size")))
+            .set_volume_type(string(after, "volume_type").filter(|_| changed("volume_type")).map(|t| aws_sdk_ec2::types::VolumeType::from(t.as_str())))
+            .set_iops(crate::attrs::int(after, "iops").filter(|_| changed("iops")))
+            .set_throughput(crate::attrs::int(after, "throughput").filter(|_| changed("throughput")))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2", e))?;
+    }
+    if changed("delete_on_termination") {
+        let spec = aws_sdk_ec2::types::InstanceBlockDeviceMappingSpecification::builder()
+            .set_device_name(string(before, "device_name"))
+            .ebs(aws_sdk_ec2::types::EbsInstanceBlockDeviceSpecification::builder().set_delete_on_termination(boolean(after, "delete_on_termination")).build())
+            .build();
+        aws.ec2.modify_instance_attribute().instance_id(id).block_device_mappings(spec).send().await.map_err(|e| aws.error("ec2", e))?;
+    }
+    Ok(())
 }
 
 fn metadata_options_block() -> BlockSchema {
@@ -335,7 +583,7 @@ fn metadata_options_request(planned: &Value) -> Option<aws_sdk_ec2::types::Insta
 }
 
 /// The instance's metadata options as Terraform stores them: one block.
-fn metadata_options_value(instance: &AwsInstance, prior: &Value) -> Value {
+pub(crate) fn metadata_options_value(instance: &AwsInstance, prior: &Value) -> Value {
     let Some(options) = instance.metadata_options() else {
         return prior.get("metadata_options").cloned().unwrap_or(Value::List(Vec::new()));
     };
@@ -349,12 +597,16 @@ fn metadata_options_value(instance: &AwsInstance, prior: &Value) -> Value {
     Value::List(vec![block])
 }
 
-fn instance_value(aws: &Aws, instance: &AwsInstance, prior: &Value) -> Value {
+fn instance_value(aws: &Aws, instance: &AwsInstance, prior: &Value, details: &InstanceDetails) -> Value {
     let id = instance.instance_id().unwrap_or_default();
     let state = instance.state().and_then(|s| s.name()).map(InstanceStateName::as_str);
     let groups: Vec<&str> = instance.security_groups().iter().filter_map(|g| g.group_id()).collect();
     let primary = instance.network_interfaces().iter().find(|n| n.attachment().and_then(|a| a.device_index()) == Some(0));
     let public = prior.get("associate_public_ip_address").and_then(Value::as_bool).or(Some(instance.public_ip_address().is_some()));
+    let (root, others) = details.block_devices(aws, instance, prior);
+    // Groups by name only where the configuration names them (or outside a VPC).
+    let by_name = !crate::attrs::strings(prior, "security_groups").is_empty() || instance.vpc_id().is_none();
+    let names: Vec<&str> = if by_name { instance.security_groups().iter().filter_map(|g| g.group_name()).collect() } else { Vec::new() };
     let obj = Obj::new()
         .s("id", Some(id))
         .s("arn", Some(&aws.arn("ec2", &format!("instance/{id}"))))
@@ -375,8 +627,35 @@ fn instance_value(aws: &Aws, instance: &AwsInstance, prior: &Value) -> Value {
         .s("primary_network_interface_id", primary.and_then(|n| n.network_interface_id()))
         // Terraform stores the profile's name, the last part of its ARN.
         .s("iam_instance_profile", Some(instance.iam_instance_profile().and_then(|p| p.arn()).and_then(|arn| arn.rsplit('/').next()).unwrap_or_default()))
-        .set("metadata_options", metadata_options_value(instance, prior));
+        .set("metadata_options", metadata_options_value(instance, prior))
+        .set("credit_specification", details.credit_specification(instance))
+        .set("root_block_device", Value::List(root))
+        .set("ebs_block_device", Value::set(others))
+        .set("network_interface", configured_interfaces(instance, prior))
+        .set("security_groups", string_set(names));
     with_ec2_tags(obj, aws, instance.tags(), prior).build()
+}
+
+/// The interfaces the instance was launched with, where the configuration
+/// names them; an instance launched without gets [].
+fn configured_interfaces(instance: &AwsInstance, prior: &Value) -> Value {
+    let named = crate::attrs::blocks(prior, "network_interface");
+    if named.is_empty() {
+        return Value::Set(Vec::new());
+    }
+    let interfaces = instance.network_interfaces().iter().filter_map(|n| {
+        let attachment = n.attachment()?;
+        let configured = named.iter().find(|b| string(b, "network_interface_id").as_deref() == n.network_interface_id())?;
+        Some(
+            Obj::new()
+                .n("device_index", attachment.device_index().map(f64::from))
+                .s("network_interface_id", n.network_interface_id())
+                .b("delete_on_termination", Some(attachment.delete_on_termination().unwrap_or(false)))
+                .set("network_card_index", configured.get("network_card_index").cloned().filter(|v| !v.is_null()).unwrap_or(Value::number(attachment.network_card_index().unwrap_or(0))))
+                .build(),
+        )
+    });
+    Value::set(interfaces.collect())
 }
 
 pub struct Eip;

@@ -1,7 +1,13 @@
 //! EC2 resource types, and what they share: tags, filters, batched describes.
 
+pub mod acl;
+pub mod defaults;
+pub mod endpoint;
 pub mod gateway;
 pub mod instance;
+pub mod interface;
+pub mod launch_template;
+pub mod lookup;
 pub mod route;
 pub mod security_group;
 pub mod subnet;
@@ -48,6 +54,36 @@ where
     Ok(answers.into_iter().flatten().collect())
 }
 
+/// Describes objects through a call that takes their ids, for types whose
+/// describe has no id filter on every endpoint: IDS_PER_CALL ids a call,
+/// CALLS_AT_ONCE calls at a time. AWS refuses a whole call that names one
+/// id it no longer has, so such a call is made again one id at a time, and
+/// the ids that are gone are left out.
+pub async fn each_id_chunk<T, F, Fut>(ids: &[String], call: F) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    let call = &call;
+    let chunks = ids.chunks(IDS_PER_CALL).map(<[String]>::to_vec).map(|chunk: Vec<String>| async move {
+        match call(chunk.clone()).await {
+            Err(e) if crate::client::is_not_found(&e) => {
+                let mut found = Vec::new();
+                for id in chunk.iter().filter(|_| chunk.len() > 1) {
+                    match call(vec![id.clone()]).await {
+                        Err(e) if crate::client::is_not_found(&e) => {}
+                        other => found.extend(other?),
+                    }
+                }
+                Ok(found)
+            }
+            other => other,
+        }
+    });
+    let answers: Vec<Vec<T>> = futures_util::stream::iter(chunks).buffered(CALLS_AT_ONCE).try_collect().await?;
+    Ok(answers.into_iter().flatten().collect())
+}
+
 /// The tags a create sends: default and resource tags, plus the idempotency
 /// token. `None` when there are none: AWS refuses an empty tag specification.
 pub fn tag_spec(aws: &Aws, kind: ResourceType, planned: &Value, token: Option<&str>) -> Option<Vec<TagSpecification>> {
@@ -72,8 +108,6 @@ pub fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Sets `tags` and `tags_all` from what AWS holds: `tags_all` is everything,
-/// `tags` leaves out default tags the resource does not set itself.
 /// `with_tags` for EC2's tags. An object read with the create token still on
 /// it is noted, so the apply's end takes the token off.
 pub fn with_ec2_tags(obj: Obj, aws: &Aws, remote: &[Tag], prior: &Value) -> Obj {
@@ -85,7 +119,12 @@ pub fn with_ec2_tags(obj: Obj, aws: &Aws, remote: &[Tag], prior: &Value) -> Obj 
     with_tags(obj, aws, &tag_map(remote), prior)
 }
 
+/// Sets `tags` and `tags_all` from what AWS holds, but for the tags
+/// `ignore_tags` leaves to others: `tags_all` is everything, `tags` leaves
+/// out default tags the resource does not set itself.
 pub fn with_tags(obj: Obj, aws: &Aws, remote: &BTreeMap<String, String>, prior: &Value) -> Obj {
+    let remote: BTreeMap<String, String> = remote.iter().filter(|(k, _)| !aws.ignores_tag(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let remote = &remote;
     let own = string_map(prior, "tags");
     let tags: BTreeMap<String, String> = remote
         .iter()

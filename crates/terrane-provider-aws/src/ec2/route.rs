@@ -36,19 +36,35 @@ const ROUTE_FIELDS: &[&str] = &[
     "vpc_peering_connection_id",
 ];
 
+/// The fields of a default table's inline route, as Terraform's schema has them.
+pub(super) const DEFAULT_TABLE_ROUTE_FIELDS: &[&str] = &[
+    "cidr_block",
+    "core_network_arn",
+    "destination_prefix_list_id",
+    "egress_only_gateway_id",
+    "gateway_id",
+    "instance_id",
+    "ipv6_cidr_block",
+    "nat_gateway_id",
+    "network_interface_id",
+    "transit_gateway_id",
+    "vpc_endpoint_id",
+    "vpc_peering_connection_id",
+];
+
 /// `route`: a set of route objects, which a configuration may also write as blocks.
-fn routes_type() -> Type {
-    Type::set(Type::Object(ROUTE_FIELDS.iter().map(|f| (f.to_string(), ObjectAttr::required(Type::String))).collect()))
+pub(super) fn routes_type(fields: &[&str]) -> Type {
+    Type::set(Type::Object(fields.iter().map(|f| (f.to_string(), ObjectAttr::required(Type::String))).collect()))
 }
 
 /// A field of a route; Terraform stores an unset one as "".
-fn field(route: &Value, name: &str) -> Option<String> {
+pub(super) fn field(route: &Value, name: &str) -> Option<String> {
     string(route, name).filter(|v| !v.is_empty())
 }
 
 /// A route in Terraform's stored form: every field, "" where unset.
-fn normalize_route(fields: impl Fn(&str) -> Option<String>) -> Value {
-    ROUTE_FIELDS.iter().fold(Obj::new(), |o, f| o.s(f, Some(fields(f).unwrap_or_default().as_str()))).build()
+fn normalize_route(names: &[&str], fields: impl Fn(&str) -> Option<String>) -> Value {
+    names.iter().fold(Obj::new(), |o, f| o.s(f, Some(fields(f).unwrap_or_default().as_str()))).build()
 }
 
 pub(super) async fn describe_tables(aws: &Aws, filter_sets: Vec<Vec<Filter>>) -> Result<Vec<AwsRouteTable>, ProviderError> {
@@ -70,8 +86,8 @@ fn route_target(route: &Route, target: &str) -> Option<String> {
     value.map(str::to_string)
 }
 
-fn route_value(route: &Route) -> Value {
-    normalize_route(|f| if f == "cidr_block" { route.destination_cidr_block().map(str::to_string) } else { route_target(route, f) })
+fn route_value(route: &Route, names: &[&str]) -> Value {
+    normalize_route(names, |f| if f == "cidr_block" { route.destination_cidr_block().map(str::to_string) } else { route_target(route, f) })
 }
 
 /// Routes a user made: not the VPC's own `local` route.
@@ -113,14 +129,55 @@ async fn delete_route(aws: &Aws, table: &str, cidr: &str) -> Result<(), Provider
 }
 
 fn routes_by_cidr(v: &Value) -> terrane_core::ValueMap<Value> {
-    blocks(v, "route").into_iter().filter_map(|r| Some((field(r, "cidr_block")?, normalize_route(|f| field(r, f))))).collect()
+    blocks(v, "route").into_iter().filter_map(|r| Some((field(r, "cidr_block")?, normalize_route(ROUTE_FIELDS, |f| field(r, f))))).collect()
 }
 
-fn validate_target(config: &Value, errors: &mut Vec<AttrError>, name: &str) {
+pub(super) fn validate_target(config: &Value, errors: &mut Vec<AttrError>, name: &str) {
     let set = TARGETS.iter().filter(|t| config.get(t).is_some_and(|v| !v.is_null() && v.as_str() != Some(""))).count();
     if set != 1 {
         errors.push(attr_err(name, format!("a route needs exactly one target, one of {}", TARGETS.join(", "))));
     }
+}
+
+/// Route checks AWS would make, for a table's inline routes.
+pub(super) fn check_routes(config: &Value, fields: &[&str]) -> Vec<AttrError> {
+    let mut errors = Vec::new();
+    for route in blocks(config, "route") {
+        for name in fields.iter().filter(|f| **f != "cidr_block" && !TARGETS.contains(f)) {
+            if field(route, name).is_some() {
+                errors.push(attr_err("route", format!("`{name}` in a route is not supported by terrane yet")));
+            }
+        }
+        crate::attrs::require(route, "cidr_block", "terrane does not support IPv6 or prefix-list routes yet", &mut errors);
+        validate_target(route, &mut errors, "route");
+        check_cidr(route, "cidr_block", 0, 32, &mut errors);
+    }
+    errors
+}
+
+/// Plans the configured inline routes in their stored form; a field not
+/// known yet (a gateway made in the same run) stays unknown.
+pub(super) fn plan_routes(config: &Value, planned: &mut terrane_core::ValueMap<Value>, fields: &[&str]) {
+    let stored_form = |route: &Value| {
+        fields.iter().fold(Obj::new(), |o, f| o.set(f, route.get(f).filter(|v| !v.is_null()).cloned().unwrap_or_else(|| Value::string("")))).build()
+    };
+    planned.insert("route".into(), Value::set(blocks(config, "route").into_iter().map(stored_form).collect()));
+}
+
+/// Brings a table's routes from `before`'s to `after`'s.
+pub(super) async fn sync_routes(aws: &Aws, id: &str, before: &Value, after: &Value) -> Result<(), ProviderError> {
+    let (before, after) = (routes_by_cidr(before), routes_by_cidr(after));
+    for cidr in before.keys().filter(|c| !after.contains_key(*c)) {
+        delete_route(aws, id, cidr).await?;
+    }
+    for (cidr, route) in &after {
+        match before.get(cidr) {
+            None => create_route(aws, id, route).await?,
+            Some(old) if old != route => replace_route(aws, id, route).await?,
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 pub struct RouteTable;
@@ -133,23 +190,12 @@ impl ResourceKind for RouteTable {
                 .attr("vpc_id", A::required(Type::String).force_new())
                 .attr("arn", A::computed(Type::String))
                 .attr("owner_id", A::computed(Type::String))
-                .attr("route", A::optional_computed(routes_type())),
+                .attr("route", A::optional_computed(routes_type(ROUTE_FIELDS))),
         )
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrError> {
-        let mut errors = Vec::new();
-        for route in blocks(config, "route") {
-            for name in ROUTE_FIELDS.iter().filter(|f| **f != "cidr_block" && !TARGETS.contains(f)) {
-                if field(route, name).is_some() {
-                    errors.push(attr_err("route", format!("`{name}` in a route is not supported by terrane yet")));
-                }
-            }
-            crate::attrs::require(route, "cidr_block", "terrane does not support IPv6 or prefix-list routes yet", &mut errors);
-            validate_target(route, &mut errors, "route");
-            check_cidr(route, "cidr_block", 0, 32, &mut errors);
-        }
-        errors
+        check_routes(config, ROUTE_FIELDS)
     }
 
     /// Given (even empty), the routes are these; left out, they are not
@@ -157,11 +203,7 @@ impl ResourceKind for RouteTable {
     /// the prior value, as in Terraform.
     fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
         if req.config.get("route").is_some_and(|v| !v.is_null()) {
-            // A field not known yet (a gateway made in the same run) stays unknown.
-            let stored_form = |route: &Value| {
-                ROUTE_FIELDS.iter().fold(Obj::new(), |o, f| o.set(f, route.get(f).filter(|v| !v.is_null()).cloned().unwrap_or_else(|| Value::string("")))).build()
-            };
-            planned.insert("route".into(), Value::set(blocks(req.config, "route").into_iter().map(stored_form).collect()));
+            plan_routes(req.config, planned, ROUTE_FIELDS);
         }
     }
 
@@ -184,22 +226,12 @@ impl ResourceKind for RouteTable {
 
     async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
         let tables = describe_tables(aws, by_values("route-table-id", &ids(objects))).await?;
-        Ok(in_order(objects, table_values(aws, tables, objects)))
+        Ok(in_order(objects, table_values(aws, tables, objects, ROUTE_FIELDS)))
     }
 
     async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let id = string(prior, "id").unwrap_or_default();
-        let (before, after) = (routes_by_cidr(prior), routes_by_cidr(planned));
-        for cidr in before.keys().filter(|c| !after.contains_key(*c)) {
-            delete_route(aws, &id, cidr).await?;
-        }
-        for (cidr, route) in &after {
-            match before.get(cidr) {
-                None => create_route(aws, &id, route).await?,
-                Some(old) if old != route => replace_route(aws, &id, route).await?,
-                Some(_) => {}
-            }
-        }
+        sync_routes(aws, &id, prior, planned).await?;
         update_tags(aws, &id, prior, planned).await?;
         read_table(aws, &Obj::from(planned).s("id", Some(&id)).build()).await
     }
@@ -215,15 +247,15 @@ impl ResourceKind for RouteTable {
 
     async fn find_by_token(&self, aws: &Aws, planned: &Value, token: &str) -> Result<Option<Value>, ProviderError> {
         let tables = describe_tables(aws, vec![vec![filter(&format!("tag:{TOKEN_TAG}"), [token.to_string()])]]).await?;
-        Ok(table_values(aws, tables, std::slice::from_ref(planned)).into_values().next())
+        Ok(table_values(aws, tables, std::slice::from_ref(planned), ROUTE_FIELDS).into_values().next())
     }
 }
 
-fn table_values(aws: &Aws, tables: Vec<AwsRouteTable>, priors: &[Value]) -> terrane_core::ValueMap<Value> {
+pub(super) fn table_values(aws: &Aws, tables: Vec<AwsRouteTable>, priors: &[Value], fields: &[&str]) -> terrane_core::ValueMap<Value> {
     let mut out = BTreeMap::new();
     for table in tables {
         let id = table.route_table_id().unwrap_or_default().to_string();
-        let routes = Value::set(user_routes(&table).map(route_value).collect());
+        let routes = Value::set(user_routes(&table).map(|r| route_value(r, fields)).collect());
         let obj = Obj::new()
             .s("id", Some(&id))
             .s("arn", Some(&aws.owned_arn("ec2", table.owner_id(), &format!("route-table/{id}"))))
@@ -238,7 +270,7 @@ fn table_values(aws: &Aws, tables: Vec<AwsRouteTable>, priors: &[Value]) -> terr
 async fn read_table(aws: &Aws, object: &Value) -> Result<Value, ProviderError> {
     let id = string(object, "id").unwrap_or_default();
     let tables = describe_tables(aws, by_values("route-table-id", std::slice::from_ref(&id))).await?;
-    table_values(aws, tables, std::slice::from_ref(object)).remove(&id).ok_or_else(|| not_found("route table", &id))
+    table_values(aws, tables, std::slice::from_ref(object), ROUTE_FIELDS).remove(&id).ok_or_else(|| not_found("route table", &id))
 }
 
 /// `aws_route`: one route in a table, with Terraform's import id `rtb-..._cidr`.
@@ -424,4 +456,90 @@ impl ResourceKind for RouteTableAssociation {
             .map_err(|e| aws.error("ec2", e))
             .or_else(ignore_not_found)
     }
+}
+
+/// `aws_main_route_table_association`: which table is the VPC's main one.
+/// Destroying it gives the VPC back the table that was main before.
+pub struct MainRouteTableAssociation;
+
+#[async_trait]
+impl ResourceKind for MainRouteTableAssociation {
+    fn supported(&self) -> Schema {
+        Schema::new()
+            .attr("vpc_id", A::required(Type::String).force_new())
+            .attr("route_table_id", A::required(Type::String))
+            .attr("original_route_table_id", A::computed(Type::String))
+    }
+
+    /// A new main table means a new association id.
+    fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
+        if req.prior.is_some_and(|p| p.get("route_table_id") != planned.get("route_table_id")) {
+            planned.insert("id".into(), Value::Unknown);
+        }
+    }
+
+    async fn create(&self, aws: &Aws, planned: &Value, _token: &str) -> Result<Value, ProviderError> {
+        let vpc = string(planned, "vpc_id").unwrap_or_default();
+        let (association, original): (String, String) = retry_new(|| async {
+            main_associations(aws, std::slice::from_ref(&vpc)).await?.remove(&vpc).ok_or_else(|| not_found("main route table of vpc", &vpc))
+        })
+        .await?;
+        let id = replace_main(aws, &association, &string(planned, "route_table_id").unwrap_or_default()).await?;
+        Ok(Obj::from(planned).s("id", Some(&id)).s("original_route_table_id", Some(&original)).build())
+    }
+
+    /// One describe per 50 VPCs: an association is there while it is still
+    /// its VPC's main one.
+    async fn read(&self, aws: &Aws, objects: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let vpcs: Vec<String> = objects.iter().filter_map(|o| string(o, "vpc_id")).collect();
+        let mains = main_associations(aws, &vpcs).await?;
+        Ok(objects
+            .iter()
+            .map(|o| {
+                let (association, table) = mains.get(&string(o, "vpc_id").unwrap_or_default())?;
+                (Some(association) == string(o, "id").as_ref()).then(|| Obj::from(o).s("route_table_id", Some(table)).build())
+            })
+            .collect())
+    }
+
+    async fn update(&self, aws: &Aws, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let id = replace_main(aws, &string(prior, "id").unwrap_or_default(), &string(planned, "route_table_id").unwrap_or_default()).await?;
+        Ok(Obj::from(planned).s("id", Some(&id)).build())
+    }
+
+    async fn delete(&self, aws: &Aws, prior: &Value) -> Result<(), ProviderError> {
+        let original = string(prior, "original_route_table_id").unwrap_or_default();
+        replace_main(aws, &string(prior, "id").unwrap_or_default(), &original).await.map(|_| ()).or_else(ignore_not_found)
+    }
+
+    fn import_stub(&self, _id: &str) -> Result<Value, ProviderError> {
+        Err(ProviderError::Invalid("aws_main_route_table_association cannot be imported (nor can it in Terraform): apply it to take over the main table".into()))
+    }
+}
+
+/// Makes `table` the main one through the main association `association`;
+/// the new association's id.
+async fn replace_main(aws: &Aws, association: &str, table: &str) -> Result<String, ProviderError> {
+    let out = aws
+        .ec2
+        .replace_route_table_association()
+        .association_id(association)
+        .route_table_id(table)
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2", e))?;
+    Ok(out.new_association_id().unwrap_or_default().to_string())
+}
+
+/// vpc id -> (its main association's id, the main table's id).
+async fn main_associations(aws: &Aws, vpcs: &[String]) -> Result<BTreeMap<String, (String, String)>, ProviderError> {
+    let sets = super::vpc::with_filter(by_values("vpc-id", vpcs), filter("association.main", ["true".to_string()]));
+    let tables = describe_tables(aws, sets).await?;
+    Ok(tables
+        .iter()
+        .filter_map(|t| {
+            let main = t.associations().iter().find(|a| a.main() == Some(true))?;
+            Some((t.vpc_id()?.to_string(), (main.route_table_association_id()?.to_string(), t.route_table_id()?.to_string())))
+        })
+        .collect())
 }

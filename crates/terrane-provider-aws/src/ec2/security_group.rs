@@ -78,7 +78,7 @@ pub fn check_ports(rule: &Value, at: &[PathStep], from: &str, to: &str, protocol
 }
 
 /// A rule block with Terraform's normal form: lists never null, protocol spelled as AWS does.
-fn normalize_rule(rule: &Value) -> Value {
+pub(super) fn normalize_rule(rule: &Value) -> Value {
     Obj::new()
         .set("from_port", rule.get("from_port").cloned().unwrap_or(Value::number(0)))
         .set("to_port", rule.get("to_port").cloned().unwrap_or(Value::number(0)))
@@ -145,7 +145,7 @@ pub struct SecurityGroup;
 
 /// `ingress` and `egress`: sets of rule objects, which a configuration may
 /// also write as blocks.
-fn rules_type() -> Type {
+pub(super) fn rules_type() -> Type {
     Type::set(Type::Object(rule_schema().attributes.into_iter().map(|(name, a)| (name, ObjectAttr::required(a.ty))).collect()))
 }
 
@@ -255,7 +255,7 @@ impl ResourceKind for SecurityGroup {
 }
 
 /// Revokes the rules `before` has and `after` lacks, then authorizes the new ones.
-async fn sync_rules(aws: &Aws, id: &str, before: &Value, after: &Value) -> Result<(), ProviderError> {
+pub(super) async fn sync_rules(aws: &Aws, id: &str, before: &Value, after: &Value) -> Result<(), ProviderError> {
     for direction in ["ingress", "egress"] {
         let old: Vec<Value> = blocks(before, direction).into_iter().map(normalize_rule).collect();
         let new: Vec<Value> = blocks(after, direction).into_iter().map(normalize_rule).collect();
@@ -281,7 +281,7 @@ async fn sync_rules(aws: &Aws, id: &str, before: &Value, after: &Value) -> Resul
     Ok(())
 }
 
-fn group_values(aws: &Aws, groups: Vec<AwsGroup>, priors: &[Value]) -> terrane_core::ValueMap<Value> {
+pub(super) fn group_values(aws: &Aws, groups: Vec<AwsGroup>, priors: &[Value]) -> terrane_core::ValueMap<Value> {
     let mut out = BTreeMap::new();
     for group in groups {
         let id = group.group_id().unwrap_or_default().to_string();

@@ -36,7 +36,8 @@ impl ResourceKind for Vpc {
                 .attr("dhcp_options_id", A::computed(Type::String))
                 .attr("main_route_table_id", A::computed(Type::String))
                 .attr("default_route_table_id", A::computed(Type::String))
-                .attr("default_security_group_id", A::computed(Type::String)),
+                .attr("default_security_group_id", A::computed(Type::String))
+                .attr("default_network_acl_id", A::computed(Type::String)),
         )
     }
 
@@ -104,7 +105,7 @@ impl ResourceKind for Vpc {
     }
 }
 
-fn filter_ids(ids: Vec<String>) -> Vec<Vec<Filter>> {
+pub(super) fn filter_ids(ids: Vec<String>) -> Vec<Vec<Filter>> {
     by_values("vpc-id", &ids)
 }
 
@@ -145,7 +146,7 @@ pub fn not_found(what: &str, id: &str) -> ProviderError {
     ProviderError::Api { service: "ec2".into(), code: "NotFound".into(), message: format!("{what} {id} does not exist") }
 }
 
-async fn set_dns_attributes(aws: &Aws, id: &str, prior: &Value, planned: &Value, creating: bool) -> Result<(), ProviderError> {
+pub(super) async fn set_dns_attributes(aws: &Aws, id: &str, prior: &Value, planned: &Value, creating: bool) -> Result<(), ProviderError> {
     // AWS takes one attribute per call.
     for (name, default) in [("enable_dns_support", true), ("enable_dns_hostnames", false)] {
         let Some(want) = boolean(planned, name) else { continue };
@@ -166,7 +167,7 @@ async fn set_dns_attributes(aws: &Aws, id: &str, prior: &Value, planned: &Value,
 
 /// Describes VPCs matching each filter set, with the per-VPC facts Terraform's
 /// `aws_vpc` shows, keyed by id.
-async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
+pub(super) async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) -> Result<terrane_core::ValueMap<Value>, ProviderError> {
     let vpcs = each_set(filter_sets, |filters| async move {
         let pages: Vec<_> = aws.ec2.describe_vpcs().set_filters(Some(filters)).into_paginator().items().send().collect().await;
         pages.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| aws.error("ec2", e))
@@ -181,8 +182,12 @@ async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) ->
         })
         .buffer_unordered(ATTRIBUTE_READS_AT_ONCE)
         .try_collect::<BTreeMap<_, _>>();
-    let (main_tables, default_groups, dns) =
-        tokio::try_join!(main_route_tables(aws, &found_ids), default_security_groups(aws, &found_ids), dns)?;
+    let (main_tables, default_groups, default_acls, dns) = tokio::try_join!(
+        main_route_tables(aws, &found_ids),
+        default_security_groups(aws, &found_ids),
+        default_network_acls(aws, &found_ids),
+        dns
+    )?;
     let mut out = BTreeMap::new();
     for vpc in vpcs {
         let id = vpc.vpc_id().unwrap_or_default().to_string();
@@ -199,7 +204,8 @@ async fn describe(aws: &Aws, filter_sets: Vec<Vec<Filter>>, priors: &[Value]) ->
             .s("dhcp_options_id", vpc.dhcp_options_id())
             .s("main_route_table_id", main_tables.get(&id).map(String::as_str))
             .s("default_route_table_id", main_tables.get(&id).map(String::as_str))
-            .s("default_security_group_id", default_groups.get(&id).map(String::as_str));
+            .s("default_security_group_id", default_groups.get(&id).map(String::as_str))
+            .s("default_network_acl_id", default_acls.get(&id).map(String::as_str));
         out.insert(id, with_ec2_tags(obj, aws, vpc.tags(), prior).build());
     }
     Ok(out.into_iter().collect())
@@ -225,7 +231,14 @@ async fn default_security_groups(aws: &Aws, vpc_ids: &[String]) -> Result<BTreeM
     Ok(groups.iter().filter_map(|g| Some((g.vpc_id()?.to_string(), g.group_id()?.to_string()))).collect())
 }
 
-fn with_filter(sets: Vec<Vec<Filter>>, extra: Filter) -> Vec<Vec<Filter>> {
+/// vpc id -> its default network ACL.
+async fn default_network_acls(aws: &Aws, vpc_ids: &[String]) -> Result<BTreeMap<String, String>, ProviderError> {
+    let sets = with_filter(by_values("vpc-id", vpc_ids), filter("default", ["true".to_string()]));
+    let acls = super::acl::describe_acls(aws, sets).await?;
+    Ok(acls.iter().filter_map(|a| Some((a.vpc_id()?.to_string(), a.network_acl_id()?.to_string()))).collect())
+}
+
+pub(super) fn with_filter(sets: Vec<Vec<Filter>>, extra: Filter) -> Vec<Vec<Filter>> {
     sets.into_iter()
         .map(|mut set| {
             set.push(extra.clone());

@@ -637,3 +637,111 @@ impl BucketSetting for Cors {
         aws.s3.delete_bucket_cors().bucket(bucket).send().await.map(|_| ()).map_err(|e| s3_error(aws, e))
     }
 }
+
+/// `aws_s3_bucket_notification`: where S3 sends a bucket's events. The
+/// resource is the bucket's whole notification setting.
+pub struct Notification;
+
+/// The three kinds of destination: block name and ARN attribute.
+const DESTINATIONS: [(&str, &str); 3] = [("queue", "queue_arn"), ("topic", "topic_arn"), ("lambda_function", "lambda_function_arn")];
+
+#[async_trait]
+impl BucketSetting for Notification {
+    fn body(&self) -> Schema {
+        let destination = |arn: &str| {
+            let arn_attr = if arn == "lambda_function_arn" { A::optional(Type::String) } else { A::required(Type::String) };
+            Schema::new()
+                .attr("events", A::required(Type::set(Type::String)))
+                .attr("filter_prefix", A::optional(Type::String))
+                .attr("filter_suffix", A::optional(Type::String))
+                .attr("id", A::optional_computed(Type::String))
+                .attr(arn, arn_attr)
+        };
+        DESTINATIONS
+            .iter()
+            .fold(Schema::new().attr("eventbridge", A::optional(Type::Bool)), |s, (name, arn)| s.block(name, block(Nesting::List, 0, None, destination(arn))))
+    }
+
+    fn defaults(&self) -> Vec<(&'static str, Value)> {
+        vec![("eventbridge", Value::Bool(false))]
+    }
+
+    async fn put(&self, aws: &Aws, bucket: &str, planned: &Value) -> Result<(), ProviderError> {
+        use aws_sdk_s3::types::{
+            Event, FilterRule, FilterRuleName, LambdaFunctionConfiguration, NotificationConfiguration, NotificationConfigurationFilter,
+            QueueConfiguration, S3KeyFilter, TopicConfiguration,
+        };
+        let filter = |d: &Value| {
+            let rules: Vec<FilterRule> = [("filter_prefix", FilterRuleName::Prefix), ("filter_suffix", FilterRuleName::Suffix)]
+                .into_iter()
+                .filter_map(|(name, rule)| string(d, name).filter(|v| !v.is_empty()).map(|v| FilterRule::builder().name(rule).value(v).build()))
+                .collect();
+            (!rules.is_empty()).then(|| NotificationConfigurationFilter::builder().key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build()).build())
+        };
+        let events = |d: &Value| strings(d, "events").iter().map(|e| Event::from(e.as_str())).collect::<Vec<_>>();
+        let id = |d: &Value, prefix: &str| string(d, "id").filter(|i| !i.is_empty()).unwrap_or_else(|| crate::attrs::unique_id(prefix));
+        let mut config = NotificationConfiguration::builder();
+        for d in blocks(planned, "queue") {
+            let queue = QueueConfiguration::builder().id(id(d, "tf-s3-queue-")).set_queue_arn(string(d, "queue_arn")).set_events(Some(events(d))).set_filter(filter(d));
+            config = config.queue_configurations(queue.build().map_err(invalid)?);
+        }
+        for d in blocks(planned, "topic") {
+            let topic = TopicConfiguration::builder().id(id(d, "tf-s3-topic-")).set_topic_arn(string(d, "topic_arn")).set_events(Some(events(d))).set_filter(filter(d));
+            config = config.topic_configurations(topic.build().map_err(invalid)?);
+        }
+        for d in blocks(planned, "lambda_function") {
+            let lambda = LambdaFunctionConfiguration::builder()
+                .id(id(d, "tf-s3-lambda-"))
+                .set_lambda_function_arn(string(d, "lambda_function_arn"))
+                .set_events(Some(events(d)))
+                .set_filter(filter(d));
+            config = config.lambda_function_configurations(lambda.build().map_err(invalid)?);
+        }
+        if boolean(planned, "eventbridge") == Some(true) {
+            config = config.event_bridge_configuration(aws_sdk_s3::types::EventBridgeConfiguration::builder().build());
+        }
+        let call = aws.s3.put_bucket_notification_configuration().bucket(bucket).notification_configuration(config.build());
+        call.send().await.map(|_| ()).map_err(|e| s3_error(aws, e))
+    }
+
+    /// Every bucket has a notification setting, if only an empty one.
+    async fn get(&self, aws: &Aws, bucket: &str, _prior: &Value) -> Result<Option<Obj>, ProviderError> {
+        let out = match aws.s3.get_bucket_notification_configuration().bucket(bucket).send().await {
+            Ok(out) => out,
+            Err(e) => return absent(s3_error(aws, e), &[]),
+        };
+        let destination = |id: Option<&str>, arn_name: &str, arn: Option<&str>, events: Vec<String>, filter: Option<&aws_sdk_s3::types::NotificationConfigurationFilter>| {
+            let rule = |name: &str| {
+                let rules = filter.and_then(|f| f.key()).map(|k| k.filter_rules()).unwrap_or_default();
+                rules.iter().find(|r| r.name().is_some_and(|n| n.as_str().eq_ignore_ascii_case(name))).and_then(|r| r.value()).unwrap_or_default().to_string()
+            };
+            Obj::new()
+                .s("id", Some(id.unwrap_or_default()))
+                .s(arn_name, arn)
+                .set("events", crate::attrs::string_set(events))
+                .s("filter_prefix", Some(&rule("prefix")))
+                .s("filter_suffix", Some(&rule("suffix")))
+                .build()
+        };
+        let event_names = |events: &[aws_sdk_s3::types::Event]| events.iter().map(|e| e.as_str().to_string()).collect::<Vec<_>>();
+        let queues = out.queue_configurations().iter().map(|q| destination(q.id(), "queue_arn", Some(q.queue_arn()), event_names(q.events()), q.filter()));
+        let topics = out.topic_configurations().iter().map(|t| destination(t.id(), "topic_arn", Some(t.topic_arn()), event_names(t.events()), t.filter()));
+        let lambdas = out
+            .lambda_function_configurations()
+            .iter()
+            .map(|l| destination(l.id(), "lambda_function_arn", Some(l.lambda_function_arn()), event_names(l.events()), l.filter()));
+        Ok(Some(
+            Obj::new()
+                .b("eventbridge", Some(out.event_bridge_configuration().is_some()))
+                .set("queue", Value::List(queues.collect()))
+                .set("topic", Value::List(topics.collect()))
+                .set("lambda_function", Value::List(lambdas.collect())),
+        ))
+    }
+
+    async fn remove(&self, aws: &Aws, bucket: &str, _prior: &Value) -> Result<(), ProviderError> {
+        let none = aws_sdk_s3::types::NotificationConfiguration::builder().build();
+        let call = aws.s3.put_bucket_notification_configuration().bucket(bucket).notification_configuration(none);
+        call.send().await.map(|_| ()).map_err(|e| s3_error(aws, e))
+    }
+}
