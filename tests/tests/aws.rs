@@ -379,9 +379,9 @@ fn bad_input_is_caught_at_plan_time_with_its_location_and_creates_nothing() {
         ("resource \"aws_eip\" \"e\" {\n  domain = \"standard\"\n}\n", "main.tf:8:12", "ended with EC2-Classic"),
         // Arguments Terraform's schema has and terrane does not act on yet are refused, not ignored.
         (
-            "resource \"aws_instance\" \"i\" {\n  ami           = \"ami-12345678\"\n  instance_type = \"t3.micro\"\n  root_block_device {\n    volume_size = 20\n  }\n}\n",
+            "resource \"aws_instance\" \"i\" {\n  ami           = \"ami-12345678\"\n  instance_type = \"t3.micro\"\n  cpu_options {\n    core_count = 2\n  }\n}\n",
             "main.tf:10:3",
-            "`root_block_device` is not supported by terrane yet",
+            "`cpu_options` is not supported by terrane yet",
         ),
         (
             "resource \"aws_vpc\" \"v\" {\n  cidr_block          = \"10.0.0.0/16\"\n  ipv4_netmask_length = 16\n}\n",
@@ -1680,6 +1680,11 @@ fn iam_and_dynamodb_types_live_their_whole_lifecycle() {
     assert_state_has_terraforms_shapes(&w);
     let tagged = aws.block_on(aws.iam.list_role_tags().role_name("app").send()).expect("list the role's tags");
     assert!(tagged.tags().iter().all(|t| !t.key().starts_with("terrane:")), "no create token stays on the role");
+    for name in ["locks", "events"] {
+        let arn = table(name).table().and_then(|t| t.table_arn()).expect("the table's ARN").to_string();
+        let tags = aws.block_on(aws.dynamodb.list_tags_of_resource().resource_arn(arn).send()).expect("list the table's tags");
+        assert!(tags.tags().iter().all(|t| !t.key().starts_with("terrane:")), "no create token stays on table {name}");
+    }
 
     // In place: descriptions, documents, capacity, TTL, recovery, tags, a profile's role.
     w.write("main.tf", &iam_and_tables_stage(2));
@@ -1955,6 +1960,9 @@ fn defaults_and_network_stage(region: &str, stage: u8) -> String {
     let main_table = if stage >= 2 { "two" } else { "one" };
     let https = if stage >= 2 { 8443 } else { 443 };
     let ssh = if stage >= 3 { 2222 } else { 22 };
+    // Stage 4 moves what can only move by being made again.
+    let (moved, service) = if stage >= 4 { ("peer", "dynamodb") } else { ("main", "s3") };
+    let (from, to) = if stage >= 4 { ("peer", "main") } else { ("main", "peer") };
     // Left out, the policy is AWS's full-access one.
     let endpoint_policy = if stage >= 2 {
         r#"
@@ -1982,7 +1990,7 @@ resource "aws_subnet" "app" {{
 }}
 
 resource "aws_default_security_group" "main" {{
-  vpc_id = aws_vpc.main.id
+  vpc_id = aws_vpc.{moved}.id
   ingress {{
     protocol  = -1
     self      = true
@@ -2048,7 +2056,7 @@ resource "aws_network_acl" "app" {{
 }}
 
 resource "aws_network_acl" "extra" {{
-  vpc_id = aws_vpc.main.id
+  vpc_id = aws_vpc.{moved}.id
 }}
 
 resource "aws_network_acl_rule" "ssh" {{
@@ -2063,13 +2071,13 @@ resource "aws_network_acl_rule" "ssh" {{
 
 resource "aws_vpc_endpoint" "s3" {{
   vpc_id          = aws_vpc.main.id
-  service_name    = "com.amazonaws.{region}.s3"
+  service_name    = "com.amazonaws.{region}.{service}"
   route_table_ids = [aws_route_table.one.id]{endpoint_policy}
 }}
 
 resource "aws_vpc_peering_connection" "peer" {{
-  vpc_id      = aws_vpc.main.id
-  peer_vpc_id = aws_vpc.peer.id
+  vpc_id      = aws_vpc.{from}.id
+  peer_vpc_id = aws_vpc.{to}.id
   auto_accept = true
   tags        = {{ Name = "{tag}" }}
 }}
@@ -2154,12 +2162,41 @@ fn default_objects_acls_endpoints_and_peerings_live_their_whole_lifecycle() {
     let default_group = group.security_groups().iter().find(|g| g.vpc_id() == Some(main_vpc.as_str())).expect("its default group");
     let permissions = default_group.ip_permissions().to_vec();
     aws.block_on(aws.ec2.revoke_security_group_ingress().group_id(default_group.group_id().unwrap_or_default()).set_ip_permissions(Some(permissions)).send()).expect("revoke by hand");
+    // So are the default VPC's name, an inline ACL rule, an endpoint's
+    // policy and a peering's name, changed by hand.
+    aws.set_name_tag(&default_vpc(), "by hand");
+    let app_acl = acls.network_acls().iter().filter(|a| a.is_default() != Some(true)).find(|a| a.entries().iter().any(|e| e.rule_number() == Some(100) && e.egress() == Some(false))).and_then(|a| a.network_acl_id()).expect("the app ACL");
+    aws.block_on(aws.ec2.delete_network_acl_entry().network_acl_id(app_acl).rule_number(100).egress(false).send()).expect("delete an inline rule by hand");
+    let endpoint = aws.block_on(aws.ec2.describe_vpc_endpoints().send()).expect("describe endpoints").vpc_endpoints()[0].vpc_endpoint_id().expect("an endpoint id").to_string();
+    let open = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
+    aws.block_on(aws.ec2.modify_vpc_endpoint().vpc_endpoint_id(&endpoint).policy_document(open).send()).expect("open the policy by hand");
+    let peering = aws.block_on(aws.ec2.describe_vpc_peering_connections().send()).expect("describe peerings");
+    aws.set_name_tag(peering.vpc_peering_connections()[0].vpc_peering_connection_id().expect("a peering id"), "by hand");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"])
         .code(2)
         .contains("# aws_network_acl_rule.ssh will be created")
-        .contains("# aws_default_security_group.main will be updated in-place");
-    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("1 added, 1 changed, 0 destroyed");
+        .contains("# aws_default_security_group.main will be updated in-place")
+        .contains("# aws_default_vpc.default will be updated in-place")
+        .contains("# aws_network_acl.app will be updated in-place")
+        .contains("# aws_vpc_endpoint.s3 will be updated in-place")
+        .contains("# aws_vpc_peering_connection.peer will be updated in-place");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("1 added, 5 changed, 0 destroyed");
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    assert_eq!(aws.name_tag(&default_vpc()).as_deref(), Some("default-two"));
+
+    w.write("main.tf", &defaults_and_network_stage(REGION, 4));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# aws_default_security_group.main must be replaced")
+        .contains("# aws_network_acl.extra must be replaced")
+        .contains("# aws_network_acl_rule.ssh must be replaced")
+        .contains("# aws_vpc_endpoint.s3 must be replaced")
+        .contains("# aws_vpc_peering_connection.peer must be replaced");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("5 added, 0 changed, 5 destroyed");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+    let endpoints = aws.block_on(aws.ec2.describe_vpc_endpoints().send()).expect("describe endpoints");
+    let live: Vec<&str> = endpoints.vpc_endpoints().iter().filter(|e| e.state().is_some_and(|s| s.as_str() != "deleted")).filter_map(|e| e.service_name()).collect();
+    assert_eq!(live, [format!("com.amazonaws.{REGION}.dynamodb")]);
 
     reimport_every_object(&w, &terrane_tests::aws_endpoint(), REGION);
 
@@ -2179,6 +2216,8 @@ fn interfaces_and_templates_stage(region: &str, stage: u8) -> String {
     let template_type = if stage >= 2 { "t3.small" } else { "t3.micro" };
     let prefix = if stage >= 2 { "incoming/" } else { "in/" };
     let device_index = if stage >= 3 { 2 } else { 1 };
+    // Stage 4 changes what can only change by being made again.
+    let (template_name, spare_subnet, extra_size) = if stage >= 4 { ("app-v2", "other", 6) } else { ("app", "app", 5) };
     format!(
         r#"{PROVIDER}
 data "aws_availability_zones" "all" {{}}
@@ -2190,6 +2229,12 @@ resource "aws_vpc" "main" {{
 resource "aws_subnet" "app" {{
   vpc_id            = aws_vpc.main.id
   cidr_block        = "10.90.1.0/24"
+  availability_zone = data.aws_availability_zones.all.names[0]
+}}
+
+resource "aws_subnet" "other" {{
+  vpc_id            = aws_vpc.main.id
+  cidr_block        = "10.90.2.0/24"
   availability_zone = data.aws_availability_zones.all.names[0]
 }}
 
@@ -2207,7 +2252,7 @@ resource "aws_network_interface" "app" {{
 }}
 
 resource "aws_network_interface" "spare" {{
-  subnet_id = aws_subnet.app.id
+  subnet_id = aws_subnet.{spare_subnet}.id
 }}
 
 resource "aws_instance" "app" {{
@@ -2221,7 +2266,7 @@ resource "aws_instance" "app" {{
   }}
   ebs_block_device {{
     device_name = "/dev/sdf"
-    volume_size = 5
+    volume_size = {extra_size}
   }}
   credit_specification {{
     cpu_credits = "standard"
@@ -2235,7 +2280,7 @@ resource "aws_network_interface_attachment" "spare" {{
 }}
 
 resource "aws_launch_template" "app" {{
-  name                   = "app"
+  name                   = "{template_name}"
   image_id               = "ami-12c6146b"
   instance_type          = "{template_type}"
   vpc_security_group_ids = [aws_security_group.app.id]
@@ -2323,7 +2368,7 @@ fn interfaces_templates_notifications_and_instance_blocks_live_their_whole_lifec
     };
 
     w.write("main.tf", &interfaces_and_templates_stage(REGION, 1));
-    w.run_aws_at(&moto.url, REGION, &["apply", "-auto-approve"]).success().contains("Resources: 11 added");
+    w.run_aws_at(&moto.url, REGION, &["apply", "-auto-approve"]).success().contains("Resources: 12 added");
     w.run_aws_at(&moto.url, REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
     assert_state_has_terraforms_shapes(&w);
     assert_eq!(aws.token_tagged(), Vec::<String>::new(), "no create token stays on any object");
@@ -2365,13 +2410,37 @@ fn interfaces_templates_notifications_and_instance_blocks_live_their_whole_lifec
     let id = app_interface().network_interface_id().expect("an id").to_string();
     let by_hand = aws_sdk_ec2::types::AttributeValue::builder().value("changed by hand").build();
     aws.block_on(aws.ec2.modify_network_interface_attribute().network_interface_id(&id).description(by_hand).send()).expect("change by hand");
-    w.run_aws_at(&moto.url, REGION, &["plan", "-detailed-exitcode"]).code(2).contains("# aws_network_interface.app will be updated in-place");
-    w.run_aws_at(&moto.url, REGION, &["apply", "-auto-approve"]).success().contains("0 added, 1 changed, 0 destroyed");
+    // So are a bucket's notifications.
+    let queue = aws_sdk_s3::types::QueueConfiguration::builder()
+        .queue_arn(format!("arn:aws:sqs:{REGION}:123456789012:elsewhere"))
+        .events(aws_sdk_s3::types::Event::from("s3:ObjectRemoved:*"))
+        .build()
+        .expect("a queue configuration");
+    let elsewhere = aws_sdk_s3::types::NotificationConfiguration::builder().queue_configurations(queue).build();
+    aws.block_on(aws.s3.put_bucket_notification_configuration().bucket("terrane-test-notifications").notification_configuration(elsewhere).send())
+        .expect("send notifications elsewhere by hand");
+    w.run_aws_at(&moto.url, REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# aws_network_interface.app will be updated in-place")
+        .contains("# aws_s3_bucket_notification.events will be updated in-place");
+    w.run_aws_at(&moto.url, REGION, &["apply", "-auto-approve"]).success().contains("0 added, 2 changed, 0 destroyed");
+    w.run_aws_at(&moto.url, REGION, &["plan", "-detailed-exitcode"]).code(0);
     assert_eq!(app_interface().description(), Some("app, two addresses"));
+
+    w.write("main.tf", &interfaces_and_templates_stage(REGION, 4));
+    w.run_aws_at(&moto.url, REGION, &["plan", "-detailed-exitcode"])
+        .code(2)
+        .contains("# aws_launch_template.app must be replaced")
+        .contains("# aws_network_interface.spare must be replaced")
+        .contains("# aws_instance.app must be replaced")
+        .contains("# aws_network_interface_attachment.spare must be replaced");
+    w.run_aws_at(&moto.url, REGION, &["apply", "-auto-approve"]).success().contains("4 added, 0 changed, 4 destroyed");
+    w.run_aws_at(&moto.url, REGION, &["plan", "-detailed-exitcode"]).code(0);
+    assert_eq!(root_volume_size(), vec![6, 12], "the new instance has the new EBS device");
 
     reimport_every_object(&w, &moto.url, REGION);
 
-    w.run_aws_at(&moto.url, REGION, &["destroy", "-auto-approve"]).success().contains("11 destroyed");
+    w.run_aws_at(&moto.url, REGION, &["destroy", "-auto-approve"]).success().contains("12 destroyed");
     assert!(aws.vpc_ids().is_empty());
     assert!(aws.live_instances().is_empty());
     let templates = aws.block_on(aws.ec2.describe_launch_templates().send()).expect("describe templates");

@@ -56,7 +56,8 @@ fn filter(name: &str, value: &str) -> Filter {
 }
 
 /// The calls terrane's provider makes to read one VPC: the VPC, its main route
-/// table, its default security group and its two DNS attributes.
+/// table, its default security group, its default network ACL and its two DNS
+/// attributes.
 async fn read_vpc(ec2: &Client, id: &str) -> Result<(), Failure> {
     let vpcs = ec2
         .describe_vpcs()
@@ -74,6 +75,11 @@ async fn read_vpc(ec2: &Client, id: &str) -> Result<(), Failure> {
     ec2.describe_security_groups()
         .filters(filter("vpc-id", id))
         .filters(filter("group-name", "default"))
+        .send()
+        .await?;
+    ec2.describe_network_acls()
+        .filters(filter("vpc-id", id))
+        .filters(filter("default", "true"))
         .send()
         .await?;
     for attribute in [
