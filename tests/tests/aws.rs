@@ -2488,3 +2488,71 @@ resource "aws_vpc" "main" {{
     w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
     w.run_aws(REGION, &["destroy", "-auto-approve"]).success();
 }
+
+#[test]
+fn an_instance_launches_on_the_interface_or_with_the_groups_it_names() {
+    const REGION: &str = "il-central-1";
+    let aws = AwsCheck::new(REGION);
+    let w = Workdir::new();
+    let stage = |groups: &str| {
+        format!(
+            r#"{PROVIDER}
+resource "aws_vpc" "main" {{
+  cidr_block = "10.61.0.0/16"
+}}
+
+resource "aws_subnet" "app" {{
+  vpc_id     = aws_vpc.main.id
+  cidr_block = "10.61.1.0/24"
+}}
+
+resource "aws_network_interface" "pinned" {{
+  subnet_id   = aws_subnet.app.id
+  private_ips = ["10.61.1.20"]
+}}
+
+resource "aws_instance" "pinned" {{
+  ami           = "ami-12c6146b"
+  instance_type = "t3.micro"
+  # moto keeps every launch interface's delete-on-termination at true.
+  network_interface {{
+    network_interface_id  = aws_network_interface.pinned.id
+    device_index          = 0
+    delete_on_termination = true
+  }}
+}}
+
+# In the region's default VPC, groups go by name.
+resource "aws_instance" "named" {{
+  ami             = "ami-12c6146b"
+  instance_type   = "t3.micro"
+  security_groups = [{groups}]
+}}
+"#
+        )
+    };
+    w.write("main.tf", &stage(r#""default""#));
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("Resources: 5 added");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0).contains("No changes.");
+    assert_state_has_terraforms_shapes(&w);
+    let out = aws.block_on(aws.ec2.describe_instances().send()).expect("describe instances");
+    let instances: Vec<_> = out.reservations().iter().flat_map(|r| r.instances()).filter(|i| i.state().and_then(|s| s.name()).is_some_and(|n| n.as_str() == "running")).collect();
+    let pinned = instances.iter().find(|i| i.private_ip_address() == Some("10.61.1.20")).expect("the instance on the given interface");
+    assert_eq!(pinned.network_interfaces().len(), 1, "no interface but the given one");
+    let named = instances.iter().find(|i| i.private_ip_address() != Some("10.61.1.20")).expect("the instance with named groups");
+    assert_eq!(named.security_groups().iter().filter_map(|g| g.group_name()).collect::<Vec<_>>(), ["default"]);
+
+    // Another group by name replaces the instance, as in Terraform.
+    let group = aws.block_on(aws.ec2.create_security_group().group_name("web").description("web").send()).expect("make a group by hand");
+    assert!(group.group_id().is_some());
+    w.write("main.tf", &stage(r#""default", "web""#));
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(2).contains("# aws_instance.named must be replaced");
+    w.run_aws(REGION, &["apply", "-auto-approve"]).success().contains("1 added, 0 changed, 1 destroyed");
+    w.run_aws(REGION, &["plan", "-detailed-exitcode"]).code(0);
+
+    w.run_aws(REGION, &["destroy", "-auto-approve"]).success().contains("5 destroyed");
+    assert!(aws.vpc_ids().is_empty());
+    assert!(aws.live_instances().is_empty());
+    let web = aws.block_on(aws.ec2.delete_security_group().group_name("web").send());
+    assert!(web.is_ok(), "the group made by hand is the test's to remove");
+}

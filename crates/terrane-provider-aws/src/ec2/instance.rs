@@ -73,6 +73,14 @@ impl ResourceKind for Instance {
 
     fn refine_plan(&self, req: &PlanRequest<'_>, planned: &mut terrane_core::ValueMap<Value>) {
         plan_root_device(req, planned);
+        // Terraform's provider defaults for a given interface: kept at termination, first card.
+        if let Some(Value::Set(interfaces)) = planned.get("network_interface") {
+            let defaulted = interfaces.iter().map(|n| {
+                let kept = |name: &str, zero: Value| n.get(name).filter(|v| !v.is_null()).cloned().unwrap_or(zero);
+                Obj::from(n).set("delete_on_termination", kept("delete_on_termination", Value::Bool(false))).set("network_card_index", kept("network_card_index", Value::number(0))).build()
+            });
+            planned.insert("network_interface".into(), Value::set(defaulted.collect()));
+        }
         // The defaults Terraform's provider gives the two arguments AWS does not compute.
         if let Some(Value::List(blocks)) = planned.get_mut("metadata_options") {
             for block in blocks.iter_mut() {
@@ -151,8 +159,8 @@ impl ResourceKind for Instance {
                         InstanceNetworkInterfaceSpecification::builder()
                             .set_network_interface_id(string(n, "network_interface_id"))
                             .set_device_index(crate::attrs::int(n, "device_index"))
-                            .set_network_card_index(crate::attrs::int(n, "network_card_index"))
-                            .set_delete_on_termination(boolean(n, "delete_on_termination"))
+                            .network_card_index(crate::attrs::int(n, "network_card_index").unwrap_or(0))
+                            .delete_on_termination(boolean(n, "delete_on_termination").unwrap_or(false))
                             .build()
                     })
                     .collect(),

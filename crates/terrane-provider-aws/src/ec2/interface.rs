@@ -151,6 +151,9 @@ impl ResourceKind for NetworkInterface {
             Ok(current) => current,
             Err(e) => return ignore_not_found(e),
         };
+        // An instance's primary interface cannot be detached: it goes with the instance.
+        let detachable: Vec<Value> = blocks(&current, "attachment").into_iter().filter(|a| int(a, "device_index") != Some(0)).cloned().collect();
+        let current = Obj::from(&current).set("attachment", Value::set(detachable)).build();
         let none = Obj::new().set("attachment", Value::Set(Vec::new())).build();
         sync_attachments(aws, &id, &current, &none).await?;
         retry_dependency(|| async {
