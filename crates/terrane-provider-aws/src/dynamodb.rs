@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, StreamSpecification, StreamViewType, TableClass, TableStatus, Tag, TimeToLiveSpecification,
 };
 use terrane_core::{Type, Value};
-use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, PlanRequest, ProviderError, Schema};
+use terrane_provider::{AttrError, AttributeSchema as A, Nesting, PlanRequest, ProviderError, Schema};
 
 use crate::attrs::{attr_err, blocks, boolean, int, string, string_map, Obj};
 use crate::client::{is_not_found, read_each, retry_new, Aws, TOKEN_TAG};
@@ -29,9 +29,7 @@ where
     move |e| aws.error("dynamodb", e)
 }
 
-fn block(nesting: Nesting, max_items: Option<usize>, body: Schema) -> BlockSchema {
-    BlockSchema { nesting, min_items: 0, max_items, force_new: false, body }
-}
+use crate::schema::nested as block;
 
 pub struct Table;
 

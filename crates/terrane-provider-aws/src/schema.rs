@@ -158,6 +158,12 @@ fn shape_block(block: &BlockSchema, supported: &Schema, value: Value) -> Value {
     shaped.mark_if(marked)
 }
 
+/// A nested block type as Terraform's provider declares most: no minimum,
+/// changed in place.
+pub fn nested(nesting: Nesting, max_items: Option<usize>, body: Schema) -> BlockSchema {
+    BlockSchema { nesting, min_items: 0, max_items, force_new: false, body }
+}
+
 /// What Terraform stores for a block type with no blocks.
 pub fn no_blocks(nesting: Nesting) -> Value {
     match nesting {

@@ -259,7 +259,7 @@ pub struct VpcPeeringConnection;
 
 fn options_block() -> BlockSchema {
     let body = Schema::new().attr("allow_remote_vpc_dns_resolution", A::optional(Type::Bool));
-    BlockSchema { nesting: Nesting::List, min_items: 0, max_items: Some(1), force_new: false, body }
+    crate::schema::nested(Nesting::List, Some(1), body)
 }
 
 /// Statuses of a peering that is gone.

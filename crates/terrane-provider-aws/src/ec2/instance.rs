@@ -453,7 +453,7 @@ impl InstanceDetails {
 }
 
 fn list_block(max_items: Option<usize>, body: Schema) -> BlockSchema {
-    BlockSchema { nesting: Nesting::List, min_items: 0, max_items, force_new: false, body }
+    crate::schema::nested(Nesting::List, max_items, body)
 }
 
 fn root_device_schema() -> Schema {
@@ -571,7 +571,7 @@ fn metadata_options_block() -> BlockSchema {
         .attr("http_put_response_hop_limit", A::optional_computed(Type::Number))
         .attr("http_tokens", A::optional_computed(Type::String))
         .attr("instance_metadata_tags", A::optional_computed(Type::String));
-    BlockSchema { nesting: Nesting::List, min_items: 0, max_items: Some(1), force_new: false, body }
+    list_block(Some(1), body)
 }
 
 /// The configured metadata options, if a block sets any.

@@ -23,7 +23,7 @@ fn attachment_block() -> BlockSchema {
         .attr("instance", A::required(Type::String))
         .attr("device_index", A::required(Type::Number))
         .attr("attachment_id", A::computed(Type::String));
-    BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: None, force_new: false, body }
+    crate::schema::nested(Nesting::Set, None, body)
 }
 
 #[async_trait]

@@ -11,19 +11,17 @@ use aws_sdk_ec2::types::{
     RequestLaunchTemplateData, ResourceType, ShutdownBehavior, Tag, VolumeType,
 };
 use terrane_core::{Type, Value};
-use terrane_provider::{AttrError, AttributeSchema as A, BlockSchema, Nesting, PlanRequest, ProviderError, Schema};
+use terrane_provider::{AttrError, AttributeSchema as A, Nesting, PlanRequest, ProviderError, Schema};
 
 use super::vpc::{ignore_not_found, not_found, tags_schema};
 use super::{tag_spec, update_tags, with_ec2_tags};
 use crate::attrs::{attr_err, blocks, boolean, int, string, string_set, strings, unique_id, Obj};
 use crate::client::{read_each, Aws};
 use crate::kind::ResourceKind;
+use crate::schema::nested as block;
 
 pub struct LaunchTemplate;
 
-fn block(nesting: Nesting, max_items: Option<usize>, body: Schema) -> BlockSchema {
-    BlockSchema { nesting, min_items: 0, max_items, force_new: false, body }
-}
 
 /// The arguments that are part of a version: changing any makes a new one.
 const VERSIONED: &[&str] = &[
